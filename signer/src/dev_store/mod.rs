@@ -1,0 +1,296 @@
+//! The embedded S3-compatible store used in dev mode, mounted at `/s3`.
+//!
+//! It speaks just enough S3 for s3file: browser POST uploads under a policy (checked as S3
+//! checks it), and, for the signer's own SDK client with SigV4 header auth, HEAD, GET, PUT,
+//! copy and DELETE of single objects. Errors come back as S3's XML.
+
+mod auth;
+mod objects;
+mod post_upload;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::{OriginalUri, Path as UrlPath, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{options, post};
+use axum::Router;
+use futures_util::TryStreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::sigv4::{self, SigningKeyCache};
+pub use objects::Objects;
+
+#[derive(Clone)]
+pub struct DevStore(Arc<Inner>);
+
+struct Inner {
+    bucket: String,
+    objects: Objects,
+    credentials: sigv4::Credentials,
+    signing_keys: SigningKeyCache,
+}
+
+impl DevStore {
+    pub fn open(root: &Path, bucket: &str, credentials: sigv4::Credentials) -> std::io::Result<DevStore> {
+        Ok(DevStore(Arc::new(Inner {
+            bucket: bucket.to_owned(),
+            objects: Objects::open(root, bucket)?,
+            credentials,
+            signing_keys: SigningKeyCache::default(),
+        })))
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/{bucket}", post(post_upload::post_object).options(preflight))
+            .route("/{bucket}/", post(post_upload::post_object).options(preflight))
+            .route(
+                "/{bucket}/{*key}",
+                options(preflight).get(get_object).head(get_object).put(put_object).delete(delete_object),
+            )
+            .layer(axum::middleware::map_response(allow_any_origin))
+            .with_state(self.clone())
+    }
+
+    fn check_bucket(&self, bucket: &str) -> Result<(), S3Error> {
+        if bucket == self.0.bucket {
+            Ok(())
+        } else {
+            Err(s3_error(StatusCode::NOT_FOUND, "NoSuchBucket", "The specified bucket does not exist"))
+        }
+    }
+
+    fn authenticate(&self, method: &Method, uri: &OriginalUri, headers: &HeaderMap) -> Result<(), S3Error> {
+        let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        auth::verify(method.as_str(), path_and_query, headers, &self.0.credentials, SystemTime::now())
+            .map_err(|error| s3_error(StatusCode::FORBIDDEN, "AccessDenied", &error.to_string()))
+    }
+}
+
+/// An S3 error, answered with S3's XML body.
+#[derive(Debug)]
+pub(crate) struct S3Error {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for S3Error {
+    fn into_response(self) -> Response {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message></Error>",
+            xml_escape(self.code),
+            xml_escape(&self.message)
+        );
+        (self.status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+    }
+}
+
+pub(crate) fn s3_error(status: StatusCode, code: &'static str, message: &str) -> S3Error {
+    S3Error { status, code, message: message.to_owned() }
+}
+
+pub(crate) fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// Like a bucket whose CORS rule allows every origin and exposes `ETag`, which s3file requires.
+async fn allow_any_origin(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("ETag"));
+    response
+}
+
+async fn preflight(headers: HeaderMap) -> Response {
+    let requested =
+        headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned().unwrap_or(HeaderValue::from_static("*"));
+    (
+        StatusCode::OK,
+        [
+            (header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, HEAD, PUT, POST, DELETE")),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, requested),
+            (header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3000")),
+        ],
+    )
+        .into_response()
+}
+
+fn internal(error: std::io::Error) -> Response {
+    tracing::error!(%error, "dev store I/O failed");
+    s3_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+    )
+    .into_response()
+}
+
+fn etag_header(etag: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{etag}\"")).expect("hex is a valid header value")
+}
+
+/// Downloads are public in the dev store: it serves one developer's machine, and the demo's
+/// links must open in a plain browser tab.
+async fn get_object(
+    State(store): State<DevStore>,
+    method: Method,
+    UrlPath((bucket, key)): UrlPath<(String, String)>,
+) -> Response {
+    if let Err(response) = store.check_bucket(&bucket) {
+        return response.into_response();
+    }
+    let meta = match store.0.objects.meta(&key).await {
+        Ok(Some(meta)) => meta,
+        Ok(None) if method == Method::HEAD => return StatusCode::NOT_FOUND.into_response(),
+        Ok(None) => {
+            return s3_error(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.")
+                .into_response()
+        }
+        Err(error) => return internal(error),
+    };
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&meta.content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        ),
+        (header::CONTENT_LENGTH, HeaderValue::from(meta.size)),
+        (header::ETAG, etag_header(&meta.etag)),
+    ];
+    if method == Method::HEAD {
+        return (StatusCode::OK, headers).into_response();
+    }
+    let file = match tokio::fs::File::open(store.0.objects.data(&key)).await {
+        Ok(file) => file,
+        Err(error) => return internal(error),
+    };
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    (StatusCode::OK, headers, body).into_response()
+}
+
+async fn put_object(
+    State(store): State<DevStore>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    UrlPath((bucket, key)): UrlPath<(String, String)>,
+    body: Body,
+) -> Response {
+    if let Err(response) =
+        store.check_bucket(&bucket).and_then(|()| store.authenticate(&method, &uri, &headers))
+    {
+        return response.into_response();
+    }
+    if let Some(source) = headers.get("x-amz-copy-source") {
+        return copy_object(&store, source, &key).await;
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("binary/octet-stream")
+        .to_owned();
+    let claimed_hash =
+        headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let staged = store.0.objects.staging_path();
+    let result = receive(body, &staged).await;
+    let (size, digest) = match result {
+        Ok(received) => received,
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&staged).await;
+            return internal(error);
+        }
+    };
+    if claimed_hash != "UNSIGNED-PAYLOAD" && claimed_hash != hex::encode(digest) {
+        let _ = tokio::fs::remove_file(&staged).await;
+        return s3_error(
+            StatusCode::BAD_REQUEST,
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+        .into_response();
+    }
+    match store.0.objects.commit(&staged, &key, &content_type, size, hex::encode(&digest[..16])).await {
+        Ok(meta) => (StatusCode::OK, [(header::ETAG, etag_header(&meta.etag))]).into_response(),
+        Err(error) => internal(error),
+    }
+}
+
+/// Streams a body to `path`, returning its length and SHA-256.
+async fn receive(body: Body, path: &Path) -> std::io::Result<(u64, [u8; 32])> {
+    let mut file = tokio::fs::File::create(path).await?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut stream = body.into_data_stream().map_err(std::io::Error::other);
+    while let Some(chunk) = stream.try_next().await? {
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        file.write_all(&chunk).await?;
+    }
+    file.flush().await?;
+    Ok((size, hasher.finalize().into()))
+}
+
+async fn copy_object(store: &DevStore, source: &HeaderValue, key: &str) -> Response {
+    let Some(source) = source.to_str().ok().map(|s| s.trim_start_matches('/')) else {
+        return s3_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+        .into_response();
+    };
+    let decoded = percent_encoding::percent_decode_str(source).decode_utf8_lossy();
+    let Some((bucket, from)) = decoded.split_once('/') else {
+        return s3_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+        .into_response();
+    };
+    if let Err(response) = store.check_bucket(bucket) {
+        return response.into_response();
+    }
+    match store.0.objects.copy(from, key).await {
+        Ok(Some(meta)) => {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult><LastModified>{}</LastModified><ETag>\"{}\"</ETag></CopyObjectResult>",
+                time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                meta.etag
+            );
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+        }
+        Ok(None) => {
+            s3_error(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.").into_response()
+        }
+        Err(error) => internal(error),
+    }
+}
+
+async fn delete_object(
+    State(store): State<DevStore>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    UrlPath((bucket, key)): UrlPath<(String, String)>,
+) -> Response {
+    if let Err(response) =
+        store.check_bucket(&bucket).and_then(|()| store.authenticate(&method, &uri, &headers))
+    {
+        return response.into_response();
+    }
+    match store.0.objects.delete(&key).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => internal(error),
+    }
+}

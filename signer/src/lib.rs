@@ -1,0 +1,49 @@
+//! s3file's signer: issues S3 POST policies for direct browser uploads and finalizes the
+//! uploaded objects with a server-side copy. See ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod config;
+pub mod credentials;
+pub mod dev_store;
+pub mod error;
+pub mod folder_token;
+pub mod keys;
+pub mod post_policy;
+pub mod routes;
+pub mod sigv4;
+pub mod state;
+pub mod storage;
+
+pub use app::app;
+pub use state::AppState;
+
+/// Binds the configured address and serves until Ctrl-C or SIGTERM.
+pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listen on {} (S3FILE_LISTEN)", settings.listen))?;
+    let local_addr = listener.local_addr()?;
+    let state = AppState::build(settings, local_addr).await?;
+    tracing::info!("listening on http://{local_addr}");
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

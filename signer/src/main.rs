@@ -1,0 +1,43 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use s3file_signer::config::{Cli, Command};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,aws_config=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().into_command() {
+        Command::Check { deploy, settings } => check(&settings, deploy),
+        Command::Serve(settings) => {
+            let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
+            match runtime.block_on(s3file_signer::serve(settings)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn check(settings: &s3file_signer::config::Settings, deploy: bool) -> ExitCode {
+    let mut problems = settings.errors();
+    if deploy {
+        problems.extend(settings.deploy_warnings());
+    }
+    if problems.is_empty() {
+        println!("System check identified no issues.");
+        return ExitCode::SUCCESS;
+    }
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    eprintln!("System check identified {} issue(s).", problems.len());
+    ExitCode::FAILURE
+}

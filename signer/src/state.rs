@@ -1,0 +1,176 @@
+//! Everything the handlers share, built once at start-up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
+
+use crate::config::{self, Settings, DEFAULT_REGION, DEV_BUCKET};
+use crate::credentials::CachedCredentials;
+use crate::dev_store::DevStore;
+use crate::folder_token::FolderSigner;
+use crate::sigv4::SigningKeyCache;
+use crate::storage::Storage;
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+pub struct Shared {
+    pub settings: Settings,
+    pub storage: Storage,
+    pub credentials: CachedCredentials,
+    pub signing_keys: SigningKeyCache,
+    pub folders: FolderSigner,
+    pub region: String,
+    /// Where browsers POST uploads; `None` in dev mode, where it follows the request's host.
+    pub post_url: Option<String>,
+    pub dev_store: Option<DevStore>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Resolves configuration and connects the S3 client. `local_addr` is where this process
+    /// listens, which dev mode needs to reach its own store.
+    pub async fn build(settings: Settings, local_addr: SocketAddr) -> anyhow::Result<AppState> {
+        let errors = settings.errors();
+        if !errors.is_empty() {
+            anyhow::bail!("invalid settings:\n  {}", errors.join("\n  "));
+        }
+        let secret = match &settings.secret_key {
+            Some(secret) => secret.clone().into_bytes(),
+            None => {
+                tracing::warn!("S3FILE_SECRET_KEY is not set: using a random secret; uploads signed now fail after a restart");
+                hex::encode(rand::random::<[u8; 32]>()).into_bytes()
+            }
+        };
+        let mut secrets: Vec<&[u8]> = vec![&secret];
+        secrets.extend(settings.fallback_secret_keys.iter().map(|s| s.as_bytes()));
+        let folders = FolderSigner::new(&secrets);
+
+        if settings.is_dev_mode() {
+            build_dev(settings, local_addr, folders).await
+        } else {
+            build_s3(settings, folders).await
+        }
+    }
+}
+
+fn s3_client_config(
+    base: aws_sdk_s3::config::Builder,
+    credentials: &CachedCredentials,
+    region: &str,
+    endpoint_url: Option<&str>,
+    path_style: bool,
+) -> aws_sdk_s3::Config {
+    let mut builder = base
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(credentials.clone())
+        .force_path_style(path_style)
+        // Checksums on every request by default would make the SDK send aws-chunked bodies,
+        // which S3-compatible stores do not all take; S3 verifies what it needs to.
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .timeout_config(
+            aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .build(),
+        );
+    if let Some(endpoint) = endpoint_url {
+        builder = builder.endpoint_url(endpoint);
+    }
+    builder.build()
+}
+
+async fn build_dev(
+    settings: Settings,
+    local_addr: SocketAddr,
+    folders: FolderSigner,
+) -> anyhow::Result<AppState> {
+    // A fresh key pair per process: only this process signs for its store.
+    let secret = hex::encode(rand::random::<[u8; 20]>());
+    let credentials = crate::sigv4::Credentials::new("S3FILEDEVSTORE", &secret, None);
+    let dev_store = DevStore::open(&settings.dev_store_dir, DEV_BUCKET, credentials)
+        .with_context(|| format!("open the dev store in {}", settings.dev_store_dir.display()))?;
+    let provider = SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+        "S3FILEDEVSTORE",
+        secret,
+        None,
+        None,
+        "dev-store",
+    ));
+    let credentials = CachedCredentials::new(provider);
+    let mut own_addr = local_addr;
+    if own_addr.ip().is_unspecified() {
+        own_addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    // The trailing slash matters: the SDK appends `bucket/key` to the endpoint path as is.
+    let endpoint = format!("http://{own_addr}/s3/");
+    let config =
+        s3_client_config(aws_sdk_s3::Config::builder(), &credentials, DEFAULT_REGION, Some(&endpoint), true);
+    tracing::warn!(dir = %settings.dev_store_dir.display(), "dev mode: uploads go to the embedded store; never use it in production");
+    Ok(AppState(Arc::new(Shared {
+        storage: Storage { client: aws_sdk_s3::Client::from_conf(config), bucket: DEV_BUCKET.to_owned() },
+        credentials,
+        signing_keys: SigningKeyCache::default(),
+        folders,
+        region: DEFAULT_REGION.to_owned(),
+        post_url: None,
+        dev_store: Some(dev_store),
+        settings,
+    })))
+}
+
+async fn build_s3(settings: Settings, folders: FolderSigner) -> anyhow::Result<AppState> {
+    let bucket = settings.bucket_name.clone().expect("S3 mode has a bucket");
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region_name {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret_access_key) {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            id,
+            secret,
+            settings.session_token.clone(),
+            None,
+            "settings",
+        ));
+    }
+    let sdk_config = loader.load().await;
+    let region =
+        sdk_config.region().map(|region| region.to_string()).unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let provider = sdk_config.credentials_provider().context(
+        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure a role",
+    )?;
+    let credentials = CachedCredentials::new(provider);
+    let style = settings.effective_addressing_style();
+    let config = s3_client_config(
+        aws_sdk_s3::config::Builder::from(&sdk_config),
+        &credentials,
+        &region,
+        settings.endpoint_url.as_deref(),
+        style == config::AddressingStyle::Path,
+    );
+    let post_url = config::s3_post_url(settings.endpoint_url.as_deref(), &bucket, &region, style);
+    tracing::info!(%bucket, %region, %post_url, "uploads go to S3");
+    Ok(AppState(Arc::new(Shared {
+        storage: Storage { client: aws_sdk_s3::Client::from_conf(config), bucket },
+        credentials,
+        signing_keys: SigningKeyCache::default(),
+        folders,
+        region,
+        post_url: Some(post_url),
+        dev_store: None,
+        settings,
+    })))
+}

@@ -1,0 +1,531 @@
+//! The store suite: the same checks against the embedded dev store and against SeaweedFS.
+//!
+//! Each check signs through the real HTTP API, uploads with a browser-shaped multipart POST
+//! straight to the store, and finalizes through the API, so the store's own policy checks are
+//! what is under test.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use clap::Parser;
+use reqwest::multipart::{Form, Part};
+use s3file_signer::config::{Cli, Settings};
+use s3file_signer::AppState;
+use serde_json::{json, Value};
+
+pub struct Server {
+    pub url: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+}
+
+pub fn settings(args: &[&str]) -> Settings {
+    let mut argv = vec![
+        "s3file-signer",
+        "--listen",
+        "127.0.0.1:0",
+        "--secret-key",
+        "test-secret-that-is-long-enough-0123456789",
+    ];
+    argv.extend_from_slice(args);
+    Cli::try_parse_from(argv).expect("test settings parse").settings
+}
+
+pub fn dev_settings(extra: &[&str]) -> Settings {
+    let dir = std::env::temp_dir().join(format!("s3file-test-{}", hex_id()));
+    let dir = dir.to_str().unwrap().to_owned();
+    let mut args = vec!["--dev-store-dir", dir.as_str()];
+    args.extend_from_slice(extra);
+    settings(&args)
+}
+
+/// SeaweedFS started by `cargo xtask test`, described by its environment.
+pub fn seaweedfs_settings(extra: &[&str]) -> Settings {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: these tests need SeaweedFS; run them with `cargo xtask test`")
+        })
+    };
+    let (endpoint, bucket, access, secret, region) = (
+        var("S3FILE_TEST_S3_ENDPOINT"),
+        var("S3FILE_TEST_S3_BUCKET"),
+        var("S3FILE_TEST_S3_ACCESS_KEY"),
+        var("S3FILE_TEST_S3_SECRET_KEY"),
+        var("S3FILE_TEST_S3_REGION"),
+    );
+    // Each test run gets its own prefixes, so runs against one bucket do not meet.
+    let location = format!("media-{}", hex_id());
+    let upload_path = format!("tmp/s3file-{}", hex_id());
+    let mut args = vec![
+        "--bucket-name",
+        &bucket,
+        "--endpoint-url",
+        &endpoint,
+        "--access-key-id",
+        &access,
+        "--secret-access-key",
+        &secret,
+        "--region-name",
+        &region,
+        "--addressing-style",
+        "path",
+        "--location",
+        &location,
+        "--upload-path",
+        &upload_path,
+    ];
+    args.extend_from_slice(extra);
+    settings(&args)
+}
+
+pub fn hex_id() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("{:x}{:x}{n}", std::process::id(), nanos)
+}
+
+pub async fn start(settings: Settings) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState::build(settings, addr).await.expect("signer starts");
+    let app = s3file_signer::app(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Server { url: format!("http://{addr}"), state, http: reqwest::Client::new() }
+}
+
+pub struct Signed {
+    pub response: Value,
+}
+
+impl Signed {
+    pub fn file(&self, i: usize) -> &Value {
+        &self.response["files"][i]
+    }
+    pub fn signature(&self) -> &str {
+        self.response["signature"].as_str().unwrap()
+    }
+}
+
+impl Server {
+    pub async fn sign_raw(&self, body: Value) -> reqwest::Response {
+        self.http.post(format!("{}/s3file/sign", self.url)).json(&body).send().await.unwrap()
+    }
+
+    pub async fn sign(&self, field: &str, files: &[(&str, u64, &str)]) -> Signed {
+        let files: Vec<Value> = files
+            .iter()
+            .map(|(name, size, kind)| json!({"name": name, "size": size, "type": kind}))
+            .collect();
+        let response = self.sign_raw(json!({"field": field, "files": files})).await;
+        assert_eq!(response.status(), 200, "sign failed");
+        Signed { response: response.json().await.unwrap() }
+    }
+
+    /// POSTs `bytes` to the store the way the widget does, with `fields` (possibly altered).
+    pub async fn upload(
+        &self,
+        upload: &Value,
+        fields: &[(String, String)],
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
+        let mut form = Form::new();
+        for (name, value) in fields {
+            form = form.text(name.clone(), value.clone());
+        }
+        form = form.part("file", Part::bytes(bytes).file_name(file_name.to_owned()));
+        self.http.post(upload["url"].as_str().unwrap()).multipart(form).send().await.unwrap()
+    }
+
+    pub async fn finalize(&self, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}/s3file/finalize", self.url))
+            .header("accept", "application/json")
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn exists(&self, key: &str) -> bool {
+        self.state.storage.head(key).await.unwrap().is_some()
+    }
+
+    pub fn final_key(&self, name: &str) -> String {
+        s3file_signer::keys::join(&[&self.state.settings.location, name])
+    }
+}
+
+pub fn fields_of(upload: &Value) -> Vec<(String, String)> {
+    upload["fields"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+pub fn replace(fields: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    fields.iter().map(|(n, v)| (n.clone(), if n == name { value.to_owned() } else { v.clone() })).collect()
+}
+
+pub async fn error_text(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+// ---- the suite ----
+
+pub async fn valid_upload_is_finalized_with_a_server_side_copy(server: Server) {
+    let bytes = b"hello from s3file\n".repeat(100);
+    let signed = server.sign("file", &[("hello.txt", bytes.len() as u64, "text/plain")]).await;
+    let upload = signed.file(0);
+    let response = server.upload(upload, &fields_of(upload), "hello.txt", bytes.clone()).await;
+    assert_eq!(response.status(), 201);
+    let body = response.text().await.unwrap();
+    let key = upload["key"].as_str().unwrap();
+    assert!(body.contains(&format!("<Key>{key}</Key>")), "{body}");
+
+    let finalized = server
+        .finalize(&[
+            ("title", "Holiday"),
+            ("s3file", "file"),
+            ("file", key),
+            ("file-s3f-signature", signed.signature()),
+        ])
+        .await;
+    assert_eq!(finalized.status(), 200);
+    let finalized: Value = finalized.json().await.unwrap();
+    assert_eq!(finalized["fields"]["title"], json!(["Holiday"]));
+    assert!(finalized["fields"].get("file-s3f-signature").is_none());
+    let stored = &finalized["files"]["file"][0];
+    assert_eq!(stored["name"], "hello.txt");
+    assert_eq!(stored["key"], server.final_key("hello.txt"));
+    assert_eq!(stored["size"], bytes.len());
+    assert_eq!(stored["content_type"], "text/plain");
+    let downloaded = server.http.get(stored["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(downloaded.status(), 200);
+    assert_eq!(downloaded.bytes().await.unwrap().to_vec(), bytes);
+    assert!(!server.exists(key).await, "the temporary object is deleted");
+
+    // The same submission again finds nothing to move.
+    let again = server
+        .finalize(&[("s3file", "file"), ("file", key), ("file-s3f-signature", signed.signature())])
+        .await;
+    assert_eq!(again.status(), 404);
+}
+
+async fn refused_upload(
+    server: &Server,
+    alter: impl Fn(&[(String, String)]) -> Vec<(String, String)>,
+    bytes: Vec<u8>,
+) {
+    let signed = server.sign("file", &[("a.txt", 5, "text/plain")]).await;
+    let upload = signed.file(0);
+    let fields = alter(&fields_of(upload));
+    let response = server.upload(upload, &fields, "a.txt", bytes).await;
+    let (status, body) = error_text(response).await;
+    assert!((400..500).contains(&status), "expected a 4xx, got {status}: {body}");
+    assert!(!server.exists(upload["key"].as_str().unwrap()).await, "nothing was stored");
+    let finalized = server
+        .finalize(&[
+            ("s3file", "file"),
+            ("file", upload["key"].as_str().unwrap()),
+            ("file-s3f-signature", signed.signature()),
+        ])
+        .await;
+    assert_eq!(finalized.status(), 404);
+}
+
+pub async fn store_rejects_a_tampered_signature(server: Server) {
+    refused_upload(
+        &server,
+        |fields| {
+            let signature = fields.iter().find(|(n, _)| n == "x-amz-signature").unwrap().1.clone();
+            let flipped: String = signature.chars().rev().collect();
+            replace(fields, "x-amz-signature", &flipped)
+        },
+        b"hello".to_vec(),
+    )
+    .await;
+}
+
+pub async fn store_rejects_a_tampered_policy(server: Server) {
+    refused_upload(
+        &server,
+        |fields| {
+            use base64::Engine;
+            let engine = base64::engine::general_purpose::STANDARD;
+            let policy = fields.iter().find(|(n, _)| n == "policy").unwrap().1.clone();
+            let document = String::from_utf8(engine.decode(policy).unwrap()).unwrap();
+            let widened =
+                document.replace("\"content-length-range\",5,5", "\"content-length-range\",0,999999");
+            assert_ne!(document, widened);
+            replace(fields, "policy", &engine.encode(widened))
+        },
+        b"hello".to_vec(),
+    )
+    .await;
+}
+
+pub async fn store_rejects_a_key_outside_the_signed_prefix(server: Server) {
+    refused_upload(&server, |fields| replace(fields, "key", "media/${filename}"), b"hello".to_vec()).await;
+}
+
+pub async fn store_rejects_another_content_type(server: Server) {
+    refused_upload(&server, |fields| replace(fields, "Content-Type", "text/html"), b"hello".to_vec()).await;
+}
+
+pub async fn store_rejects_a_file_larger_than_announced(server: Server) {
+    refused_upload(&server, |fields| fields.to_vec(), b"hello, and then some more".to_vec()).await;
+}
+
+pub async fn store_rejects_a_policy_signed_with_another_secret(server: Server) {
+    refused_upload(
+        &server,
+        |fields| {
+            let policy = fields.iter().find(|(n, _)| n == "policy").unwrap().1.clone();
+            let date = fields.iter().find(|(n, _)| n == "x-amz-date").unwrap().1.clone();
+            let day = time::Date::parse(&date[..8], time::macros::format_description!("[year][month][day]"))
+                .unwrap();
+            let key = s3file_signer::sigv4::derive_signing_key(
+                "not-the-secret",
+                day.midnight().assume_utc(),
+                "us-east-1",
+                "s3",
+            );
+            replace(fields, "x-amz-signature", &s3file_signer::sigv4::signature(&key, &policy))
+        },
+        b"hello".to_vec(),
+    )
+    .await;
+}
+
+pub async fn store_rejects_an_expired_policy(server: Server) {
+    // The server under test signs policies valid for one second.
+    let signed = server.sign("file", &[("a.txt", 5, "text/plain")]).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let upload = signed.file(0);
+    let response = server.upload(upload, &fields_of(upload), "a.txt", b"hello".to_vec()).await;
+    let (status, body) = error_text(response).await;
+    assert!((400..500).contains(&status), "expected a 4xx, got {status}: {body}");
+    assert!(!server.exists(upload["key"].as_str().unwrap()).await);
+}
+
+/// Uploads one file properly and returns (signed, key).
+async fn uploaded(server: &Server, name: &str) -> (Signed, String) {
+    let signed = server.sign("file", &[(name, 5, "text/plain")]).await;
+    let upload = signed.file(0);
+    let response = server.upload(upload, &fields_of(upload), name, b"hello".to_vec()).await;
+    assert_eq!(response.status(), 201);
+    let key = upload["key"].as_str().unwrap().to_owned();
+    (signed, key)
+}
+
+async fn refused_finalize(
+    server: &Server,
+    fields: &[(&str, &str)],
+    expected_status: u16,
+    untouched: &[&str],
+) {
+    let response = server.finalize(fields).await;
+    let (status, body) = error_text(response).await;
+    assert_eq!(status, expected_status, "{body}");
+    let message: Value = serde_json::from_str(&body).unwrap();
+    assert!(!message["error"].as_str().unwrap().is_empty());
+    for key in untouched {
+        assert!(server.exists(key).await, "{key} must stay where it was");
+    }
+}
+
+pub async fn finalize_refuses_forged_and_foreign_keys(server: Server) {
+    let (signed, key) = uploaded(&server, "a.txt").await;
+    let (other_signed, other_key) = uploaded(&server, "b.txt").await;
+    let signature = signed.signature();
+    let folder = key.rsplit_once('/').unwrap().0.to_owned();
+    let tampered = format!("{}x", signature);
+    // A forged signature.
+    refused_finalize(
+        &server,
+        &[("s3file", "file"), ("file", &key), ("file-s3f-signature", &tampered)],
+        403,
+        &[&key],
+    )
+    .await;
+    // A key from another folder, with this folder's signature.
+    refused_finalize(
+        &server,
+        &[("s3file", "file"), ("file", &other_key), ("file-s3f-signature", signature)],
+        403,
+        &[&other_key],
+    )
+    .await;
+    // One good key and one foreign key: nothing at all is moved.
+    refused_finalize(
+        &server,
+        &[("s3file", "file"), ("file", &key), ("file", &other_key), ("file-s3f-signature", signature)],
+        403,
+        &[&key, &other_key],
+    )
+    .await;
+    // The signature bound to another field name.
+    refused_finalize(
+        &server,
+        &[("s3file", "other"), ("other", &key), ("other-s3f-signature", signature)],
+        403,
+        &[&key],
+    )
+    .await;
+    // Path tricks inside the signed folder.
+    for trick in ["../../media/a.txt", "..", ".", "sub/a.txt", "..\\a.txt", ""] {
+        let forged = format!("{folder}/{trick}");
+        refused_finalize(
+            &server,
+            &[("s3file", "file"), ("file", &forged), ("file-s3f-signature", signature)],
+            403,
+            &[&key],
+        )
+        .await;
+    }
+    // No signature at all.
+    refused_finalize(&server, &[("s3file", "file"), ("file", &key)], 400, &[&key]).await;
+    assert!(!server.exists(&server.final_key("a.txt")).await, "nothing was copied");
+    // And the genuine submissions still work afterwards.
+    let ok = server
+        .finalize(&[
+            ("s3file", "file"),
+            ("file", &other_key),
+            ("file-s3f-signature", other_signed.signature()),
+        ])
+        .await;
+    assert_eq!(ok.status(), 200);
+}
+
+pub async fn finalize_refuses_an_expired_folder_signature(server: Server) {
+    // The server under test accepts folder signatures for two seconds.
+    let (signed, key) = uploaded(&server, "late.txt").await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    refused_finalize(
+        &server,
+        &[("s3file", "file"), ("file", &key), ("file-s3f-signature", signed.signature())],
+        403,
+        &[&key],
+    )
+    .await;
+}
+
+pub async fn sign_refuses_bad_requests(server: Server) {
+    let too_big = server.state.settings.max_file_size + 1;
+    let cases = [
+        (json!({"field": "file"}), 400),
+        (json!({"field": "", "files": [{"name": "a", "size": 1, "type": ""}]}), 400),
+        (json!({"field": "file", "files": []}), 400),
+        (json!({"field": "file", "files": [{"name": "..", "size": 1, "type": ""}]}), 400),
+        (json!({"field": "file", "files": [{"name": "a", "size": -1, "type": ""}]}), 400),
+        (json!({"field": "file", "files": [{"name": "a", "size": too_big, "type": ""}]}), 413),
+        (json!({"field": "file", "files": [{"name": "a", "size": 1, "type": "text/plain\r\nX: y"}]}), 400),
+    ];
+    for (body, expected) in cases {
+        let (status, text) = error_text(server.sign_raw(body.clone()).await).await;
+        assert_eq!(status, expected, "{body}: {text}");
+        let message: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+        assert!(!message["error"].as_str().unwrap().is_empty());
+    }
+    let malformed = server
+        .http
+        .post(format!("{}/s3file/sign", server.url))
+        .header("content-type", "application/json")
+        .body("{\"field\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let huge = format!("{{\"field\": \"{}\"}}", "x".repeat(s3file_signer::app::SIGN_BODY_LIMIT));
+    let huge = server
+        .http
+        .post(format!("{}/s3file/sign", server.url))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    let many: Vec<Value> =
+        (0..10_000).map(|i| json!({"name": format!("{i}.txt"), "size": 1, "type": ""})).collect();
+    let many = server.sign_raw(json!({"field": "file", "files": many})).await;
+    assert!(matches!(many.status().as_u16(), 413), "{}", many.status());
+}
+
+pub async fn finalize_refuses_malformed_forms(server: Server) {
+    let url = format!("{}/s3file/finalize", server.url);
+    let not_a_form =
+        server.http.post(&url).header("content-type", "application/json").body("{}").send().await.unwrap();
+    assert_eq!(not_a_form.status(), 400);
+    let broken = server
+        .http
+        .post(&url)
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x\r\nnonsense")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), 400);
+    let huge = format!("title={}", "x".repeat(2 * 1024 * 1024));
+    let huge = server
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+}
+
+pub async fn plain_multipart_upload_works_without_javascript(server: Server) {
+    let form = Form::new().text("title", "no js").part(
+        "file",
+        Part::bytes(b"plain bytes".to_vec()).file_name("plain.txt").mime_str("text/plain").unwrap(),
+    );
+    let response = server
+        .http
+        .post(format!("{}/s3file/finalize", server.url))
+        .header("accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let finalized: Value = response.json().await.unwrap();
+    let stored = &finalized["files"]["file"][0];
+    assert_eq!(stored["key"], server.final_key("plain.txt"));
+    assert_eq!(stored["size"], 11);
+    let downloaded =
+        server.http.get(stored["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&downloaded[..], b"plain bytes");
+}
+
+pub async fn file_overwrite_off_keeps_existing_objects(server: Server) {
+    let (first_signed, first) = uploaded(&server, "same.txt").await;
+    let (second_signed, second) = uploaded(&server, "same.txt").await;
+    let a: Value = server
+        .finalize(&[("s3file", "file"), ("file", &first), ("file-s3f-signature", first_signed.signature())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = server
+        .finalize(&[("s3file", "file"), ("file", &second), ("file-s3f-signature", second_signed.signature())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (a, b) =
+        (a["files"]["file"][0]["key"].as_str().unwrap(), b["files"]["file"][0]["key"].as_str().unwrap());
+    assert_eq!(a, server.final_key("same.txt"));
+    assert_ne!(a, b);
+    assert!(b.starts_with(&server.final_key("same_")) && b.ends_with(".txt"), "{b}");
+}

@@ -1,0 +1,86 @@
+//! The store suite against the embedded dev store.
+
+mod common;
+
+use common::*;
+
+macro_rules! suite {
+    ($($name:ident $(with $args:expr)?;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            #[allow(unused_mut, unused_assignments)]
+            let mut args: &[&str] = &[];
+            $(args = $args;)?
+            common::$name(start(dev_settings(args)).await).await;
+        }
+    )*};
+}
+
+suite! {
+    valid_upload_is_finalized_with_a_server_side_copy;
+    store_rejects_a_tampered_signature;
+    store_rejects_a_tampered_policy;
+    store_rejects_a_key_outside_the_signed_prefix;
+    store_rejects_another_content_type;
+    store_rejects_a_file_larger_than_announced;
+    store_rejects_a_policy_signed_with_another_secret;
+    store_rejects_an_expired_policy with &["--upload-expire", "1"];
+    finalize_refuses_forged_and_foreign_keys;
+    finalize_refuses_an_expired_folder_signature with &["--upload-expire", "1", "--signature-expire", "2"];
+    sign_refuses_bad_requests;
+    finalize_refuses_malformed_forms;
+    plain_multipart_upload_works_without_javascript;
+    file_overwrite_off_keeps_existing_objects with &["--file-overwrite", "false"];
+}
+
+#[tokio::test]
+async fn dev_store_refuses_unsigned_and_forged_sdk_requests() {
+    let server = start(dev_settings(&[])).await;
+    let object = format!("{}/s3/s3file-dev/secret.txt", server.url);
+    let anonymous = server.http.put(&object).body("x").send().await.unwrap();
+    assert_eq!(anonymous.status(), 403);
+    let forged = server
+        .http
+        .delete(&object)
+        .header("x-amz-date", "20260101T000000Z")
+        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=S3FILEDEVSTORE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+}
+
+#[tokio::test]
+async fn dev_store_keys_never_leave_its_directory() {
+    let dir = std::env::temp_dir().join(format!("s3file-test-{}", hex_id()));
+    let server = start(settings(&["--dev-store-dir", dir.to_str().unwrap()])).await;
+    let signed = server.sign("file", &[("x", 5, "text/plain")]).await;
+    let upload = signed.file(0);
+    // The key's prefix is signed, so try escaping with what follows it.
+    let folder = upload["key"].as_str().unwrap().rsplit_once('/').unwrap().0.to_owned();
+    let escaping = format!("{folder}/../../../../escaped.txt");
+    let fields = replace(&fields_of(upload), "key", &escaping);
+    let response = server.upload(upload, &fields, "x", b"hello".to_vec()).await;
+    assert_eq!(response.status(), 201);
+    assert!(!dir.parent().unwrap().join("escaped.txt").exists());
+    let mut found = Vec::new();
+    for entry in walk(&dir) {
+        found.push(entry);
+    }
+    assert!(found.iter().all(|path| path.starts_with(&dir)));
+    assert!(server.exists(&escaping).await, "the object exists under its literal key");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            paths.extend(walk(&path));
+        } else {
+            paths.push(path);
+        }
+    }
+    paths
+}
