@@ -1,0 +1,145 @@
+//! What can stop an upload, worded for the person filling in the form: the message ends up in
+//! the input's validation bubble and in the `s3file:error` event.
+//!
+//! Messages are put together by hand rather than with `format!`: `core::fmt` would be most of
+//! the widget's size.
+
+use alloc::string::String;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The sign request got no HTTP answer (offline, DNS, CORS).
+    SignUnreachable { url: String },
+    /// The signer answered with an error status; `reason` is its `{"error": …}` text.
+    SignRefused { url: String, status: u16, reason: Option<String> },
+    /// The signer answered `200` with something that does not follow the protocol.
+    SignGarbled { url: String, problem: &'static str },
+    /// The upload got no HTTP answer: offline, or the bucket's CORS policy does not allow POST.
+    UploadUnreachable { file: String, url: String },
+    /// The store refused the upload; `reason` is its XML `<Message>`.
+    UploadRefused { file: String, status: u16, reason: Option<String> },
+}
+
+impl Failure {
+    /// The file concerned; `None` when signing failed, which concerns all files of the input.
+    pub fn file_name(&self) -> Option<&str> {
+        match self {
+            Failure::SignUnreachable { .. } | Failure::SignRefused { .. } | Failure::SignGarbled { .. } => {
+                None
+            }
+            Failure::UploadUnreachable { file, .. } | Failure::UploadRefused { file, .. } => Some(file),
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Failure::SignUnreachable { url } => concat(&["could not reach the upload signer at ", url]),
+            Failure::SignRefused { url, status, reason } => {
+                let message = concat(&["the upload signer at ", url, " refused the files"]);
+                with_status(message, *status, reason)
+            }
+            Failure::SignGarbled { url, problem } => {
+                concat(&["the upload signer at ", url, " gave an unexpected answer: ", problem])
+            }
+            Failure::UploadUnreachable { file, url } => {
+                concat(&["could not upload ", file, ": the storage at ", url, " could not be reached"])
+            }
+            Failure::UploadRefused { file, status, reason } => {
+                let message = concat(&["could not upload ", file, ": the storage refused it"]);
+                with_status(message, *status, reason)
+            }
+        }
+    }
+}
+
+/// `parts.concat()`, whose generic implementation is ten times the size of this.
+fn concat(parts: &[&str]) -> String {
+    let mut text = String::new();
+    for part in parts {
+        text.push_str(part);
+    }
+    text
+}
+
+/// `message (HTTP status): reason`.
+fn with_status(mut message: String, status: u16, reason: &Option<String>) -> String {
+    message.push_str(" (HTTP ");
+    push_decimal(&mut message, status);
+    message.push(')');
+    if let Some(reason) = reason {
+        message.push_str(": ");
+        message.push_str(reason);
+    }
+    message
+}
+
+/// Appends `number` in decimal, by hand because `to_string` would bring in `core::fmt`.
+fn push_decimal(text: &mut String, number: u16) {
+    if number >= 10 {
+        push_decimal(text, number / 10);
+    }
+    text.push(char::from(b'0' + (number % 10) as u8));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_what_failed() {
+        let sign_url = || "/s3file/sign".to_owned();
+        let cases = [
+            (
+                Failure::SignUnreachable { url: sign_url() },
+                "could not reach the upload signer at /s3file/sign",
+            ),
+            (
+                Failure::SignRefused {
+                    url: sign_url(),
+                    status: 400,
+                    reason: Some("unknown field: cv".into()),
+                },
+                "the upload signer at /s3file/sign refused the files (HTTP 400): unknown field: cv",
+            ),
+            (
+                Failure::SignRefused { url: sign_url(), status: 502, reason: None },
+                "the upload signer at /s3file/sign refused the files (HTTP 502)",
+            ),
+            (
+                Failure::SignGarbled { url: sign_url(), problem: "a file has no url" },
+                "the upload signer at /s3file/sign gave an unexpected answer: a file has no url",
+            ),
+            (
+                Failure::UploadUnreachable { file: "a.txt".into(), url: "https://b.s3.amazonaws.com".into() },
+                "could not upload a.txt: the storage at https://b.s3.amazonaws.com could not be reached",
+            ),
+            (
+                Failure::UploadRefused {
+                    file: "a.txt".into(),
+                    status: 403,
+                    reason: Some("Policy expired".into()),
+                },
+                "could not upload a.txt: the storage refused it (HTTP 403): Policy expired",
+            ),
+        ];
+        for (failure, message) in cases {
+            assert_eq!(failure.message(), message);
+        }
+    }
+
+    #[test]
+    fn statuses_are_written_in_decimal() {
+        for status in [0, 7, 10, 99, 100, 201, 404, 65535] {
+            let mut text = String::new();
+            push_decimal(&mut text, status);
+            assert_eq!(text, status.to_string());
+        }
+    }
+
+    #[test]
+    fn only_upload_failures_name_a_file() {
+        let upload = Failure::UploadRefused { file: "a.txt".into(), status: 400, reason: None };
+        assert_eq!(upload.file_name(), Some("a.txt"));
+        assert_eq!(Failure::SignUnreachable { url: "/s".into() }.file_name(), None);
+    }
+}

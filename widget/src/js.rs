@@ -1,0 +1,26 @@
+//! Building and reading plain JavaScript objects: event details, the sign request and response.
+
+use alloc::string::String;
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::JsValue;
+
+/// `{key: value, …}` with the entries in order.
+pub fn object(entries: &[(&str, JsValue)]) -> Object {
+    let object = Object::new();
+    for (key, value) in entries {
+        // Cannot fail: `object` is a fresh plain object.
+        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object
+}
+
+/// `object[key]`, `undefined` when `object` is not an object.
+pub fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `object[key]` when it is a string.
+pub fn text(object: &JsValue, key: &str) -> Option<String> {
+    get(object, key).as_string()
+}
