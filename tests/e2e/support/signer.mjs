@@ -1,0 +1,159 @@
+// Starts the signer binary (S3FILE_SIGNER_BIN, set by `cargo xtask test`) on a free loopback
+// port, in dev mode (its embedded store) or against the run's SeaweedFS.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const WWW_DIR = resolve(fileURLToPath(new URL('../../../www', import.meta.url)));
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+/** A required variable, or an error that says how to get it. */
+export function requireEnv(name) {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run the e2e tests through \`cargo xtask test\`, or start SeaweedFS with \`cargo xtask seaweedfs\` and export what it prints`);
+  }
+  return value;
+}
+
+/** The run's SeaweedFS, as `cargo xtask test` describes it. */
+export function seaweedfsConfig() {
+  return {
+    endpoint: requireEnv('S3FILE_TEST_S3_ENDPOINT'),
+    bucket: requireEnv('S3FILE_TEST_S3_BUCKET'),
+    accessKey: requireEnv('S3FILE_TEST_S3_ACCESS_KEY'),
+    secretKey: requireEnv('S3FILE_TEST_S3_SECRET_KEY'),
+    region: requireEnv('S3FILE_TEST_S3_REGION'),
+  };
+}
+
+/** The signer in dev mode: no bucket, its embedded store in a fresh temporary directory. */
+export async function startDevSigner({ env = {}, args } = {}) {
+  const storeDir = await mkdtemp(join(tmpdir(), 's3file-dev-store-'));
+  let signer;
+  try {
+    signer = await startSigner({ env: { S3FILE_DEV_STORE_DIR: storeDir, ...env }, args });
+  } catch (error) {
+    await rm(storeDir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    ...signer,
+    storeDir,
+    async stop() {
+      await signer.stop();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The signer against the run's SeaweedFS bucket, with django-storages' setting names. */
+export async function startSeaweedfsSigner({ env = {}, args } = {}) {
+  const s3 = seaweedfsConfig();
+  const signer = await startSigner({
+    env: {
+      AWS_STORAGE_BUCKET_NAME: s3.bucket,
+      AWS_S3_ENDPOINT_URL: s3.endpoint,
+      AWS_ACCESS_KEY_ID: s3.accessKey,
+      AWS_SECRET_ACCESS_KEY: s3.secretKey,
+      AWS_S3_REGION_NAME: s3.region,
+      AWS_S3_ADDRESSING_STYLE: 'path',
+      ...env,
+    },
+    args,
+  });
+  return { ...signer, s3 };
+}
+
+/**
+ * Spawns the signer with only the variables given here (and PATH, HOME, RUST_LOG), so nothing
+ * from the caller's environment, an AWS profile say, changes what it does. Resolves once
+ * GET /healthz answers 200, to `{url, stop(), output()}`; `output()` is what it printed so far.
+ */
+export async function startSigner({ env = {}, args = ['serve', '--www', WWW_DIR] } = {}) {
+  const bin = requireEnv('S3FILE_SIGNER_BIN');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(bin, args, {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      RUST_LOG: process.env.RUST_LOG ?? 'info',
+      RUST_BACKTRACE: '1',
+      S3FILE_LISTEN: `127.0.0.1:${port}`,
+      S3FILE_SECRET_KEY: randomBytes(32).toString('hex'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+  let printed = '';
+  const collect = (chunk) => {
+    printed += chunk;
+  };
+  child.stdout.setEncoding('utf8').on('data', collect);
+  child.stderr.setEncoding('utf8').on('data', collect);
+  const exited = new Promise((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    child.once('error', (error) => resolveExit({ error }));
+  });
+  const output = () => printed;
+
+  async function stop() {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (;;) {
+    const exit = await Promise.race([exited, sleep(100).then(() => null)]);
+    if (exit) {
+      const why = exit.error ? String(exit.error) : `code ${exit.code}, signal ${exit.signal}`;
+      throw new Error(`the signer (${bin} ${args.join(' ')}) exited before it answered (${why}); it printed:\n${printed}`);
+    }
+    if (await healthy(url)) {
+      return { url, stop, output };
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the signer did not answer GET ${url}/healthz with 200 within ${STARTUP_TIMEOUT_MS} ms; it printed:\n${printed}`);
+    }
+  }
+}
+
+async function healthy(url) {
+  try {
+    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** A loopback port that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function sleep(ms) {
+  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}

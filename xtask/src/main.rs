@@ -1,0 +1,261 @@
+//! `cargo xtask`: the project's automation, in plain Rust with no dependencies.
+//!
+//! - `cargo xtask demo` builds the widget and serves the demo site with the signer in dev mode.
+//! - `cargo xtask test` installs what the tests need, then runs every suite against one SeaweedFS.
+
+mod prerequisites;
+mod seaweedfs;
+mod widget;
+
+use std::env;
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use seaweedfs::SeaweedFs;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  demo       build the widget, then serve www/ with the signer in dev mode
+             (listens on S3FILE_LISTEN, default 127.0.0.1:8000)
+  test       check formatting and lints, install what the tests need, build,
+             start SeaweedFS, run `cargo test --workspace` and `node --test tests/e2e/`
+  seaweedfs  start SeaweedFS as `test` does and print the variables the tests read,
+             for running one suite by hand; stops on Enter";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["demo"] => demo(),
+        ["test"] => test(),
+        ["seaweedfs"] => seaweedfs(),
+        ["help" | "-h" | "--help"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(Error::new(format!("unknown arguments {args:?}\n\n{USAGE}"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn demo() -> Result<()> {
+    let project = Project::locate()?;
+    let tools = prerequisites::ensure_for_widget(&project)?;
+    widget::build(&project, &tools)?;
+    let listen = env::var("S3FILE_LISTEN").unwrap_or_else(|_| "127.0.0.1:8000".to_owned());
+    step(&format!(
+        "starting the signer in dev mode: open http://{listen}/ once it listens (Ctrl-C stops it)"
+    ));
+    let mut signer = project.cargo();
+    signer.args(["run", "-p", "s3file-signer", "--", "serve", "--www", "www"]);
+    run(&mut signer).context("the demo signer stopped")
+}
+
+fn test() -> Result<()> {
+    let project = Project::locate()?;
+    let started = Instant::now();
+
+    prerequisites::ensure_rust_components(&project)?;
+    step("checking formatting");
+    run(project.cargo().args(["fmt", "--all", "--check"]))
+        .context("formatting is not clean: run `cargo fmt --all`")?;
+    step("running clippy");
+    let mut clippy = project.cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    run(&mut clippy).context(
+        "clippy found problems: fix them (`cargo clippy --fix --workspace --all-targets` fixes some)",
+    )?;
+
+    let tools = prerequisites::ensure_for_tests(&project)?;
+    widget::build(&project, &tools.widget)?;
+    step("building the signer");
+    run(project.cargo().args(["build", "-p", "s3file-signer"])).context("building the signer failed")?;
+    let signer_bin = project.signer_bin();
+    if !signer_bin.is_file() {
+        return Err(Error::new(format!(
+            "cargo built the signer, but {} does not exist",
+            signer_bin.display()
+        )));
+    }
+
+    let s3 = SeaweedFs::start(&tools.weed, &project.target_dir.join("xtask"))?;
+    let env = test_env(&s3, &signer_bin);
+    let suites: [(&str, Command); 2] = [
+        ("cargo test --workspace", {
+            let mut cargo_test = project.cargo();
+            cargo_test.args(["test", "--workspace"]);
+            cargo_test
+        }),
+        ("node --test tests/e2e/", {
+            let mut node_test = project.command("node");
+            node_test.args(["--test", "tests/e2e/"]);
+            node_test
+        }),
+    ];
+    let mut failed = Vec::new();
+    for (name, mut suite) in suites {
+        step(&format!("running {name}"));
+        if let Err(error) = run(suite.envs(env.iter().cloned())) {
+            eprintln!("xtask: {error}");
+            failed.push(name);
+        }
+    }
+    drop(s3);
+
+    if !failed.is_empty() {
+        return Err(Error::new(format!("test suites failed: {}", failed.join(", "))));
+    }
+    step(&format!(
+        "all test suites passed in {}s: cargo test --workspace, node --test tests/e2e/",
+        started.elapsed().as_secs()
+    ));
+    Ok(())
+}
+
+fn seaweedfs() -> Result<()> {
+    let project = Project::locate()?;
+    let weed = prerequisites::ensure_weed()?;
+    let s3 = SeaweedFs::start(&weed, &project.target_dir.join("xtask"))?;
+    println!();
+    for (name, value) in test_env(&s3, &project.signer_bin()) {
+        println!("export {name}='{value}'");
+    }
+    println!();
+    step("press Enter to stop SeaweedFS");
+    let _ = std::io::stdin().read_line(&mut String::new());
+    Ok(())
+}
+
+/// The variables every test suite reads: where SeaweedFS and the signer binary are.
+fn test_env(s3: &SeaweedFs, signer_bin: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("S3FILE_TEST_S3_ENDPOINT", s3.endpoint.clone()),
+        ("S3FILE_TEST_S3_BUCKET", seaweedfs::BUCKET.to_owned()),
+        ("S3FILE_TEST_S3_ACCESS_KEY", seaweedfs::ACCESS_KEY.to_owned()),
+        ("S3FILE_TEST_S3_SECRET_KEY", seaweedfs::SECRET_KEY.to_owned()),
+        ("S3FILE_TEST_S3_REGION", seaweedfs::REGION.to_owned()),
+        ("S3FILE_SIGNER_BIN", signer_bin.display().to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+/// Where the project lives and where cargo puts what it builds.
+pub struct Project {
+    pub root: PathBuf,
+    /// `CARGO_TARGET_DIR` (made absolute) or `<root>/target`, like cargo itself.
+    pub target_dir: PathBuf,
+}
+
+impl Project {
+    fn locate() -> Result<Project> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask/ lies inside the project root")
+            .to_path_buf();
+        let target_dir = match env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => {
+                let cwd = env::current_dir().context("cannot read the current directory")?;
+                cwd.join(dir)
+            }
+            _ => root.join("target"),
+        };
+        Ok(Project { root, target_dir })
+    }
+
+    /// A command that runs in the project root.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command.current_dir(&self.root);
+        command
+    }
+
+    /// The debug build of the signer, which the test suites start.
+    pub fn signer_bin(&self) -> PathBuf {
+        self.target_dir.join("debug").join("s3file-signer")
+    }
+
+    /// The cargo that runs this xtask, in the project root.
+    pub fn cargo(&self) -> Command {
+        self.command(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    }
+}
+
+/// Announces what xtask does next, so a CI log reads as a list of steps.
+pub fn step(what: &str) {
+    println!("xtask: {what}");
+}
+
+/// Runs a command with inherited standard streams and fails unless it exits successfully.
+pub fn run(command: &mut Command) -> Result<()> {
+    println!("$ {}", display_command(command));
+    let status = command.status().with_context(|| format!("cannot run `{}`", display_command(command)))?;
+    if !status.success() {
+        return Err(Error::new(format!("`{}` failed ({status})", display_command(command))));
+    }
+    Ok(())
+}
+
+/// Runs a command and returns its standard output; standard error goes to the terminal.
+pub fn output(command: &mut Command) -> Result<String> {
+    let output = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run `{}`", display_command(command)))?;
+    if !output.status.success() {
+        return Err(Error::new(format!("`{}` failed ({})", display_command(command), output.status)));
+    }
+    String::from_utf8(output.stdout)
+        .with_context(|| format!("`{}` printed non-UTF-8 output", display_command(command)))
+}
+
+pub fn display_command(command: &Command) -> String {
+    let mut shown = command.get_program().to_string_lossy().into_owned();
+    for arg in command.get_args() {
+        shown.push(' ');
+        shown.push_str(&arg.to_string_lossy());
+    }
+    shown
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A message for people, with the context each layer added in front of the cause.
+#[derive(Debug)]
+pub struct Error(String);
+
+impl Error {
+    pub fn new(message: impl Into<String>) -> Error {
+        Error(message.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub trait Context<T> {
+    fn context(self, context: impl fmt::Display) -> Result<T>;
+    fn with_context<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
+    fn context(self, context: impl fmt::Display) -> Result<T> {
+        self.map_err(|cause| Error(format!("{context}: {cause}")))
+    }
+
+    fn with_context<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T> {
+        self.map_err(|cause| Error(format!("{}: {cause}", context())))
+    }
+}

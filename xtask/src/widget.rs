@@ -1,0 +1,83 @@
+//! Builds the widget into `www/pkg/`: wasm, its wasm-bindgen glue, and the widget's JS entry.
+
+use std::fs;
+
+use crate::prerequisites::WidgetTools;
+use crate::{run, step, Context, Error, Project, Result};
+
+/// The wasm features rustc 1.95 enables by default for wasm32-unknown-unknown. wasm-opt must be
+/// told, since `strip = true` removes the `target_features` section it would read them from, and
+/// it refuses (or miscompiles, with older binaryen) modules that use features it was not told of.
+const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-multivalue",
+    "--enable-reference-types",
+];
+
+pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
+    let entry = project.root.join("widget/js/s3file.js");
+    if !entry.is_file() {
+        return Err(Error::new(format!(
+            "{} is missing: it is the widget's JS entry point, which the build copies to \
+             www/pkg/s3file.js (the widget's author writes it)",
+            entry.display()
+        )));
+    }
+
+    step("building the widget (wasm)");
+    run(project.cargo().args([
+        "build",
+        "-p",
+        "s3file-widget",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+    ]))
+    .context("building the widget failed")?;
+
+    let pkg = project.root.join("www/pkg");
+    let wasm = project.target_dir.join("wasm32-unknown-unknown/wasm-release/s3file_widget.wasm");
+    let mut bindgen = project.command(&tools.wasm_bindgen);
+    bindgen.args(["--target", "web", "--out-dir"]).arg(&pkg).args(["--out-name", "s3file_wasm"]).arg(&wasm);
+    run(&mut bindgen).context("generating the widget's JS bindings failed")?;
+
+    let bindgen_wasm = pkg.join("s3file_wasm_bg.wasm");
+    let optimized = pkg.join("s3file_wasm_bg.opt.wasm");
+    let mut wasm_opt = project.command("node");
+    wasm_opt
+        .arg(&tools.wasm_opt)
+        .arg("-Oz")
+        .args(WASM_FEATURES)
+        .args(["--strip-debug", "--strip-producers", "--strip-target-features"])
+        .arg(&bindgen_wasm)
+        .arg("-o")
+        .arg(&optimized);
+    run(&mut wasm_opt).context("optimising the widget's wasm failed")?;
+    // wasm-opt validates what it reads, not what a JavaScript engine accepts: compile it.
+    let mut compile = project.command("node");
+    compile
+        .args([
+            "-e",
+            "WebAssembly.compile(require('fs').readFileSync(process.argv[1]))\
+             .catch((e) => { console.error(String(e)); process.exit(1); })",
+        ])
+        .arg(&optimized);
+    run(&mut compile).with_context(|| {
+        format!(
+            "{} does not compile in Node's WebAssembly engine: check the wasm-opt feature flags",
+            optimized.display()
+        )
+    })?;
+    fs::rename(&optimized, &bindgen_wasm)
+        .with_context(|| format!("cannot move {} to {}", optimized.display(), bindgen_wasm.display()))?;
+
+    fs::copy(&entry, pkg.join("s3file.js"))
+        .with_context(|| format!("cannot copy {} into {}", entry.display(), pkg.display()))?;
+    let size = fs::metadata(&bindgen_wasm).map(|m| m.len()).unwrap_or(0);
+    step(&format!("widget built: {} ({size} bytes of wasm)", pkg.display()));
+    Ok(())
+}
