@@ -177,6 +177,39 @@ pub async fn error_text(response: reqwest::Response) -> (u16, String) {
     (status, response.text().await.unwrap())
 }
 
+/// Declares one `#[tokio::test]` per check of the suite, each on a fresh signer whose settings
+/// come from `$settings(extra args)`.
+#[macro_export]
+macro_rules! store_suite {
+    ($settings:ident) => {
+        $crate::store_suite!($settings;
+            valid_upload_is_finalized_with_a_server_side_copy;
+            store_rejects_a_tampered_signature;
+            store_rejects_a_tampered_policy;
+            store_rejects_a_key_outside_the_signed_prefix;
+            store_rejects_another_content_type;
+            store_rejects_a_file_larger_than_announced;
+            store_rejects_a_policy_signed_with_another_secret;
+            store_rejects_an_expired_policy with &["--upload-expire", "1"];
+            finalize_refuses_forged_and_foreign_keys;
+            finalize_refuses_an_expired_folder_signature with &["--upload-expire", "1", "--signature-expire", "2"];
+            sign_refuses_bad_requests;
+            finalize_refuses_malformed_forms;
+            plain_multipart_upload_works_without_javascript;
+            file_overwrite_off_keeps_existing_objects with &["--file-overwrite", "false"];
+        );
+    };
+    ($settings:ident; $($name:ident $(with $args:expr)?;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            #[allow(unused_mut, unused_assignments)]
+            let mut args: &[&str] = &[];
+            $(args = $args;)?
+            common::$name(common::start(common::$settings(args)).await).await;
+        }
+    )*};
+}
+
 // ---- the suite ----
 
 pub async fn valid_upload_is_finalized_with_a_server_side_copy(server: Server) {

@@ -1,0 +1,45 @@
+// Size of the widget as a page downloads it: the files `<script type="module" src="/pkg/s3file.js">`
+// loads, raw and compressed with gzip -9 (zlib level 9). Build them first (`cargo xtask demo`,
+// `cargo xtask test` or `cargo xtask bench`). Prints a markdown table.
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { constants, gzipSync } from 'node:zlib';
+
+const PKG_DIR = resolve(fileURLToPath(new URL('../../www/pkg', import.meta.url)));
+
+// In the order the browser fetches them.
+const FILES = ['s3file.js', 's3file_wasm.js', 's3file_wasm_bg.wasm'];
+
+const rows = FILES.map((name) => {
+  const path = join(PKG_DIR, name);
+  let bytes;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    console.error(`${path} is missing (${error.code}): build the widget with \`cargo xtask demo\` or \`cargo xtask bench\``);
+    process.exit(1);
+  }
+  const gzip = gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION }).length;
+  return { name, raw: bytes.length, gzip, modified: statSync(path).mtime };
+});
+
+const total = rows.reduce((sum, row) => ({ raw: sum.raw + row.raw, gzip: sum.gzip + row.gzip }), { raw: 0, gzip: 0 });
+// Sanity: each file exists, is not empty, and compresses.
+for (const row of rows) {
+  if (row.raw === 0 || row.gzip >= row.raw + 32) {
+    console.error(`unexpected size for ${row.name}: ${row.raw} bytes raw, ${row.gzip} bytes gzipped`);
+    process.exit(1);
+  }
+}
+
+const kib = (bytes) => (bytes / 1024).toFixed(1);
+const newest = new Date(Math.max(...rows.map((row) => row.modified.getTime())));
+console.log(`Widget size (www/pkg, built ${newest.toISOString().slice(0, 16).replace('T', ' ')} UTC)`);
+console.log();
+console.log('| file | raw bytes | raw KiB | gzip -9 bytes | gzip -9 KiB |');
+console.log('|---|---:|---:|---:|---:|');
+for (const row of rows) {
+  console.log(`| \`www/pkg/${row.name}\` | ${row.raw} | ${kib(row.raw)} | ${row.gzip} | ${kib(row.gzip)} |`);
+}
+console.log(`| **total** | **${total.raw}** | **${kib(total.raw)}** | **${total.gzip}** | **${kib(total.gzip)}** |`);
