@@ -1,6 +1,7 @@
 //! s3file's signer: issues S3 POST policies for direct browser uploads and finalizes the
 //! uploaded objects with a server-side copy. See ARCHITECTURE.md for the map.
 
+pub mod accept;
 pub mod app;
 pub mod config;
 pub mod credentials;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use super::JsonBody;
+use crate::accept::Accept;
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::post_policy::{sign_post, PostPolicy};
@@ -21,6 +22,12 @@ pub const MAX_FILES: usize = 1000;
 pub struct SignRequest {
     pub field: String,
     pub files: Vec<FileDescription>,
+    /// The input's `accept` attribute: files that do not match are refused.
+    #[serde(default)]
+    pub accept: String,
+    /// A page's own size limit, in bytes; the signer's `S3FILE_MAX_FILE_SIZE` still applies.
+    #[serde(default)]
+    pub max_size: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,7 +95,9 @@ pub async fn sign(
             request.files.len()
         )));
     }
-    let max_size = state.settings.max_file_size;
+    let max_size =
+        request.max_size.map_or(state.settings.max_file_size, |page| page.min(state.settings.max_file_size));
+    let accept = Accept::parse(&request.accept).map_err(Error::BadRequest)?;
     let mut planned = Vec::with_capacity(request.files.len());
     for file in &request.files {
         let name = keys::sanitize_file_name(&file.name)
@@ -97,6 +106,13 @@ pub async fn sign(
             return Err(Error::PayloadTooLarge(format!(
                 "{name} is {} bytes; files may be at most {max_size} bytes",
                 file.size
+            )));
+        }
+        if accept.as_ref().is_some_and(|accept| !accept.allows(&name, &file.content_type)) {
+            return Err(Error::BadRequest(format!(
+                "{name} ({}) is not an accepted type: {}",
+                if file.content_type.is_empty() { "unknown type" } else { &file.content_type },
+                request.accept
             )));
         }
         planned.push((name, file.size, content_type(&file.content_type)?));

@@ -194,6 +194,7 @@ macro_rules! store_suite {
             finalize_refuses_forged_and_foreign_keys;
             finalize_refuses_an_expired_folder_signature with &["--upload-expire", "1", "--signature-expire", "2"];
             sign_refuses_bad_requests;
+            sign_enforces_accept_and_the_page_size_limit;
             finalize_refuses_malformed_forms;
             plain_multipart_upload_works_without_javascript;
             file_overwrite_off_keeps_existing_objects with &["--file-overwrite", "false"];
@@ -490,6 +491,35 @@ pub async fn sign_refuses_bad_requests(server: Server) {
         (0..10_000).map(|i| json!({"name": format!("{i}.txt"), "size": 1, "type": ""})).collect();
     let many = server.sign_raw(json!({"field": "file", "files": many})).await;
     assert!(matches!(many.status().as_u16(), 413), "{}", many.status());
+}
+
+pub async fn sign_enforces_accept_and_the_page_size_limit(server: Server) {
+    let accepted = server
+        .sign_raw(json!({"field": "f", "accept": "image/*,.pdf", "files": [
+            {"name": "a.png", "size": 1, "type": "image/png"},
+            {"name": "b.PDF", "size": 1, "type": ""},
+        ]}))
+        .await;
+    assert_eq!(accepted.status(), 200);
+    let accepted: Value = accepted.json().await.unwrap();
+    assert_eq!(accepted["files"][0]["fields"]["Content-Type"], "image/png");
+    assert_eq!(accepted["files"][1]["fields"]["Content-Type"], "application/octet-stream");
+    let refused = server
+        .sign_raw(json!({"field": "f", "accept": "image/*", "files": [{"name": "a.html", "size": 1, "type": "text/html"}]}))
+        .await;
+    let (status, body) = error_text(refused).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("a.html"), "{body}");
+    let too_big = server
+        .sign_raw(json!({"field": "f", "max_size": 10, "files": [{"name": "a", "size": 11, "type": ""}]}))
+        .await;
+    assert_eq!(too_big.status(), 413);
+    // A page cannot raise the signer's own limit.
+    let over_limit = server.state.settings.max_file_size + 1;
+    let raised = server
+        .sign_raw(json!({"field": "f", "max_size": u64::MAX, "files": [{"name": "a", "size": over_limit, "type": ""}]}))
+        .await;
+    assert_eq!(raised.status(), 413);
 }
 
 pub async fn finalize_refuses_malformed_forms(server: Server) {
