@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask demo` builds the widget and serves the demo site with the signer in dev mode.
 //! - `cargo xtask test` installs what the tests need, then runs every suite against one SeaweedFS.
+//! - `cargo xtask bench` measures the widget's size and upload throughput (BENCHMARKS.md).
 
 mod prerequisites;
 mod seaweedfs;
@@ -25,7 +26,10 @@ commands:
   test       check formatting and lints, install what the tests need, build,
              start SeaweedFS, run `cargo test --workspace` and `node --test tests/e2e/`
   seaweedfs  start SeaweedFS as `test` does and print the variables the tests read,
-             for running one suite by hand; stops on Enter";
+             for running one suite by hand; stops on Enter
+  bench      build the widget and the signer, start SeaweedFS as `test` does, and print
+             the widget's size and upload throughput (tests/bench/, BENCHMARKS.md);
+             S3FILE_BENCH_MIB and S3FILE_BENCH_RUNS set the file size and run count";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
         ["demo"] => demo(),
         ["test"] => test(),
         ["seaweedfs"] => seaweedfs(),
+        ["bench"] => bench(),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             Ok(())
@@ -78,15 +83,7 @@ fn test() -> Result<()> {
 
     let tools = prerequisites::ensure_for_tests(&project)?;
     widget::build(&project, &tools.widget)?;
-    step("building the signer");
-    run(project.cargo().args(["build", "-p", "s3file-signer"])).context("building the signer failed")?;
-    let signer_bin = project.signer_bin();
-    if !signer_bin.is_file() {
-        return Err(Error::new(format!(
-            "cargo built the signer, but {} does not exist",
-            signer_bin.display()
-        )));
-    }
+    let signer_bin = build_signer(&project)?;
 
     let s3 = SeaweedFs::start(&tools.weed, &project.target_dir.join("xtask"))?;
     let env = test_env(&s3, &signer_bin);
@@ -120,6 +117,43 @@ fn test() -> Result<()> {
         started.elapsed().as_secs()
     ));
     Ok(())
+}
+
+/// Size and throughput figures, printed as markdown. The signer is the debug build the tests use:
+/// it only signs and finalizes for SeaweedFS, but it is also the dev store that receives the bytes.
+fn bench() -> Result<()> {
+    let project = Project::locate()?;
+    let tools = prerequisites::ensure_for_tests(&project)?;
+    widget::build(&project, &tools.widget)?;
+    let signer_bin = build_signer(&project)?;
+
+    step("measuring the widget's size");
+    run(project.command("node").arg("tests/bench/size.mjs")).context("measuring the widget's size failed")?;
+
+    let s3 = SeaweedFs::start(&tools.weed, &project.target_dir.join("xtask"))?;
+    step("measuring upload throughput");
+    let mut throughput = project.command("node");
+    throughput
+        .arg("tests/bench/throughput.mjs")
+        .envs(test_env(&s3, &signer_bin))
+        .env("S3FILE_BENCH_COMMAND", "cargo xtask bench");
+    let result = run(&mut throughput).context("measuring upload throughput failed");
+    drop(s3);
+    result
+}
+
+/// Builds the debug signer the test suites and the benchmark start, and returns its path.
+fn build_signer(project: &Project) -> Result<PathBuf> {
+    step("building the signer");
+    run(project.cargo().args(["build", "-p", "s3file-signer"])).context("building the signer failed")?;
+    let signer_bin = project.signer_bin();
+    if !signer_bin.is_file() {
+        return Err(Error::new(format!(
+            "cargo built the signer, but {} does not exist",
+            signer_bin.display()
+        )));
+    }
+    Ok(signer_bin)
 }
 
 fn seaweedfs() -> Result<()> {

@@ -1,0 +1,218 @@
+// Upload throughput on loopback, in one headless Chromium, against the signer's embedded dev
+// store and against SeaweedFS. For each store it uploads the same file, alternately:
+//
+// - through the widget on the demo page: click on Upload → the form's last `progress` event
+//   (progress 1, the file is stored), and click → the result page (finalize's server-side copy
+//   included);
+// - with a plain XHR from the same page: fetch /s3file/sign, then POST the policy fields and the
+//   File to the store; timed from the sign request, and the POST alone.
+//
+// It prints figures, not verdicts: the only checks are that each upload succeeded with the right
+// size. Run it through `cargo xtask bench`, or by hand with what `cargo xtask seaweedfs` prints
+// exported. Settings: S3FILE_BENCH_MIB (file size, default 64), S3FILE_BENCH_RUNS (timed runs per
+// variant and store, default 5; one untimed warm-up run of each comes first).
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+import { launchBrowser } from '../e2e/support/browser.mjs';
+import { startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
+
+const MIB = 1024 * 1024;
+const SIZE_MIB = positiveInteger('S3FILE_BENCH_MIB', 64);
+const RUNS = positiveInteger('S3FILE_BENCH_RUNS', 5);
+const SIZE = SIZE_MIB * MIB;
+const FILE_NAME = `bench-${SIZE_MIB}MiB.bin`;
+const UPLOAD_TIMEOUT_MS = 120_000;
+
+function positiveInteger(name, fallback) {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+// Timestamps are `performance.timeOrigin + performance.now()`, so they compare across the demo
+// page and the result page of one navigation. They go to sessionStorage, which both pages share
+// and which outlives the native submit that follows the last progress event.
+function instrumentPage() {
+  const now = () => performance.timeOrigin + performance.now();
+  const record = (name) => sessionStorage.setItem(`s3file-bench-${name}`, String(now()));
+  document.addEventListener('DOMContentLoaded', () => {
+    const form = document.getElementById('upload-form');
+    if (form) {
+      // Capture phase: the click is seen before the form's submit.
+      document.addEventListener('click', (event) => {
+        if (event.target.id === 'submit') record('click');
+      }, true);
+      form.addEventListener('progress', (event) => {
+        if (event.target === form && event.detail.progress === 1) record('done');
+      });
+    } else {
+      record('result');
+    }
+  });
+}
+
+/** One upload through the widget; resolves to seconds {stored, result}. */
+async function widgetRun(page, signer, path) {
+  await page.goto(`${signer.url}/`);
+  await page.evaluate(() => sessionStorage.clear());
+  // The widget listens once its module has loaded.
+  await page.evaluate(() => import('/pkg/s3file.js').then(() => true));
+  await page.setInputFiles('#file', path);
+  await Promise.all([
+    page.waitForURL('**/s3file/finalize', { timeout: UPLOAD_TIMEOUT_MS, waitUntil: 'domcontentloaded' }),
+    page.click('#submit'),
+  ]);
+  const times = await page.evaluate(() => {
+    const read = (name) => Number(sessionStorage.getItem(`s3file-bench-${name}`));
+    return { click: read('click'), done: read('done'), result: read('result') };
+  });
+  const files = await page.$$eval('#files li[data-key]', (items) =>
+    items.map((item) => ({ name: item.querySelector('a').textContent, size: item.querySelector('.size').textContent })),
+  );
+  if (files.length !== 1 || files[0].name !== FILE_NAME || files[0].size !== `${SIZE} bytes`) {
+    throw new Error(`the result page does not list ${FILE_NAME} with ${SIZE} bytes: ${JSON.stringify(files)}`);
+  }
+  if (!(times.click > 0 && times.done >= times.click && times.result >= times.done)) {
+    throw new Error(`incomplete timestamps (click, last progress, result page): ${JSON.stringify(times)}`);
+  }
+  return { stored: (times.done - times.click) / 1000, result: (times.result - times.click) / 1000 };
+}
+
+/** One plain sign + XHR upload from the demo page; resolves to seconds {signAndUpload, upload}. */
+async function rawRun(page, signer, path) {
+  await page.goto(`${signer.url}/`);
+  await page.setInputFiles('#file', path);
+  const outcome = await page.evaluate(async () => {
+    const file = document.getElementById('file').files[0];
+    const started = performance.now();
+    const response = await fetch('/s3file/sign', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ field: 'file', files: [{ name: file.name, size: file.size, type: file.type }] }),
+    });
+    if (!response.ok) return { error: `sign answered ${response.status}: ${await response.text()}` };
+    const signed = (await response.json()).files[0];
+    const body = new FormData();
+    for (const [name, value] of Object.entries(signed.fields)) body.append(name, value);
+    body.append('file', file, signed.name);
+    const uploadStarted = performance.now();
+    const { status, text } = await new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', signed.url);
+      // As the widget does: an upload listener (it makes a cross-origin POST preflighted).
+      xhr.upload.addEventListener('progress', () => {});
+      xhr.addEventListener('load', () => resolve({ status: xhr.status, text: xhr.responseText }));
+      xhr.addEventListener('error', () => resolve({ status: 0, text: 'network error' }));
+      xhr.send(body);
+    });
+    const finished = performance.now();
+    return { status, text, key: signed.key, signAndUpload: finished - started, upload: finished - uploadStarted };
+  });
+  if (outcome.error) throw new Error(outcome.error);
+  if (outcome.status < 200 || outcome.status >= 300 || !outcome.text.includes(outcome.key)) {
+    throw new Error(`the store answered ${outcome.status} for ${outcome.key}: ${outcome.text.slice(0, 500)}`);
+  }
+  return { signAndUpload: outcome.signAndUpload / 1000, upload: outcome.upload / 1000 };
+}
+
+async function benchStore(browser, startSigner, path) {
+  const signer = await startSigner();
+  const context = await browser.newContext();
+  try {
+    await context.addInitScript(instrumentPage);
+    const page = await context.newPage();
+    page.setDefaultTimeout(UPLOAD_TIMEOUT_MS);
+    const variants = { widget: () => widgetRun(page, signer, path), raw: () => rawRun(page, signer, path) };
+    const samples = { widget: [], raw: [] };
+    // Warm-up (untimed), then the runs, the order alternating so neither always goes first.
+    await variants.widget();
+    await variants.raw();
+    for (let run = 0; run < RUNS; run += 1) {
+      const order = run % 2 === 0 ? ['widget', 'raw'] : ['raw', 'widget'];
+      for (const variant of order) {
+        samples[variant].push(await variants[variant]());
+        process.stderr.write('.');
+      }
+    }
+    return samples;
+  } catch (error) {
+    process.stderr.write(`\nthe signer printed:\n${signer.output().slice(-4000)}\n`);
+    throw error;
+  } finally {
+    await context.close();
+    await signer.stop();
+  }
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function row(store, what, seconds) {
+  const mid = median(seconds);
+  const range = `${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}`;
+  return `| ${store} | ${what} | ${mid.toFixed(3)} | ${range} | ${(SIZE_MIB / mid).toFixed(0)} |`;
+}
+
+function cpuModel() {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    if (line) return line.split(':')[1].trim();
+  } catch {
+    // Not Linux: fall back to Node's view.
+  }
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 's3file-bench-'));
+  const path = join(dir, FILE_NAME);
+  // A path, not a buffer: Playwright refuses buffers over 50 MB in setInputFiles.
+  await writeFile(path, randomBytes(SIZE));
+  const browser = await launchBrowser();
+  const results = [];
+  const started = Date.now();
+  try {
+    for (const [store, startSigner] of [
+      ['dev store', startDevSigner],
+      ['SeaweedFS', startSeaweedfsSigner],
+    ]) {
+      process.stderr.write(`benchmarking ${store} `);
+      results.push([store, await benchStore(browser, startSigner, path)]);
+      process.stderr.write('\n');
+    }
+    const chromium = browser.version();
+    const command = process.env.S3FILE_BENCH_COMMAND ?? `node tests/bench/throughput.mjs`;
+    console.log(`Upload throughput: one ${SIZE_MIB} MiB file, ${RUNS} timed runs per row (after one warm-up), median`);
+    console.log();
+    console.log(`- date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+    console.log(`- machine: ${availableParallelism()} CPUs (nproc), ${cpuModel()}, ${Math.round(totalmem() / 1024 / MIB)} GiB RAM`);
+    console.log(`- browser: headless Chromium ${chromium}, loopback (127.0.0.1)`);
+    console.log(`- signer: ${process.env.S3FILE_SIGNER_BIN}`);
+    console.log(`- command: \`${command}\` (S3FILE_BENCH_MIB=${SIZE_MIB}, S3FILE_BENCH_RUNS=${RUNS}), ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log();
+    console.log('| store | what is timed | median s | min–max s | MiB/s |');
+    console.log('|---|---|---:|---:|---:|');
+    for (const [store, samples] of results) {
+      console.log(row(store, 'widget: click → last `progress` (stored)', samples.widget.map((s) => s.stored)));
+      console.log(row(store, 'widget: click → result page (finalized)', samples.widget.map((s) => s.result)));
+      console.log(row(store, 'plain XHR: sign + POST', samples.raw.map((s) => s.signAndUpload)));
+      console.log(row(store, 'plain XHR: POST only', samples.raw.map((s) => s.upload)));
+    }
+  } finally {
+    await browser.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
