@@ -62,6 +62,18 @@ pub struct Settings {
     #[arg(long, env = "AWS_S3_REGION_NAME")]
     pub region_name: Option<String>,
 
+    /// AWS profile whose credentials to use (AWS_S3_SESSION_PROFILE); excludes explicit keys.
+    #[arg(long, env = "AWS_S3_SESSION_PROFILE")]
+    pub session_profile: Option<String>,
+
+    /// Access key id for S3 only (AWS_S3_ACCESS_KEY_ID); wins over AWS_ACCESS_KEY_ID.
+    #[arg(long, env = "AWS_S3_ACCESS_KEY_ID", hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+
+    /// Secret access key for S3 only (AWS_S3_SECRET_ACCESS_KEY).
+    #[arg(long, env = "AWS_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+
     /// Access key id (AWS_ACCESS_KEY_ID); without it the AWS default credential chain is used.
     #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
     pub access_key_id: Option<String>,
@@ -87,6 +99,44 @@ pub struct Settings {
     /// random suffix is added instead (AWS_S3_FILE_OVERWRITE).
     #[arg(long, env = "AWS_S3_FILE_OVERWRITE", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub file_overwrite: bool,
+
+    /// Boto3 parameters every stored object gets, as JSON: CacheControl, ContentDisposition,
+    /// ContentEncoding, ContentLanguage, Expires, Metadata, StorageClass, ServerSideEncryption,
+    /// SSEKMSKeyId, ACL, Tagging (AWS_S3_OBJECT_PARAMETERS).
+    #[arg(long, env = "AWS_S3_OBJECT_PARAMETERS")]
+    pub object_parameters: Option<String>,
+
+    /// Canned ACL of stored objects unless object_parameters sets ACL (AWS_DEFAULT_ACL).
+    #[arg(long, env = "AWS_DEFAULT_ACL")]
+    pub default_acl: Option<String>,
+
+    /// Whether download URLs are presigned (AWS_QUERYSTRING_AUTH); false gives plain URLs for
+    /// public buckets.
+    #[arg(long, env = "AWS_QUERYSTRING_AUTH", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub querystring_auth: bool,
+
+    /// Domain that serves the bucket's objects, such as a CDN, without scheme or trailing
+    /// slash (AWS_S3_CUSTOM_DOMAIN). Download URLs use it, unsigned.
+    #[arg(long, env = "AWS_S3_CUSTOM_DOMAIN")]
+    pub custom_domain: Option<String>,
+
+    /// Scheme of custom-domain URLs, `https:` or `http:` (AWS_S3_URL_PROTOCOL).
+    #[arg(long, env = "AWS_S3_URL_PROTOCOL", default_value = "https:")]
+    pub url_protocol: String,
+
+    /// Whether to use TLS to AWS endpoints (AWS_S3_USE_SSL); an explicit endpoint URL's scheme
+    /// decides for itself.
+    #[arg(long, env = "AWS_S3_USE_SSL", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub use_ssl: bool,
+
+    /// Only `s3v4` is supported (AWS_S3_SIGNATURE_VERSION).
+    #[arg(long, env = "AWS_S3_SIGNATURE_VERSION", default_value = "s3v4")]
+    pub signature_version: String,
+
+    /// The S3 endpoint as browsers reach it, when it differs from AWS_S3_ENDPOINT_URL (which the
+    /// signer itself uses, e.g. inside a private network) (S3FILE_PUBLIC_ENDPOINT_URL).
+    #[arg(long, env = "S3FILE_PUBLIC_ENDPOINT_URL")]
+    pub public_endpoint_url: Option<String>,
 
     /// Seconds a download URL of a finalized file stays valid (AWS_QUERYSTRING_EXPIRE).
     #[arg(long, env = "AWS_QUERYSTRING_EXPIRE", default_value_t = 3600)]
@@ -149,12 +199,51 @@ impl Settings {
         if self.access_key_id.is_some() != self.secret_access_key.is_some() {
             errors.push("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither".to_owned());
         }
-        if let Some(endpoint) = &self.endpoint_url {
-            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
+            errors.push("set both AWS_S3_ACCESS_KEY_ID and AWS_S3_SECRET_ACCESS_KEY, or neither".to_owned());
+        }
+        if self.session_profile.is_some() && self.s3_access_key_id.is_some() {
+            errors.push(
+                "AWS_S3_SESSION_PROFILE and AWS_S3_ACCESS_KEY_ID/AWS_S3_SECRET_ACCESS_KEY exclude each other; set one"
+                    .to_owned(),
+            );
+        }
+        for (name, url) in [
+            ("AWS_S3_ENDPOINT_URL", &self.endpoint_url),
+            ("S3FILE_PUBLIC_ENDPOINT_URL", &self.public_endpoint_url),
+        ] {
+            if let Some(url) = url {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    errors.push(format!("{name} must start with http:// or https://, got {url:?}"));
+                }
+            }
+        }
+        if let Some(domain) = &self.custom_domain {
+            if domain.ends_with('/') || domain.contains("://") || domain.is_empty() {
                 errors.push(format!(
-                    "AWS_S3_ENDPOINT_URL must start with http:// or https://, got {endpoint:?}"
+                    "AWS_S3_CUSTOM_DOMAIN must be a bare domain such as cdn.example.com (no scheme, no trailing /), got {domain:?}"
                 ));
             }
+        }
+        if !matches!(self.url_protocol.as_str(), "https:" | "http:") {
+            errors.push(format!("AWS_S3_URL_PROTOCOL must be https: or http:, got {:?}", self.url_protocol));
+        }
+        if !matches!(self.signature_version.as_str(), "s3v4" | "v4") {
+            errors.push(format!(
+                "AWS_S3_SIGNATURE_VERSION {:?} is not supported: S3 POST policies here are SigV4 (s3v4)",
+                self.signature_version
+            ));
+        }
+        if let Err(error) = crate::object_parameters::ObjectParameters::parse(
+            self.object_parameters.as_deref(),
+            self.default_acl.as_deref(),
+        ) {
+            errors.push(error);
+        }
+        if self.querystring_expire == 0 || self.querystring_expire > 7 * 24 * 3600 {
+            errors.push(
+                "AWS_QUERYSTRING_EXPIRE must be between 1 second and 7 days (SigV4's limit)".to_owned(),
+            );
         }
         if self.upload_path.trim_matches('/').is_empty() {
             errors.push("S3FILE_UPLOAD_PATH must name a folder, such as tmp/s3file".to_owned());
@@ -187,7 +276,29 @@ impl Settings {
             )),
             Some(_) => {}
         }
+        let endpoints = [&self.endpoint_url, &self.public_endpoint_url];
+        if self.use_ssl
+            && endpoints.iter().any(|url| url.as_deref().is_some_and(|url| url.starts_with("http://")))
+        {
+            warnings.push(
+                "an S3 endpoint uses plain http:// while AWS_S3_USE_SSL is true; use https:// in production"
+                    .to_owned(),
+            );
+        }
         warnings
+    }
+
+    /// The key pair given explicitly, django-storages' S3-specific names first.
+    pub fn explicit_keys(&self) -> Option<(&str, &str)> {
+        match (
+            &self.s3_access_key_id,
+            &self.s3_secret_access_key,
+            &self.access_key_id,
+            &self.secret_access_key,
+        ) {
+            (Some(id), Some(secret), _, _) | (None, None, Some(id), Some(secret)) => Some((id, secret)),
+            _ => None,
+        }
     }
 }
 
@@ -232,6 +343,68 @@ mod tests {
     }
 
     #[test]
+    fn invalid_combinations_fail_with_the_setting_named() {
+        let cases: [(&[&str], &str); 6] = [
+            (
+                &["--session-profile", "p", "--s3-access-key-id", "a", "--s3-secret-access-key", "s"],
+                "AWS_S3_SESSION_PROFILE",
+            ),
+            (&["--custom-domain", "cdn.example.com/"], "AWS_S3_CUSTOM_DOMAIN"),
+            (&["--custom-domain", "https://cdn.example.com"], "AWS_S3_CUSTOM_DOMAIN"),
+            (&["--signature-version", "s3"], "AWS_S3_SIGNATURE_VERSION"),
+            (&["--object-parameters", "{\"Bogus\": 1}"], "AWS_S3_OBJECT_PARAMETERS"),
+            (&["--url-protocol", "ftp:"], "AWS_S3_URL_PROTOCOL"),
+        ];
+        for (args, setting) in cases {
+            let errors = parse(args).errors();
+            assert!(errors.iter().any(|e| e.contains(setting)), "{args:?}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn s3_specific_keys_win() {
+        let settings = parse(&[
+            "--access-key-id",
+            "general",
+            "--secret-access-key",
+            "g",
+            "--s3-access-key-id",
+            "specific",
+            "--s3-secret-access-key",
+            "s",
+        ]);
+        assert_eq!(settings.explicit_keys(), Some(("specific", "s")));
+        assert_eq!(
+            parse(&["--access-key-id", "a", "--secret-access-key", "b"]).explicit_keys(),
+            Some(("a", "b"))
+        );
+    }
+
+    #[test]
+    fn plain_http_with_use_ssl_is_a_deploy_warning() {
+        let settings = parse(&[
+            "--bucket-name",
+            "b",
+            "--secret-key",
+            &"x".repeat(40),
+            "--endpoint-url",
+            "http://s3.internal",
+        ]);
+        assert!(settings.deploy_warnings().iter().any(|w| w.contains("http://")));
+        let off = parse(&[
+            "--bucket-name",
+            "b",
+            "--secret-key",
+            &"x".repeat(40),
+            "--endpoint-url",
+            "http://s3.internal",
+            "--use-ssl",
+            "false",
+        ]);
+        assert!(off.deploy_warnings().is_empty());
+    }
+
+    #[test]
     fn booleans_read_like_django_settings() {
         assert!(!parse(&["--file-overwrite", "False"]).file_overwrite);
         assert!(parse(&["--file-overwrite", "true"]).file_overwrite);
@@ -240,15 +413,22 @@ mod tests {
 }
 
 /// The URL browsers POST uploads to, for a real S3 endpoint.
-pub fn s3_post_url(endpoint_url: Option<&str>, bucket: &str, region: &str, style: AddressingStyle) -> String {
+pub fn s3_post_url(
+    endpoint_url: Option<&str>,
+    bucket: &str,
+    region: &str,
+    style: AddressingStyle,
+    use_ssl: bool,
+) -> String {
+    let scheme = if use_ssl { "https" } else { "http" };
     match (endpoint_url.map(|url| url.trim_end_matches('/')), style) {
         (Some(endpoint), AddressingStyle::Path) => format!("{endpoint}/{bucket}"),
         (Some(endpoint), AddressingStyle::Virtual) => match endpoint.split_once("://") {
             Some((scheme, host)) => format!("{scheme}://{bucket}.{host}"),
             None => format!("{endpoint}/{bucket}"),
         },
-        (None, AddressingStyle::Path) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
-        (None, AddressingStyle::Virtual) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        (None, AddressingStyle::Path) => format!("{scheme}://s3.{region}.amazonaws.com/{bucket}"),
+        (None, AddressingStyle::Virtual) => format!("{scheme}://{bucket}.s3.{region}.amazonaws.com"),
     }
 }
 
@@ -271,14 +451,18 @@ mod url_tests {
     #[test]
     fn post_urls_follow_the_addressing_style() {
         use AddressingStyle::*;
-        assert_eq!(s3_post_url(None, "b", "eu-west-1", Virtual), "https://b.s3.eu-west-1.amazonaws.com");
-        assert_eq!(s3_post_url(None, "b", "eu-west-1", Path), "https://s3.eu-west-1.amazonaws.com/b");
         assert_eq!(
-            s3_post_url(Some("http://127.0.0.1:8333/"), "b", "us-east-1", Path),
+            s3_post_url(None, "b", "eu-west-1", Virtual, true),
+            "https://b.s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(s3_post_url(None, "b", "eu-west-1", Path, true), "https://s3.eu-west-1.amazonaws.com/b");
+        assert_eq!(s3_post_url(None, "b", "eu-west-1", Path, false), "http://s3.eu-west-1.amazonaws.com/b");
+        assert_eq!(
+            s3_post_url(Some("http://127.0.0.1:8333/"), "b", "us-east-1", Path, true),
             "http://127.0.0.1:8333/b"
         );
         assert_eq!(
-            s3_post_url(Some("https://minio.example"), "b", "us-east-1", Virtual),
+            s3_post_url(Some("https://minio.example"), "b", "us-east-1", Virtual, true),
             "https://b.minio.example"
         );
     }

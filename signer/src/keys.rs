@@ -121,6 +121,14 @@ fn is_plain_name(name: &str) -> bool {
         && !name.chars().any(|c| c.is_control() || matches!(c, '/' | '\\' | '"'))
 }
 
+/// A key as a URL path: every byte but unreserved characters and `/` percent-escaped.
+pub fn url_path(key: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const PATH: &AsciiSet =
+        &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    utf8_percent_encode(key, PATH).to_string()
+}
+
 /// `photo.jpg` → `photo_Ab3dE9x.jpg`: Django's way of finding a free name, used when
 /// `file_overwrite` is off and the name is taken.
 pub fn with_suffix(name: &str, suffix: &str) -> String {
@@ -206,6 +214,12 @@ mod tests {
         // S3 keys are not URL-decoded, so `%2e%2e` names a file, not a parent directory.
         let key = UploadKey::parse("tmp/s3file", &format!("tmp/s3file/{FOLDER}/%2e%2e")).unwrap();
         assert_eq!(key.name(), "%2e%2e");
+    }
+
+    #[test]
+    fn url_paths_escape_everything_but_slashes_and_unreserved() {
+        assert_eq!(url_path("media/a b+c?.txt"), "media/a%20b%2Bc%3F.txt");
+        assert_eq!(url_path("tmp/résumé.pdf"), "tmp/r%C3%A9sum%C3%A9.pdf");
     }
 
     #[test]

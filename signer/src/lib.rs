@@ -9,6 +9,7 @@ pub mod dev_store;
 pub mod error;
 pub mod folder_token;
 pub mod keys;
+pub mod object_parameters;
 pub mod post_policy;
 pub mod routes;
 pub mod sigv4;

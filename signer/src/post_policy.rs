@@ -23,6 +23,8 @@ pub struct PostPolicy<'a> {
     pub content_type: &'a str,
     pub content_length: std::ops::RangeInclusive<u64>,
     pub expires_at: OffsetDateTime,
+    /// More fields the upload must carry exactly, such as `Cache-Control` or `x-amz-meta-*`.
+    pub extra_fields: &'a [(String, String)],
 }
 
 /// Form fields for a browser POST, in the order they must be sent (before the file).
@@ -53,6 +55,9 @@ pub fn sign_post(
     if let Some(token) = &credentials.session_token {
         conditions.push(json!({ "x-amz-security-token": token }));
     }
+    for (name, value) in policy.extra_fields {
+        conditions.push(json!({ name: value }));
+    }
     let document = json!({
         "expiration": expiration(policy.expires_at),
         "conditions": conditions,
@@ -69,6 +74,7 @@ pub fn sign_post(
         ("x-amz-credential".to_owned(), credential),
         ("x-amz-date".to_owned(), amz_date),
     ];
+    fields.extend(policy.extra_fields.iter().cloned());
     if let Some(token) = &credentials.session_token {
         fields.push(("x-amz-security-token".to_owned(), token.clone()));
     }
@@ -359,6 +365,7 @@ mod tests {
             content_type: "text/plain",
             content_length: 0..=100,
             expires_at: now + time::Duration::hours(1),
+            extra_fields: &[],
         };
         sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default())
     }
@@ -423,6 +430,7 @@ mod tests {
             content_type: "a/b",
             content_length: 0..=1,
             expires_at: now + time::Duration::minutes(5),
+            extra_fields: &[],
         };
         let fields = sign_post(&policy, &credentials, "eu-west-1", now, &SigningKeyCache::default());
         assert!(fields.contains(&("x-amz-security-token".to_owned(), "token".to_owned())));
@@ -436,6 +444,33 @@ mod tests {
             document.check("b", &without_token, 1, now),
             Err(PolicyViolation::ConditionFailed(_))
         ));
+    }
+
+    #[test]
+    fn extra_fields_are_sent_and_required_exactly() {
+        let now = datetime!(2026-11-22 10:00 UTC);
+        let credentials = Credentials::new("AKID", AWS_SECRET, None);
+        let extra = [("Cache-Control".to_owned(), "max-age=60".to_owned())];
+        let policy = PostPolicy {
+            bucket: "b",
+            key: "p/${filename}",
+            key_prefix: "p/",
+            content_type: "a/b",
+            content_length: 0..=1,
+            expires_at: now + time::Duration::minutes(5),
+            extra_fields: &extra,
+        };
+        let fields = sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default());
+        assert!(fields.contains(&extra[0]));
+        let document =
+            PolicyDocument::decode(&fields.iter().find(|(n, _)| n == "policy").unwrap().1).unwrap();
+        let form = with_key(&fields, "p/x");
+        assert_eq!(document.check("b", &form, 1, now), Ok(()));
+        let altered: FormFields = form
+            .iter()
+            .map(|(n, v)| (n.clone(), if n == "Cache-Control" { "no-store".to_owned() } else { v.clone() }))
+            .collect();
+        assert!(matches!(document.check("b", &altered, 1, now), Err(PolicyViolation::ConditionFailed(_))));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::config::{self, Settings, DEFAULT_REGION, DEV_BUCKET};
 use crate::credentials::CachedCredentials;
 use crate::dev_store::DevStore;
 use crate::folder_token::FolderSigner;
+use crate::object_parameters::ObjectParameters;
 use crate::sigv4::SigningKeyCache;
 use crate::storage::Storage;
 
@@ -26,8 +27,10 @@ pub struct Shared {
     pub signing_keys: SigningKeyCache,
     pub folders: FolderSigner,
     pub region: String,
-    /// Where browsers POST uploads; `None` in dev mode, where it follows the request's host.
-    pub post_url: Option<String>,
+    /// The bucket's URL as browsers reach it, where they POST uploads. In dev mode, uploads
+    /// follow the host the browser used instead, and this is only the base of plain download
+    /// URLs.
+    pub bucket_url: String,
     pub dev_store: Option<DevStore>,
 }
 
@@ -100,6 +103,9 @@ async fn build_dev(
     // A fresh key pair per process: only this process signs for its store.
     let secret = hex::encode(rand::random::<[u8; 20]>());
     let credentials = crate::sigv4::Credentials::new("S3FILEDEVSTORE", &secret, None);
+    let parameters =
+        ObjectParameters::parse(settings.object_parameters.as_deref(), settings.default_acl.as_deref())
+            .map_err(anyhow::Error::msg)?;
     let dev_store = DevStore::open(&settings.dev_store_dir, DEV_BUCKET, credentials)
         .with_context(|| format!("open the dev store in {}", settings.dev_store_dir.display()))?;
     let provider = SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
@@ -119,13 +125,14 @@ async fn build_dev(
     let config =
         s3_client_config(aws_sdk_s3::Config::builder(), &credentials, DEFAULT_REGION, Some(&endpoint), true);
     tracing::warn!(dir = %settings.dev_store_dir.display(), "dev mode: uploads go to the embedded store; never use it in production");
+    let client = aws_sdk_s3::Client::from_conf(config);
     Ok(AppState(Arc::new(Shared {
-        storage: Storage { client: aws_sdk_s3::Client::from_conf(config), bucket: DEV_BUCKET.to_owned() },
+        storage: Storage { presigner: client.clone(), client, bucket: DEV_BUCKET.to_owned(), parameters },
         credentials,
         signing_keys: SigningKeyCache::default(),
         folders,
         region: DEFAULT_REGION.to_owned(),
-        post_url: None,
+        bucket_url: format!("{endpoint}{DEV_BUCKET}"),
         dev_store: Some(dev_store),
         settings,
     })))
@@ -137,7 +144,11 @@ async fn build_s3(settings: Settings, folders: FolderSigner) -> anyhow::Result<A
     if let Some(region) = &settings.region_name {
         loader = loader.region(Region::new(region.clone()));
     }
-    if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret_access_key) {
+    // django-storages' order: a session profile, then explicit keys, then the default chain
+    // (environment, web identity, ECS, EC2 metadata, profile files).
+    if let Some(profile) = &settings.session_profile {
+        loader = loader.profile_name(profile);
+    } else if let Some((id, secret)) = settings.explicit_keys() {
         loader = loader.credentials_provider(aws_credential_types::Credentials::new(
             id,
             secret,
@@ -154,22 +165,39 @@ async fn build_s3(settings: Settings, folders: FolderSigner) -> anyhow::Result<A
     )?;
     let credentials = CachedCredentials::new(provider);
     let style = settings.effective_addressing_style();
-    let config = s3_client_config(
-        aws_sdk_s3::config::Builder::from(&sdk_config),
-        &credentials,
-        &region,
-        settings.endpoint_url.as_deref(),
-        style == config::AddressingStyle::Path,
-    );
-    let post_url = config::s3_post_url(settings.endpoint_url.as_deref(), &bucket, &region, style);
-    tracing::info!(%bucket, %region, %post_url, "uploads go to S3");
+    let path_style = style == config::AddressingStyle::Path;
+    let endpoint = settings
+        .endpoint_url
+        .clone()
+        .or_else(|| (!settings.use_ssl).then(|| format!("http://s3.{region}.amazonaws.com")));
+    let client_for = |endpoint: Option<&str>| {
+        let config = s3_client_config(
+            aws_sdk_s3::config::Builder::from(&sdk_config),
+            &credentials,
+            &region,
+            endpoint,
+            path_style,
+        );
+        aws_sdk_s3::Client::from_conf(config)
+    };
+    let client = client_for(endpoint.as_deref());
+    let presigner = match &settings.public_endpoint_url {
+        Some(public) => client_for(Some(public)),
+        None => client.clone(),
+    };
+    let public_endpoint = settings.public_endpoint_url.as_deref().or(settings.endpoint_url.as_deref());
+    let bucket_url = config::s3_post_url(public_endpoint, &bucket, &region, style, settings.use_ssl);
+    let parameters =
+        ObjectParameters::parse(settings.object_parameters.as_deref(), settings.default_acl.as_deref())
+            .map_err(anyhow::Error::msg)?;
+    tracing::info!(%bucket, %region, %bucket_url, "uploads go to S3");
     Ok(AppState(Arc::new(Shared {
-        storage: Storage { client: aws_sdk_s3::Client::from_conf(config), bucket },
+        storage: Storage { client, presigner, bucket, parameters },
         credentials,
         signing_keys: SigningKeyCache::default(),
         folders,
         region,
-        post_url: Some(post_url),
+        bucket_url,
         dev_store: None,
         settings,
     })))

@@ -2,15 +2,20 @@
 
 use std::time::Duration;
 
+use crate::keys::url_path;
+use crate::object_parameters::ObjectParameters;
 use anyhow::Context;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 #[derive(Debug, Clone)]
 pub struct Storage {
     pub client: aws_sdk_s3::Client,
+    /// Signs download URLs for browsers: the same client, or one configured with the public
+    /// endpoint when browsers reach S3 at another address than the signer does.
+    pub presigner: aws_sdk_s3::Client,
     pub bucket: String,
+    pub parameters: ObjectParameters,
 }
 
 /// What finalize reports about a stored object.
@@ -19,10 +24,6 @@ pub struct ObjectInfo {
     pub size: u64,
     pub content_type: String,
 }
-
-/// `x-amz-copy-source` is a URL path: everything but unreserved characters and `/` is escaped.
-const COPY_SOURCE: &AsciiSet =
-    &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 impl Storage {
     /// The object's size and type, or `None` if there is no such key.
@@ -39,17 +40,29 @@ impl Storage {
         }
     }
 
-    /// Server-side copy: the bytes stay in S3.
+    /// Server-side copy: the bytes stay in S3. Headers and metadata come along from the upload;
+    /// what only the final object gets (storage class, ACL, tags, encryption) is set here.
     pub async fn copy(&self, from: &str, to: &str) -> anyhow::Result<()> {
-        let source = format!("{}/{}", self.bucket, utf8_percent_encode(from, COPY_SOURCE));
-        self.client
-            .copy_object()
-            .bucket(&self.bucket)
-            .copy_source(source)
-            .key(to)
-            .send()
-            .await
-            .with_context(|| format!("copy {from} to {to}"))?;
+        let source = format!("{}/{}", self.bucket, url_path(from));
+        let parameters = &self.parameters;
+        let mut request = self.client.copy_object().bucket(&self.bucket).copy_source(source).key(to);
+        if let Some(class) = &parameters.storage_class {
+            request = request.storage_class(class.as_str().into());
+        }
+        if let Some(acl) = &parameters.acl {
+            request = request.acl(acl.as_str().into());
+        }
+        if let Some(encryption) = &parameters.server_side_encryption {
+            request = request.server_side_encryption(encryption.as_str().into());
+        }
+        if let Some(key_id) = &parameters.sse_kms_key_id {
+            request = request.ssekms_key_id(key_id);
+        }
+        if let Some(tagging) = &parameters.tagging {
+            request =
+                request.tagging(tagging).tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace);
+        }
+        request.send().await.with_context(|| format!("copy {from} to {to}"))?;
         Ok(())
     }
 
@@ -72,15 +85,26 @@ impl Storage {
         content_type: &str,
     ) -> anyhow::Result<()> {
         let body = ByteStream::from_path(path).await.context("read spooled upload")?;
-        self.client
+        let parameters = &self.parameters;
+        let request = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("put {key}"))?;
+            .set_cache_control(parameters.cache_control.clone())
+            .set_content_disposition(parameters.content_disposition.clone())
+            .set_content_encoding(parameters.content_encoding.clone())
+            .set_content_language(parameters.content_language.clone())
+            .set_storage_class(parameters.storage_class.as_deref().map(Into::into))
+            .set_acl(parameters.acl.as_deref().map(Into::into))
+            .set_server_side_encryption(parameters.server_side_encryption.as_deref().map(Into::into))
+            .set_ssekms_key_id(parameters.sse_kms_key_id.clone())
+            .set_tagging(parameters.tagging.clone())
+            .set_metadata(
+                (!parameters.metadata.is_empty()).then(|| parameters.metadata.clone().into_iter().collect()),
+            );
+        request.body(body).send().await.with_context(|| format!("put {key}"))?;
         Ok(())
     }
 
@@ -88,7 +112,7 @@ impl Storage {
     pub async fn presigned_get(&self, key: &str, expires_in: Duration) -> anyhow::Result<String> {
         let config = PresigningConfig::expires_in(expires_in).context("presigning expiry")?;
         let request = self
-            .client
+            .presigner
             .get_object()
             .bucket(&self.bucket)
             .key(key)

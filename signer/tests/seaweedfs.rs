@@ -4,3 +4,21 @@
 mod common;
 
 store_suite!(seaweedfs_settings);
+
+/// The signer reaches S3 at one address, browsers at another: POST URLs and download URLs must
+/// name the public one, and work there.
+#[tokio::test]
+async fn browsers_get_the_public_endpoint() {
+    let endpoint = std::env::var("S3FILE_TEST_S3_ENDPOINT").expect("S3FILE_TEST_S3_ENDPOINT");
+    let public = endpoint.replace("127.0.0.1", "localhost");
+    assert_ne!(public, endpoint, "the test endpoint is expected on 127.0.0.1");
+    let server = common::start(common::seaweedfs_settings(&["--public-endpoint-url", &public])).await;
+    let signed = server.sign("file", &[("a.txt", 5, "text/plain")]).await;
+    assert!(signed.file(0)["url"].as_str().unwrap().starts_with(&public));
+    let stored = common::upload_and_finalize(&server, "b.txt").await;
+    let url = stored["url"].as_str().unwrap();
+    assert!(url.starts_with(&public), "{url}");
+    let downloaded = server.http.get(url).send().await.unwrap();
+    assert_eq!(downloaded.status(), 200);
+    assert_eq!(&downloaded.bytes().await.unwrap()[..], b"hello");
+}

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{OriginalUri, Path as UrlPath, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{options, post};
 use axum::Router;
@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::sigv4::{self, SigningKeyCache};
-pub use objects::Objects;
+pub use objects::{kept_headers, Meta, Objects};
 
 #[derive(Clone)]
 pub struct DevStore(Arc<Inner>);
@@ -167,15 +167,20 @@ async fn get_object(
         (header::CONTENT_LENGTH, HeaderValue::from(meta.size)),
         (header::ETAG, etag_header(&meta.etag)),
     ];
-    if method == Method::HEAD {
-        return (StatusCode::OK, headers).into_response();
-    }
-    let file = match tokio::fs::File::open(store.0.objects.data(&key)).await {
-        Ok(file) => file,
-        Err(error) => return internal(error),
+    let kept = meta.headers.iter().filter_map(|(name, value)| {
+        Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
+    });
+    let mut response = if method == Method::HEAD {
+        (StatusCode::OK, headers).into_response()
+    } else {
+        match tokio::fs::File::open(store.0.objects.data(&key)).await {
+            Ok(file) => (StatusCode::OK, headers, Body::from_stream(tokio_util::io::ReaderStream::new(file)))
+                .into_response(),
+            Err(error) => return internal(error),
+        }
     };
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    (StatusCode::OK, headers, body).into_response()
+    response.headers_mut().extend(kept);
+    response
 }
 
 async fn put_object(
@@ -219,7 +224,16 @@ async fn put_object(
         )
         .into_response();
     }
-    match store.0.objects.commit(&staged, &key, &content_type, size, hex::encode(&digest[..16])).await {
+    let meta = Meta {
+        key,
+        content_type,
+        size,
+        etag: hex::encode(&digest[..16]),
+        headers: kept_headers(
+            headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+        ),
+    };
+    match store.0.objects.commit(&staged, meta).await {
         Ok(meta) => (StatusCode::OK, [(header::ETAG, etag_header(&meta.etag))]).into_response(),
         Err(error) => internal(error),
     }

@@ -16,6 +16,20 @@ pub struct Meta {
     /// Hex MD5 is what S3 uses for single-part objects; SHA-256 is as good for a local store and
     /// already a dependency, so the ETag here is its first 16 bytes in hex.
     pub etag: String,
+    /// Headers the object was stored with and returns on GET: see [`kept_headers`].
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+}
+
+/// The request headers (or POST form fields) S3 keeps with an object, lower-cased.
+pub fn kept_headers<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    const KEPT: [&str; 5] =
+        ["cache-control", "content-disposition", "content-encoding", "content-language", "expires"];
+    pairs
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .filter(|(name, _)| KEPT.contains(&name.as_str()) || name.starts_with("x-amz-meta-"))
+        .map(|(name, value)| (name, value.to_owned()))
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -44,15 +58,8 @@ impl Objects {
     }
 
     /// Makes the staged file the object `key`, replacing any previous one.
-    pub async fn commit(
-        &self,
-        staged: &Path,
-        key: &str,
-        content_type: &str,
-        size: u64,
-        etag: String,
-    ) -> std::io::Result<Meta> {
-        let meta = Meta { key: key.to_owned(), content_type: content_type.to_owned(), size, etag };
+    pub async fn commit(&self, staged: &Path, meta: Meta) -> std::io::Result<Meta> {
+        let key = meta.key.as_str();
         tokio::fs::rename(staged, self.data_path(key)).await?;
         let meta_json = serde_json::to_vec(&meta).expect("metadata serializes");
         let meta_staged = self.staging_path();
@@ -77,7 +84,7 @@ impl Objects {
         let Some(source) = self.meta(from).await? else { return Ok(None) };
         let staged = self.staging_path();
         tokio::fs::copy(self.data_path(from), &staged).await?;
-        self.commit(&staged, to, &source.content_type, source.size, source.etag).await.map(Some)
+        self.commit(&staged, Meta { key: to.to_owned(), ..source }).await.map(Some)
     }
 
     pub async fn delete(&self, key: &str) -> std::io::Result<()> {

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::io::AsyncWriteExt;
 
-use super::{etag_header, internal, s3_error, xml_escape, DevStore, S3Error};
+use super::{etag_header, internal, kept_headers, s3_error, xml_escape, DevStore, Meta, S3Error};
 use crate::post_policy::{PolicyDocument, PolicyViolation};
 use crate::sigv4;
 
@@ -92,7 +92,14 @@ pub(super) async fn post_object(
             return policy_error(violation).into_response();
         }
         let content_type = value_of(&fields, "content-type").unwrap_or("binary/octet-stream").to_owned();
-        if let Err(error) = store.0.objects.commit(&staged, &key, &content_type, size, etag.clone()).await {
+        let meta = Meta {
+            key: key.clone(),
+            content_type,
+            size,
+            etag: etag.clone(),
+            headers: kept_headers(fields.iter().map(|(name, value)| (name.as_str(), value.as_str()))),
+        };
+        if let Err(error) = store.0.objects.commit(&staged, meta).await {
             return internal(error);
         }
         return created(&bucket, &key, &etag, value_of(&fields, "success_action_status"));

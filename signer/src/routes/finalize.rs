@@ -277,6 +277,15 @@ async fn final_key(state: &AppState, name: &str) -> Result<String> {
 
 const ALPHANUMERIC: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
+/// django-storages' rules: a custom domain serves unsigned URLs; otherwise URLs are presigned
+/// unless `querystring_auth` is off.
 async fn download_url(state: &AppState, key: &str) -> Result<String> {
-    Ok(state.storage.presigned_get(key, Duration::from_secs(state.settings.querystring_expire)).await?)
+    let settings = &state.settings;
+    if let Some(domain) = &settings.custom_domain {
+        return Ok(format!("{}//{domain}/{}", settings.url_protocol, keys::url_path(key)));
+    }
+    if !settings.querystring_auth {
+        return Ok(format!("{}/{}", state.bucket_url, keys::url_path(key)));
+    }
+    Ok(state.storage.presigned_get(key, Duration::from_secs(settings.querystring_expire)).await?)
 }

@@ -126,13 +126,12 @@ pub async fn sign(
         now + Duration::seconds(state.settings.signature_expire as i64),
     );
     let credentials = state.credentials.signing_credentials().await?;
-    let url = match &state.post_url {
-        Some(url) => url.clone(),
-        None => dev_store_url(&headers, &state),
-    };
+    let url =
+        if state.dev_store.is_some() { dev_store_url(&headers, &state) } else { state.bucket_url.clone() };
     let key_prefix = format!("{folder}/");
     let key_template = format!("{folder}/${{filename}}");
     let expires_at = now + Duration::seconds(state.settings.upload_expire as i64);
+    let extra_fields = state.storage.parameters.upload_fields();
     let files = planned
         .into_iter()
         .map(|(name, size, content_type)| {
@@ -144,6 +143,7 @@ pub async fn sign(
                 // Exactly the announced size: a different file cannot ride on this policy.
                 content_length: size..=size,
                 expires_at,
+                extra_fields: &extra_fields,
             };
             let fields = sign_post(&policy, &credentials, &state.region, now, &state.signing_keys)
                 .into_iter()

@@ -198,6 +198,10 @@ macro_rules! store_suite {
             finalize_refuses_malformed_forms;
             plain_multipart_upload_works_without_javascript;
             file_overwrite_off_keeps_existing_objects with &["--file-overwrite", "false"];
+            object_parameters_reach_the_stored_object
+                with &["--object-parameters", r#"{"CacheControl": "max-age=60", "Metadata": {"project": "demo"}}"#];
+            custom_domain_urls_are_plain with &["--custom-domain", "cdn.example.com"];
+            querystring_auth_off_gives_unsigned_urls with &["--querystring-auth", "false"];
         );
     };
     ($settings:ident; $($name:ident $(with $args:expr)?;)*) => {$(
@@ -350,7 +354,7 @@ pub async fn store_rejects_an_expired_policy(server: Server) {
 }
 
 /// Uploads one file properly and returns (signed, key).
-async fn uploaded(server: &Server, name: &str) -> (Signed, String) {
+pub async fn uploaded(server: &Server, name: &str) -> (Signed, String) {
     let signed = server.sign("file", &[(name, 5, "text/plain")]).await;
     let upload = signed.file(0);
     let response = server.upload(upload, &fields_of(upload), name, b"hello".to_vec()).await;
@@ -569,6 +573,46 @@ pub async fn plain_multipart_upload_works_without_javascript(server: Server) {
     let downloaded =
         server.http.get(stored["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(&downloaded[..], b"plain bytes");
+}
+
+/// Finalizes one uploaded file and returns what finalize said about it.
+pub async fn upload_and_finalize(server: &Server, name: &str) -> Value {
+    let (signed, key) = uploaded(server, name).await;
+    let response = server
+        .finalize(&[("s3file", "file"), ("file", &key), ("file-s3f-signature", signed.signature())])
+        .await;
+    assert_eq!(response.status(), 200);
+    let finalized: Value = response.json().await.unwrap();
+    finalized["files"]["file"][0].clone()
+}
+
+pub async fn object_parameters_reach_the_stored_object(server: Server) {
+    let stored = upload_and_finalize(&server, "params.txt").await;
+    let head = server
+        .state
+        .storage
+        .client
+        .head_object()
+        .bucket(&server.state.storage.bucket)
+        .key(stored["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.cache_control(), Some("max-age=60"));
+    assert_eq!(head.metadata().and_then(|m| m.get("project")).map(String::as_str), Some("demo"));
+    assert_eq!(head.content_type(), Some("text/plain"));
+}
+
+pub async fn custom_domain_urls_are_plain(server: Server) {
+    let stored = upload_and_finalize(&server, "cdn file.txt").await;
+    let key = stored["key"].as_str().unwrap();
+    assert_eq!(stored["url"], format!("https://cdn.example.com/{}", s3file_signer::keys::url_path(key)));
+}
+
+pub async fn querystring_auth_off_gives_unsigned_urls(server: Server) {
+    let stored = upload_and_finalize(&server, "public.txt").await;
+    let key = stored["key"].as_str().unwrap();
+    assert_eq!(stored["url"], format!("{}/{}", server.state.bucket_url, key));
 }
 
 pub async fn file_overwrite_off_keeps_existing_objects(server: Server) {
