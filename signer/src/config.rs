@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "s3file-signer",
     version,
     about = "Signs direct browser-to-S3 uploads and finalizes them",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -100,8 +100,18 @@ async fn build_dev(
     local_addr: SocketAddr,
     folders: FolderSigner,
 ) -> anyhow::Result<AppState> {
-    // A fresh key pair per process: only this process signs for its store.
-    let secret = hex::encode(rand::random::<[u8; 20]>());
+    // The store's key pair follows from S3FILE_SECRET_KEY, so several signers sharing a secret
+    // and a store directory act as replicas of one service; without a secret, each process
+    // has a random pair of its own.
+    let secret = match &settings.secret_key {
+        Some(key) => {
+            use hmac::{Hmac, Mac};
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key");
+            mac.update(b"s3file dev store credentials");
+            hex::encode(mac.finalize().into_bytes())
+        }
+        None => hex::encode(rand::random::<[u8; 20]>()),
+    };
     let credentials = crate::sigv4::Credentials::new("S3FILEDEVSTORE", &secret, None);
     let parameters =
         ObjectParameters::parse(settings.object_parameters.as_deref(), settings.default_acl.as_deref())

@@ -7,6 +7,14 @@ use common::*;
 store_suite!(dev_settings);
 
 #[tokio::test]
+async fn two_dev_signers_with_one_secret_and_store_are_replicas() {
+    let dir = std::env::temp_dir().join(format!("s3file-test-{}", hex_id()));
+    let a = start(settings(&["--dev-store-dir", dir.to_str().unwrap()])).await;
+    let b = start(settings(&["--dev-store-dir", dir.to_str().unwrap()])).await;
+    common::replicas_finalize_what_another_signed(a, b).await;
+}
+
+#[tokio::test]
 async fn dev_store_refuses_unsigned_and_forged_sdk_requests() {
     let server = start(dev_settings(&[])).await;
     let object = format!("{}/s3/s3file-dev/secret.txt", server.url);

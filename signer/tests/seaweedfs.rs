@@ -22,3 +22,12 @@ async fn browsers_get_the_public_endpoint() {
     assert_eq!(downloaded.status(), 200);
     assert_eq!(&downloaded.bytes().await.unwrap()[..], b"hello");
 }
+
+#[tokio::test]
+async fn replicas_finalize_what_another_signed() {
+    let a = common::seaweedfs_settings(&[]);
+    // The same location and upload path: one service, two processes.
+    let b_args = ["--location", a.location.as_str(), "--upload-path", a.upload_path.as_str()];
+    let b = common::seaweedfs_settings(&b_args);
+    common::replicas_finalize_what_another_signed(common::start(a).await, common::start(b).await).await;
+}

@@ -615,6 +615,20 @@ pub async fn querystring_auth_off_gives_unsigned_urls(server: Server) {
     assert_eq!(stored["url"], format!("{}/{}", server.state.bucket_url, key));
 }
 
+/// Two signers with the same settings behind one service: any of them finalizes what another
+/// signed.
+pub async fn replicas_finalize_what_another_signed(a: Server, b: Server) {
+    let (signed, key) = uploaded(&a, "replica.txt").await;
+    let response =
+        b.finalize(&[("s3file", "file"), ("file", &key), ("file-s3f-signature", signed.signature())]).await;
+    let (status, body) = error_text(response).await;
+    assert_eq!(status, 200, "{body}");
+    let finalized: Value = serde_json::from_str(&body).unwrap();
+    let stored = &finalized["files"]["file"][0];
+    assert!(a.exists(stored["key"].as_str().unwrap()).await);
+    assert!(!a.exists(&key).await);
+}
+
 pub async fn file_overwrite_off_keeps_existing_objects(server: Server) {
     let (first_signed, first) = uploaded(&server, "same.txt").await;
     let (second_signed, second) = uploaded(&server, "same.txt").await;
