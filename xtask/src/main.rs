@@ -82,11 +82,13 @@ fn test() -> Result<()> {
     )?;
 
     let tools = prerequisites::ensure_for_tests(&project)?;
+    let django_python = prerequisites::ensure_django_venv(&project)?;
     widget::build(&project, &tools.widget)?;
     let signer_bin = build_signer(&project)?;
 
     let s3 = SeaweedFs::start(&tools.weed, &project.target_dir.join("xtask"))?;
-    let env = test_env(&s3, &signer_bin);
+    let mut env = test_env(&s3, &signer_bin);
+    env.push(("S3FILE_DJANGO_PYTHON", django_python.display().to_string()));
     let suites: [(&str, Command); 2] = [
         ("cargo test --workspace", {
             let mut cargo_test = project.cargo();

