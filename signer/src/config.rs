@@ -36,6 +36,23 @@ pub enum Command {
 }
 
 impl Cli {
+    /// Parses `argv`, with the settings file (if one is named) between flags and environment.
+    pub fn parse_with_file(argv: Vec<String>) -> Result<Cli, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let first = Cli::try_parse_from(&argv)?;
+        let path = match &first.command {
+            Some(Command::Serve(settings)) | Some(Command::Check { settings, .. }) => settings.config.clone(),
+            None => first.settings.config.clone(),
+        };
+        let Some(path) = path else { return Ok(first) };
+        let file_args = crate::config_file::file_args(&path).map_err(|error| {
+            Cli::command().error(clap::error::ErrorKind::InvalidValue, format!("{error:#}"))
+        })?;
+        let matches =
+            Cli::command().try_get_matches_from(crate::config_file::with_file_args(&argv, file_args))?;
+        Cli::from_arg_matches(&matches)
+    }
+
     /// What to do; without a subcommand, serve with the settings given.
     pub fn into_command(self) -> Command {
         self.command.unwrap_or(Command::Serve(self.settings))
@@ -50,6 +67,11 @@ pub enum AddressingStyle {
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
+    /// TOML file of settings, named as these flags with underscores (S3FILE_CONFIG). Flags win
+    /// over the file, the file over the environment.
+    #[arg(long, env = "S3FILE_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Bucket to upload to (django-storages: AWS_STORAGE_BUCKET_NAME). Without it the signer runs
     /// in dev mode with an embedded, filesystem-backed store.
     #[arg(long, env = "AWS_STORAGE_BUCKET_NAME")]
@@ -472,6 +494,33 @@ mod url_tests {
 #[cfg(test)]
 mod command_tests {
     use super::*;
+
+    #[test]
+    fn a_settings_file_sits_between_flags_and_environment() {
+        let dir = std::env::temp_dir().join(format!("s3file-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s3file.toml");
+        std::fs::write(&path, "location = \"from-file\"\nupload_path = \"file/tmp\"\n").unwrap();
+        let argv = |extra: &[&str]| {
+            let mut argv =
+                vec!["s3file-signer".to_owned(), "--config".to_owned(), path.display().to_string()];
+            argv.extend(extra.iter().map(|item| item.to_string()));
+            argv
+        };
+        let settings = |cli: Cli| match cli.into_command() {
+            Command::Serve(settings) => settings,
+            Command::Check { settings, .. } => settings,
+        };
+        let from_file = settings(Cli::parse_with_file(argv(&[])).unwrap());
+        assert_eq!(from_file.location, "from-file");
+        assert_eq!(from_file.upload_path, "file/tmp");
+        let flag_wins = settings(Cli::parse_with_file(argv(&["--location", "from-flag"])).unwrap());
+        assert_eq!(flag_wins.location, "from-flag");
+        assert_eq!(flag_wins.upload_path, "file/tmp");
+        std::fs::write(&path, "bogus_setting = 1\n").unwrap();
+        let error = Cli::parse_with_file(argv(&[])).unwrap_err().to_string();
+        assert!(error.contains("bogus-setting"), "{error}");
+    }
 
     #[test]
     fn settings_go_before_or_after_the_subcommand() {

@@ -4,6 +4,7 @@
 pub mod accept;
 pub mod app;
 pub mod config;
+pub mod config_file;
 pub mod credentials;
 pub mod dev_store;
 pub mod error;

@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use s3file_signer::config::{Cli, Command};
 
 fn main() -> ExitCode {
@@ -11,7 +10,8 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().into_command() {
+    let cli = Cli::parse_with_file(std::env::args().collect()).unwrap_or_else(|error| error.exit());
+    match cli.into_command() {
         Command::Check { deploy, settings } => check(&settings, deploy),
         Command::Serve(settings) => {
             let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");

@@ -35,3 +35,22 @@ fn a_sound_production_configuration_passes() {
         check_deploy(&[("AWS_STORAGE_BUCKET_NAME", "media"), ("S3FILE_SECRET_KEY", STRONG_SECRET)]);
     assert!(ok, "{stderr}");
 }
+
+#[test]
+fn a_settings_file_beats_the_environment_and_loses_to_flags() {
+    let dir = std::env::temp_dir().join(format!("s3file-deploy-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s3file.toml");
+    std::fs::write(&path, format!("bucket_name = \"media\"\nsecret_key = \"{STRONG_SECRET}\"\n")).unwrap();
+    let config = path.to_str().unwrap();
+    // The environment's weak secret loses to the file's strong one.
+    let (ok, stderr) = check_deploy(&[("S3FILE_CONFIG", config), ("S3FILE_SECRET_KEY", "changeme")]);
+    assert!(ok, "{stderr}");
+    // A flag's weak secret wins over the file.
+    let output = Command::new(env!("CARGO_BIN_EXE_s3file-signer"))
+        .args(["check", "--deploy", "--config", config, "--secret-key", "changeme"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}
