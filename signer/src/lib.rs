@@ -10,6 +10,7 @@ pub mod dev_store;
 pub mod error;
 pub mod folder_token;
 pub mod keys;
+pub mod metrics;
 pub mod object_parameters;
 pub mod post_policy;
 pub mod routes;

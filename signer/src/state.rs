@@ -13,6 +13,7 @@ use crate::config::{self, Settings, DEFAULT_REGION, DEV_BUCKET};
 use crate::credentials::CachedCredentials;
 use crate::dev_store::DevStore;
 use crate::folder_token::FolderSigner;
+use crate::metrics::Metrics;
 use crate::object_parameters::ObjectParameters;
 use crate::sigv4::SigningKeyCache;
 use crate::storage::Storage;
@@ -32,6 +33,7 @@ pub struct Shared {
     /// URLs.
     pub bucket_url: String,
     pub dev_store: Option<DevStore>,
+    pub metrics: Metrics,
 }
 
 impl std::ops::Deref for AppState {
@@ -144,6 +146,7 @@ async fn build_dev(
         region: DEFAULT_REGION.to_owned(),
         bucket_url: format!("{endpoint}{DEV_BUCKET}"),
         dev_store: Some(dev_store),
+        metrics: Metrics::default(),
         settings,
     })))
 }
@@ -209,6 +212,7 @@ async fn build_s3(settings: Settings, folders: FolderSigner) -> anyhow::Result<A
         region,
         bucket_url,
         dev_store: None,
+        metrics: Metrics::default(),
         settings,
     })))
 }

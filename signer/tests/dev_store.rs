@@ -65,3 +65,24 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     paths
 }
+
+#[tokio::test]
+async fn metrics_count_signatures_and_rejections_and_responses_carry_a_request_id() {
+    let server = start(dev_settings(&[])).await;
+    let response = server.sign_raw(serde_json::json!({"field": "f", "files": [{"name": "a", "size": 1, "type": ""}, {"name": "b", "size": 1, "type": ""}]})).await;
+    assert_eq!(response.status(), 200);
+    let id = response.headers().get("x-request-id").expect("a request id").to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 16);
+    let forged = server
+        .finalize(&[
+            ("s3file", "f"),
+            ("f", "tmp/s3file/AAAAAAAAAAAAAAAAAAAAAA/a"),
+            ("f-s3f-signature", "1.x"),
+        ])
+        .await;
+    assert_eq!(forged.status(), 403);
+    let text = server.http.get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("s3file_signed_files_total 2\n"), "{text}");
+    assert!(text.contains("s3file_rejected_requests_total{reason=\"forbidden\"} 1\n"), "{text}");
+    assert!(text.contains("s3file_request_duration_seconds_count{endpoint=\"sign\"} 1\n"), "{text}");
+}

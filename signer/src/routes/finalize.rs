@@ -253,7 +253,9 @@ async fn finalize_form(state: &AppState, form: Form) -> Result<Finalized> {
             fields.entry(name).or_default().push(value);
         }
     }
-    tracing::info!(files = files.values().map(Vec::len).sum::<usize>(), "finalized uploads");
+    let count = files.values().map(Vec::len).sum::<usize>();
+    state.metrics.finalized_files.fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(files = count, "finalized uploads");
     Ok(Finalized { fields, files })
 }
 

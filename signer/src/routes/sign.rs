@@ -132,7 +132,7 @@ pub async fn sign(
     let key_template = format!("{folder}/${{filename}}");
     let expires_at = now + Duration::seconds(state.settings.upload_expire as i64);
     let extra_fields = state.storage.parameters.upload_fields();
-    let files = planned
+    let files: Vec<SignedUpload> = planned
         .into_iter()
         .map(|(name, size, content_type)| {
             let policy = PostPolicy {
@@ -152,7 +152,8 @@ pub async fn sign(
             SignedUpload { key: format!("{key_prefix}{name}"), name, url: url.clone(), fields }
         })
         .collect();
-    tracing::info!(field = %request.field, %folder, "signed uploads");
+    state.metrics.signed_files.fetch_add(files.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(field = %request.field, %folder, files = files.len(), "signed uploads");
     Ok(Json(SignResponse { field: request.field, signature, files }))
 }
 
