@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod dev_store;
 pub mod error;
 pub mod folder_token;
+pub mod integration;
 pub mod keys;
 pub mod metrics;
 pub mod object_parameters;

@@ -27,12 +27,15 @@ pub const MAX_FIELD_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Serialize)]
 pub struct Finalized {
-    /// Form fields other than s3file's, in order of first appearance.
+    /// Form fields other than s3file's, by name.
     pub fields: BTreeMap<String, Vec<String>>,
+    /// The same fields in the order they were submitted, for passing the form on.
+    #[serde(skip)]
+    pub passthrough: Vec<(String, String)>,
     pub files: BTreeMap<String, Vec<StoredFile>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StoredFile {
     pub name: String,
     pub key: String,
@@ -62,12 +65,25 @@ impl Drop for SpooledFile {
 
 pub async fn finalize(State(state): State<AppState>, request: Request) -> Result<Response> {
     let wants_json = accepts_json(request.headers());
-    let form = read_form(&state, request).await?;
-    let finalized = finalize_form(&state, form).await?;
+    let finalized = finalize_request(&state, request).await?;
     if wants_json {
         return Ok(Json(finalized).into_response());
     }
     Ok(Html(result_page::render(&finalized)).into_response())
+}
+
+/// Reads a submitted form, verifies and moves its uploads, and returns what was stored along with
+/// the form's other fields.
+pub async fn finalize_request(state: &AppState, request: Request) -> Result<Finalized> {
+    let form = read_form(state, request).await?;
+    finalize_form(state, form).await
+}
+
+/// Whether a request carries a form that [`finalize_request`] reads.
+pub fn is_form(headers: &HeaderMap) -> bool {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    content_type.starts_with("multipart/form-data")
+        || content_type.starts_with("application/x-www-form-urlencoded")
 }
 
 fn accepts_json(headers: &HeaderMap) -> bool {
@@ -247,16 +263,16 @@ async fn finalize_form(state: &AppState, form: Form) -> Result<Finalized> {
         });
     }
 
+    let passthrough: Vec<(String, String)> =
+        form.fields.into_iter().filter(|(name, _)| !s3file_names.contains(name)).collect();
     let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, value) in form.fields {
-        if !s3file_names.contains(&name) {
-            fields.entry(name).or_default().push(value);
-        }
+    for (name, value) in &passthrough {
+        fields.entry(name.clone()).or_default().push(value.clone());
     }
     let count = files.values().map(Vec::len).sum::<usize>();
     state.metrics.finalized_files.fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(files = count, "finalized uploads");
-    Ok(Finalized { fields, files })
+    Ok(Finalized { fields, passthrough, files })
 }
 
 /// `<location>/<name>`, or with a random suffix when overwriting is off and the name is taken.

@@ -67,7 +67,8 @@ mod tests {
 
     #[test]
     fn escapes_everything_a_user_chose() {
-        let mut finalized = Finalized { fields: Default::default(), files: Default::default() };
+        let mut finalized =
+            Finalized { fields: Default::default(), passthrough: Vec::new(), files: Default::default() };
         finalized.fields.insert("<b>".into(), vec!["<script>alert(1)</script>".into()]);
         finalized.files.insert(
             "file".into(),
