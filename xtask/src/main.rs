@@ -2,8 +2,10 @@
 //!
 //! - `cargo xtask demo` builds the widget and serves the demo site with the signer in dev mode.
 //! - `cargo xtask test` installs what the tests need, then runs every suite against one SeaweedFS.
+//! - `cargo xtask dist` builds the widget and assembles the npm package's `dist/` (`npm pack` runs it).
 //! - `cargo xtask bench` measures the widget's size and upload throughput (BENCHMARKS.md).
 
+mod dist;
 mod prerequisites;
 mod seaweedfs;
 mod widget;
@@ -23,6 +25,8 @@ usage: cargo xtask <command>
 commands:
   demo       build the widget, then serve www/ with the signer in dev mode
              (listens on S3FILE_LISTEN, default 127.0.0.1:8000)
+  dist       build the widget, then assemble the npm package's files in dist/
+             (package.json's prepack script, so `npm pack` runs it)
   test       check formatting and lints, install what the tests need, build,
              start SeaweedFS, run `cargo test --workspace` and `node --test tests/e2e/`
   seaweedfs  start SeaweedFS as `test` does and print the variables the tests read,
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["demo"] => demo(),
+        ["dist"] => dist(),
         ["test"] => test(),
         ["seaweedfs"] => seaweedfs(),
         ["bench"] => bench(),
@@ -66,6 +71,13 @@ fn demo() -> Result<()> {
     run(&mut signer).context("the demo signer stopped")
 }
 
+fn dist() -> Result<()> {
+    let project = Project::locate()?;
+    let tools = prerequisites::ensure_for_widget(&project)?;
+    widget::build(&project, &tools)?;
+    dist::assemble(&project, dist::Declarations::Required)
+}
+
 fn test() -> Result<()> {
     let project = Project::locate()?;
     let started = Instant::now();
@@ -84,6 +96,8 @@ fn test() -> Result<()> {
     let tools = prerequisites::ensure_for_tests(&project)?;
     let django_python = prerequisites::ensure_django_venv(&project)?;
     widget::build(&project, &tools.widget)?;
+    // The browser tests build the Vite example against the package in dist/.
+    dist::assemble(&project, dist::Declarations::IfWritten)?;
     let signer_bin = build_signer(&project)?;
 
     let s3 = SeaweedFs::start(&tools.weed, &project.target_dir.join("xtask"))?;
