@@ -45,6 +45,11 @@ pub fn app(state: AppState) -> Router {
     if let Some(www) = &state.settings.www {
         router = router.fallback_service(ServeDir::new(www));
     }
+    if state.upstream.is_some() {
+        // No body limit: large bodies stream through to the application.
+        let forward = axum::routing::any(crate::proxy::forward).layer(DefaultBodyLimit::disable());
+        router = router.fallback_service(forward.with_state(state.clone()));
+    }
     // Outermost first: every request gets an id, its log span carries it, and the response
     // echoes it so a user's report can be matched to the log.
     router

@@ -195,6 +195,11 @@ pub struct Settings {
     #[arg(long, env = "S3FILE_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
 
+    /// Application to forward every other request to, finalizing s3file submissions on the way
+    /// (S3FILE_UPSTREAM), e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "S3FILE_UPSTREAM")]
+    pub upstream: Option<String>,
+
     /// Directory of static files to serve at `/`, such as the demo site (S3FILE_WWW).
     #[arg(long, env = "S3FILE_WWW")]
     pub www: Option<PathBuf>,
@@ -262,6 +267,21 @@ impl Settings {
             self.default_acl.as_deref(),
         ) {
             errors.push(error);
+        }
+        if let Some(upstream) = &self.upstream {
+            if !upstream.starts_with("http://") {
+                errors.push(format!(
+                    "S3FILE_UPSTREAM must be a plain http:// URL of an application next to the signer, got {upstream:?}"
+                ));
+            }
+            if self.www.is_some() {
+                errors.push(
+                    "S3FILE_UPSTREAM and S3FILE_WWW exclude each other: both would answer `/`".to_owned(),
+                );
+            }
+            if self.secret_key.is_none() {
+                errors.push("S3FILE_UPSTREAM needs S3FILE_SECRET_KEY: the application verifies forwarded forms with it".to_owned());
+            }
         }
         if self.querystring_expire == 0 || self.querystring_expire > 7 * 24 * 3600 {
             errors.push(

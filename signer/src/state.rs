@@ -15,6 +15,7 @@ use crate::dev_store::DevStore;
 use crate::folder_token::FolderSigner;
 use crate::metrics::Metrics;
 use crate::object_parameters::ObjectParameters;
+use crate::proxy::Upstream;
 use crate::sigv4::SigningKeyCache;
 use crate::storage::Storage;
 
@@ -33,6 +34,8 @@ pub struct Shared {
     /// URLs.
     pub bucket_url: String,
     pub dev_store: Option<DevStore>,
+    /// The application behind the signer, in proxy mode.
+    pub upstream: Option<Upstream>,
     pub metrics: Metrics,
 }
 
@@ -146,6 +149,7 @@ async fn build_dev(
         region: DEFAULT_REGION.to_owned(),
         bucket_url: format!("{endpoint}{DEV_BUCKET}"),
         dev_store: Some(dev_store),
+        upstream: settings.upstream.as_deref().map(Upstream::new).transpose()?,
         metrics: Metrics::default(),
         settings,
     })))
@@ -212,6 +216,7 @@ async fn build_s3(settings: Settings, folders: FolderSigner) -> anyhow::Result<A
         region,
         bucket_url,
         dev_store: None,
+        upstream: settings.upstream.as_deref().map(Upstream::new).transpose()?,
         metrics: Metrics::default(),
         settings,
     })))
