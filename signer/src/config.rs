@@ -30,6 +30,9 @@ pub enum Command {
         /// Django's `manage.py check --deploy`.
         #[arg(long)]
         deploy: bool,
+        /// With --deploy: skip the checks that ask the bucket (its CORS configuration).
+        #[arg(long)]
+        offline: bool,
         #[command(flatten)]
         settings: Settings,
     },
@@ -552,7 +555,7 @@ mod command_tests {
             .unwrap()
             .into_command();
         assert!(
-            matches!(check, Command::Check { deploy: true, settings } if settings.bucket_name.as_deref() == Some("b"))
+            matches!(check, Command::Check { deploy: true, offline: false, settings } if settings.bucket_name.as_deref() == Some("b"))
         );
     }
 }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod config;
 pub mod config_file;
 pub mod credentials;
+pub mod deploy;
 pub mod dev_store;
 pub mod error;
 pub mod folder_token;

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse_with_file(std::env::args().collect()).unwrap_or_else(|error| error.exit());
     match cli.into_command() {
-        Command::Check { deploy, settings } => check(&settings, deploy),
+        Command::Check { deploy, offline, settings } => check(settings, deploy, offline),
         Command::Serve(settings) => {
             let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
             match runtime.block_on(s3file_signer::serve(settings)) {
@@ -26,10 +26,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(settings: &s3file_signer::config::Settings, deploy: bool) -> ExitCode {
+fn check(settings: s3file_signer::config::Settings, deploy: bool, offline: bool) -> ExitCode {
     let mut problems = settings.errors();
     if deploy {
         problems.extend(settings.deploy_warnings());
+    }
+    if deploy && !offline && problems.is_empty() && !settings.is_dev_mode() {
+        let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
+        let bucket = runtime.block_on(async {
+            // Nothing listens: the state is built only to reach the bucket.
+            let state = s3file_signer::AppState::build(settings, ([127, 0, 0, 1], 0).into()).await?;
+            anyhow::Ok(s3file_signer::deploy::bucket_warnings(&state).await)
+        });
+        match bucket {
+            Ok(warnings) => problems.extend(warnings),
+            Err(error) => problems.push(format!("{error:#}")),
+        }
     }
     if problems.is_empty() {
         println!("System check identified no issues.");
