@@ -428,6 +428,32 @@ pub async fn finalize_refuses_forged_and_foreign_keys(server: Server) {
         )
         .await;
     }
+    // Encoded and look-alike spellings: never decoded, so at best literal names that do not
+    // exist; refused either way, and nothing moves.
+    for trick in [
+        "%2e%2e%2fmedia%2fa.txt",
+        "..%2fa.txt",
+        "..%5ca.txt",
+        "\u{ff0e}\u{ff0e}\u{ff0f}a.txt",
+        "a\u{0301}.txt",
+    ] {
+        let forged = format!("{folder}/{trick}");
+        let response = server
+            .finalize(&[("s3file", "file"), ("file", &forged), ("file-s3f-signature", signature)])
+            .await;
+        assert!((400..500).contains(&response.status().as_u16()), "{trick}: {}", response.status());
+        assert!(server.exists(&key).await);
+    }
+    // The upload path's look-alike, with a genuine folder name.
+    let (upload_path, rest) = key.split_at(server.state.settings.upload_path.len());
+    let lookalike = format!("{upload_path}_evil{rest}");
+    refused_finalize(
+        &server,
+        &[("s3file", "file"), ("file", &lookalike), ("file-s3f-signature", signature)],
+        403,
+        &[&key],
+    )
+    .await;
     // No signature at all.
     refused_finalize(&server, &[("s3file", "file"), ("file", &key)], 400, &[&key]).await;
     assert!(!server.exists(&server.final_key("a.txt")).await, "nothing was copied");
@@ -527,6 +553,13 @@ pub async fn sign_enforces_accept_and_the_page_size_limit(server: Server) {
 }
 
 pub async fn finalize_refuses_malformed_forms(server: Server) {
+    // Ten thousand keys in one form: refused before any is looked up.
+    let (signed, key) = uploaded(&server, "one.txt").await;
+    let mut many: Vec<(&str, &str)> = vec![("s3file", "file"), ("file-s3f-signature", signed.signature())];
+    many.extend(std::iter::repeat_n(("file", key.as_str()), 10_000));
+    let response = server.finalize(&many).await;
+    assert_eq!(response.status(), 413);
+    assert!(server.exists(&key).await);
     let url = format!("{}/s3file/finalize", server.url);
     let not_a_form =
         server.http.post(&url).header("content-type", "application/json").body("{}").send().await.unwrap();
