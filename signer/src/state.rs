@@ -50,6 +50,16 @@ impl AppState {
     /// Resolves configuration and connects the S3 client. `local_addr` is where this process
     /// listens, which dev mode needs to reach its own store.
     pub async fn build(settings: Settings, local_addr: SocketAddr) -> anyhow::Result<AppState> {
+        AppState::build_with_credentials(settings, local_addr, None).await
+    }
+
+    /// As [`AppState::build`], with the AWS credentials coming from `provider` instead of the
+    /// settings and the default chain (tests use it to count and delay fetches).
+    pub async fn build_with_credentials(
+        settings: Settings,
+        local_addr: SocketAddr,
+        provider: Option<SharedCredentialsProvider>,
+    ) -> anyhow::Result<AppState> {
         let errors = settings.errors();
         if !errors.is_empty() {
             anyhow::bail!("invalid settings:\n  {}", errors.join("\n  "));
@@ -68,7 +78,7 @@ impl AppState {
         if settings.is_dev_mode() {
             build_dev(settings, local_addr, folders).await
         } else {
-            build_s3(settings, folders).await
+            build_s3(settings, folders, provider).await
         }
     }
 }
@@ -155,7 +165,11 @@ async fn build_dev(
     })))
 }
 
-async fn build_s3(settings: Settings, folders: FolderSigner) -> anyhow::Result<AppState> {
+async fn build_s3(
+    settings: Settings,
+    folders: FolderSigner,
+    provider: Option<SharedCredentialsProvider>,
+) -> anyhow::Result<AppState> {
     let bucket = settings.bucket_name.clone().expect("S3 mode has a bucket");
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = &settings.region_name {
@@ -177,9 +191,12 @@ async fn build_s3(settings: Settings, folders: FolderSigner) -> anyhow::Result<A
     let sdk_config = loader.load().await;
     let region =
         sdk_config.region().map(|region| region.to_string()).unwrap_or_else(|| DEFAULT_REGION.to_owned());
-    let provider = sdk_config.credentials_provider().context(
-        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure a role",
-    )?;
+    let provider = match provider {
+        Some(provider) => provider,
+        None => sdk_config.credentials_provider().context(
+            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure a role",
+        )?,
+    };
     let credentials = CachedCredentials::new(provider);
     let style = settings.effective_addressing_style();
     let path_style = style == config::AddressingStyle::Path;

@@ -64,3 +64,60 @@ async fn the_deploy_check_reads_the_buckets_cors_rules() {
     storage.client.delete_bucket_cors().bucket(&storage.bucket).send().await.unwrap();
     assert_eq!(with_etag, Vec::<String>::new());
 }
+
+/// Credentials come from a provider that counts its fetches and takes 100 ms, like an instance
+/// metadata endpoint: a hundred signatures and a finalize cost one fetch, not one each.
+#[tokio::test]
+async fn credentials_are_fetched_once_for_many_requests() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
+
+    #[derive(Debug)]
+    struct SlowCountingProvider {
+        fetches: Arc<AtomicUsize>,
+        id: String,
+        secret: String,
+    }
+
+    impl ProvideCredentials for SlowCountingProvider {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.fetches.fetch_add(1, Ordering::SeqCst);
+            let credentials = aws_credential_types::Credentials::new(
+                &self.id,
+                &self.secret,
+                None,
+                Some(SystemTime::now() + Duration::from_secs(3600)),
+                "slow-counting",
+            );
+            future::ProvideCredentials::new(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok(credentials)
+            })
+        }
+    }
+
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let provider = SlowCountingProvider {
+        fetches: fetches.clone(),
+        id: std::env::var("S3FILE_TEST_S3_ACCESS_KEY").unwrap(),
+        secret: std::env::var("S3FILE_TEST_S3_SECRET_KEY").unwrap(),
+    };
+    let server = common::start_with_credentials(
+        common::seaweedfs_settings(&[]),
+        SharedCredentialsProvider::new(provider),
+    )
+    .await;
+    for _ in 0..100 {
+        let files = serde_json::json!({"field": "f", "files": [{"name": "a", "size": 1, "type": ""}]});
+        assert_eq!(server.sign_raw(files).await.status(), 200);
+    }
+    let stored = common::upload_and_finalize(&server, "counted.txt").await;
+    assert!(server.exists(stored["key"].as_str().unwrap()).await);
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+}

@@ -88,9 +88,23 @@ pub fn hex_id() -> String {
 }
 
 pub async fn start(settings: Settings) -> Server {
+    start_built(settings, None).await
+}
+
+pub async fn start_with_credentials(
+    settings: Settings,
+    provider: aws_credential_types::provider::SharedCredentialsProvider,
+) -> Server {
+    start_built(settings, Some(provider)).await
+}
+
+async fn start_built(
+    settings: Settings,
+    provider: Option<aws_credential_types::provider::SharedCredentialsProvider>,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::build(settings, addr).await.expect("signer starts");
+    let state = AppState::build_with_credentials(settings, addr, provider).await.expect("signer starts");
     let app = s3file_signer::app(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server { url: format!("http://{addr}"), state, http: reqwest::Client::new() }
@@ -194,6 +208,7 @@ macro_rules! store_suite {
             finalize_refuses_forged_and_foreign_keys;
             finalize_refuses_an_expired_folder_signature with &["--upload-expire", "1", "--signature-expire", "2"];
             sign_refuses_bad_requests;
+            concurrent_forms_all_finalize;
             sign_enforces_accept_and_the_page_size_limit;
             finalize_refuses_malformed_forms;
             plain_multipart_upload_works_without_javascript;
@@ -646,6 +661,37 @@ pub async fn querystring_auth_off_gives_unsigned_urls(server: Server) {
     let stored = upload_and_finalize(&server, "public.txt").await;
     let key = stored["key"].as_str().unwrap();
     assert_eq!(stored["url"], format!("{}/{}", server.state.bucket_url, key));
+}
+
+/// Many forms at once, each signed, uploaded and finalized: every one ends with its own bytes at
+/// its own final key (a bounded load on loopback; correctness, not speed, is asserted).
+pub async fn concurrent_forms_all_finalize(server: Server) {
+    let server = std::sync::Arc::new(server);
+    let mut tasks = Vec::new();
+    for n in 0..64 {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("load-{n}.txt");
+            let bytes = format!("form number {n}").into_bytes();
+            let signed = server.sign("file", &[(&name, bytes.len() as u64, "text/plain")]).await;
+            let upload = signed.file(0);
+            let response = server.upload(upload, &fields_of(upload), &name, bytes.clone()).await;
+            assert_eq!(response.status(), 201);
+            let key = upload["key"].as_str().unwrap();
+            let finalized: Value = server
+                .finalize(&[("s3file", "file"), ("file", key), ("file-s3f-signature", signed.signature())])
+                .await
+                .json()
+                .await
+                .unwrap();
+            let url = finalized["files"]["file"][0]["url"].as_str().unwrap().to_owned();
+            let downloaded = server.http.get(url).send().await.unwrap().bytes().await.unwrap();
+            assert_eq!(downloaded.to_vec(), bytes);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
 }
 
 /// Two signers with the same settings behind one service: any of them finalizes what another
