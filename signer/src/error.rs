@@ -57,7 +57,7 @@ impl IntoResponse for Error {
         if let Error::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         } else {
-            tracing::info!(status = self.status().as_u16(), message = self.message(), "request refused");
+            tracing::info!(status = self.status().as_u16(), reason = self.message(), "request refused");
         }
         (self.status(), Json(json!({ "error": self.message() }))).into_response()
     }

@@ -3,13 +3,7 @@ use std::process::ExitCode;
 use s3file_signer::config::{Cli, Command};
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,aws_config=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let cli = Cli::parse_with_file(std::env::args().collect()).unwrap_or_else(|error| error.exit());
     match cli.into_command() {
         Command::Check { deploy, offline, settings } => check(settings, deploy, offline),
@@ -23,6 +17,19 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// Human-readable lines by default; one JSON object per event with `S3FILE_LOG_FORMAT=json`, for
+/// log pipelines. `RUST_LOG` filters as usual.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,aws_config=warn".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("S3FILE_LOG_FORMAT").is_ok_and(|format| format == "json") {
+        logs.json().with_current_span(true).init();
+    } else {
+        logs.init();
     }
 }
 
