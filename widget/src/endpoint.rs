@@ -1,18 +1,37 @@
-//! Which file inputs opt in, and where they get their uploads signed.
+//! Which file inputs are upgraded, and where their upload instructions come from.
 
 /// Where the signer lives when `data-s3file` is present but empty.
 pub const DEFAULT_SIGN_URL: &str = "/s3file/sign";
 
-/// The sign endpoint for a file input, from the `data-s3file` attributes of the input and of
-/// its form; `None` when neither carries the attribute, i.e. the input is not upgraded.
+/// Where an upgraded input gets its upload instructions.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Source<'a> {
+    /// From the signer at this URL, asked at submit.
+    Signer(&'a str),
+    /// From the input's own attributes, as django-s3file renders them (`data-url`,
+    /// `data-fields-*`, `data-s3f-signature`): no signer is asked.
+    Presigned,
+}
+
+/// Where a file input gets its upload instructions; `None` when it is not upgraded.
 ///
-/// The input's own attribute wins, so one form can send different inputs to different signers.
-pub fn sign_url<'a>(input_attribute: Option<&'a str>, form_attribute: Option<&'a str>) -> Option<&'a str> {
+/// `presigned` tells whether the input carries django-s3file's markup (class `s3file` and
+/// `data-url`); it wins, since its policy was signed for exactly this input. Otherwise the
+/// `data-s3file` attribute of the input, else of its form, names the signer: the input's own
+/// wins, so one form can send different inputs to different signers.
+pub fn source<'a>(
+    presigned: bool,
+    input_attribute: Option<&'a str>,
+    form_attribute: Option<&'a str>,
+) -> Option<Source<'a>> {
+    if presigned {
+        return Some(Source::Presigned);
+    }
     let url = input_attribute.or(form_attribute)?.trim_ascii();
     if url.is_empty() {
-        return Some(DEFAULT_SIGN_URL);
+        return Some(Source::Signer(DEFAULT_SIGN_URL));
     }
-    Some(url)
+    Some(Source::Signer(url))
 }
 
 #[cfg(test)]
@@ -21,30 +40,39 @@ mod tests {
 
     #[test]
     fn without_the_attribute_the_input_is_left_alone() {
-        assert_eq!(sign_url(None, None), None);
+        assert_eq!(source(false, None, None), None);
     }
 
     #[test]
     fn an_empty_attribute_means_the_default_endpoint() {
-        assert_eq!(sign_url(Some(""), None), Some("/s3file/sign"));
-        assert_eq!(sign_url(None, Some("")), Some("/s3file/sign"));
-        assert_eq!(sign_url(None, Some("  ")), Some("/s3file/sign"));
+        assert_eq!(source(false, Some(""), None), Some(Source::Signer("/s3file/sign")));
+        assert_eq!(source(false, None, Some("")), Some(Source::Signer("/s3file/sign")));
+        assert_eq!(source(false, None, Some("  ")), Some(Source::Signer("/s3file/sign")));
     }
 
     #[test]
     fn the_form_attribute_applies_to_its_inputs() {
-        assert_eq!(sign_url(None, Some("https://sign.example/s3")), Some("https://sign.example/s3"));
+        assert_eq!(
+            source(false, None, Some("https://sign.example/s3")),
+            Some(Source::Signer("https://sign.example/s3"))
+        );
     }
 
     #[test]
     fn the_input_attribute_wins_over_the_form_attribute() {
-        assert_eq!(sign_url(Some("/a/sign"), Some("/b/sign")), Some("/a/sign"));
+        assert_eq!(source(false, Some("/a/sign"), Some("/b/sign")), Some(Source::Signer("/a/sign")));
         // Even when empty: the input asked for the default signer explicitly.
-        assert_eq!(sign_url(Some(""), Some("/b/sign")), Some("/s3file/sign"));
+        assert_eq!(source(false, Some(""), Some("/b/sign")), Some(Source::Signer("/s3file/sign")));
     }
 
     #[test]
     fn surrounding_whitespace_is_not_part_of_the_url() {
-        assert_eq!(sign_url(Some(" /sign \n"), None), Some("/sign"));
+        assert_eq!(source(false, Some(" /sign \n"), None), Some(Source::Signer("/sign")));
+    }
+
+    #[test]
+    fn django_s3file_markup_needs_no_signer() {
+        assert_eq!(source(true, None, None), Some(Source::Presigned));
+        assert_eq!(source(true, Some("/sign"), Some("/sign")), Some(Source::Presigned));
     }
 }

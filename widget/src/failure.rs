@@ -1,10 +1,11 @@
 //! What can stop an upload, worded for the person filling in the form: the message ends up in
 //! the input's validation bubble and in the `s3file:error` event.
 //!
-//! Messages are put together by hand rather than with `format!`: `core::fmt` would be most of
-//! the widget's size.
+//! Messages are put together by hand rather than with `format!` (see `text`).
 
 use alloc::string::String;
+
+use crate::text::{concat, decimal, push_decimal};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
@@ -18,6 +19,8 @@ pub enum Failure {
     UploadUnreachable { file: String, url: String },
     /// The store refused the upload; `reason` is its XML `<Message>`.
     UploadRefused { file: String, status: u16, reason: Option<String> },
+    /// The file is larger than the page allows (`data-s3file-max-size`); it was not sent.
+    TooLarge { file: String, size: u64, max: u64 },
 }
 
 impl Failure {
@@ -27,7 +30,9 @@ impl Failure {
             Failure::SignUnreachable { .. } | Failure::SignRefused { .. } | Failure::SignGarbled { .. } => {
                 None
             }
-            Failure::UploadUnreachable { file, .. } | Failure::UploadRefused { file, .. } => Some(file),
+            Failure::UploadUnreachable { file, .. }
+            | Failure::UploadRefused { file, .. }
+            | Failure::TooLarge { file, .. } => Some(file),
         }
     }
 
@@ -48,37 +53,28 @@ impl Failure {
                 let message = concat(&["could not upload ", file, ": the storage refused it"]);
                 with_status(message, *status, reason)
             }
+            Failure::TooLarge { file, size, max } => concat(&[
+                file,
+                " is ",
+                &decimal(*size),
+                " bytes; files may be at most ",
+                &decimal(*max),
+                " bytes",
+            ]),
         }
     }
-}
-
-/// `parts.concat()`, whose generic implementation is ten times the size of this.
-fn concat(parts: &[&str]) -> String {
-    let mut text = String::new();
-    for part in parts {
-        text.push_str(part);
-    }
-    text
 }
 
 /// `message (HTTP status): reason`.
 fn with_status(mut message: String, status: u16, reason: &Option<String>) -> String {
     message.push_str(" (HTTP ");
-    push_decimal(&mut message, status);
+    push_decimal(&mut message, status.into());
     message.push(')');
     if let Some(reason) = reason {
         message.push_str(": ");
         message.push_str(reason);
     }
     message
-}
-
-/// Appends `number` in decimal, by hand because `to_string` would bring in `core::fmt`.
-fn push_decimal(text: &mut String, number: u16) {
-    if number >= 10 {
-        push_decimal(text, number / 10);
-    }
-    text.push(char::from(b'0' + (number % 10) as u8));
 }
 
 #[cfg(test)]
@@ -121,6 +117,10 @@ mod tests {
                 },
                 "could not upload a.txt: the storage refused it (HTTP 403): Policy expired",
             ),
+            (
+                Failure::TooLarge { file: "big.bin".into(), size: 2048, max: 1000 },
+                "big.bin is 2048 bytes; files may be at most 1000 bytes",
+            ),
         ];
         for (failure, message) in cases {
             assert_eq!(failure.message(), message);
@@ -128,18 +128,10 @@ mod tests {
     }
 
     #[test]
-    fn statuses_are_written_in_decimal() {
-        for status in [0, 7, 10, 99, 100, 201, 404, 65535] {
-            let mut text = String::new();
-            push_decimal(&mut text, status);
-            assert_eq!(text, status.to_string());
-        }
-    }
-
-    #[test]
     fn only_upload_failures_name_a_file() {
         let upload = Failure::UploadRefused { file: "a.txt".into(), status: 400, reason: None };
         assert_eq!(upload.file_name(), Some("a.txt"));
+        assert_eq!(Failure::TooLarge { file: "b".into(), size: 2, max: 1 }.file_name(), Some("b"));
         assert_eq!(Failure::SignUnreachable { url: "/s".into() }.file_name(), None);
     }
 }

@@ -9,10 +9,15 @@ use wasm_bindgen::JsValue;
 pub fn object(entries: &[(&str, JsValue)]) -> Object {
     let object = Object::new();
     for (key, value) in entries {
-        // Cannot fail: `object` is a fresh plain object.
-        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+        set(&object, &JsValue::from_str(key), value);
     }
     object
+}
+
+/// `object[key] = value` on a plain object.
+pub fn set(object: &Object, key: &JsValue, value: &JsValue) {
+    // Cannot fail on a plain object.
+    let _ = Reflect::set(object, key, value);
 }
 
 /// `object[key]`, `undefined` when `object` is not an object.

@@ -1,10 +1,8 @@
-//! `XMLHttpRequest` as an awaitable, cancel-on-drop request. XHR rather than `fetch` because only
-//! XHR reports upload progress.
+//! `XMLHttpRequest` with Rust callbacks, aborted when dropped. XHR rather than `fetch` because
+//! only XHR reports upload progress.
 
-use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{ProgressEvent, XmlHttpRequest};
+use web_sys::XmlHttpRequest;
 
 #[wasm_bindgen]
 extern "C" {
@@ -16,48 +14,48 @@ extern "C" {
 
 const DONE: u16 = 4;
 
-/// A POST request. Dropping it before the answer came aborts it, so when one upload fails the
-/// others stop sending instead of finishing in the background.
+/// A handler of XHR events. One closure type for all, so the widget carries one set of glue.
+pub type Handler = Closure<dyn FnMut(JsValue)>;
+
+/// Wraps `handler` for the browser.
+pub fn handler(handler: impl FnMut(JsValue) + 'static) -> Handler {
+    Closure::<dyn FnMut(JsValue)>::new(handler)
+}
+
+/// A POST request on its way. Dropping it before it is over aborts it without calling its
+/// handlers, so a stopped upload sends no more bytes and reports nothing.
 pub struct Request {
     pub xhr: XmlHttpRequest,
-    /// Kept alive as long as the request can call it.
-    on_upload_progress: Option<Closure<dyn FnMut(ProgressEvent)>>,
+    /// Kept alive as long as the request can call them.
+    _on_end: Handler,
+    _on_progress: Option<Handler>,
 }
 
 impl Request {
-    pub fn post(url: &str) -> Result<Request, JsValue> {
+    /// POSTs `body` to `url` after `prepare` has set headers or the response type. `on_end`
+    /// gets the XHR's `loadend` event, which comes once whatever happened; `on_progress` gets
+    /// the `progress` events of the request body.
+    pub fn post(
+        url: &str,
+        body: &JsValue,
+        prepare: impl FnOnce(&XmlHttpRequest),
+        on_progress: Option<Handler>,
+        on_end: Handler,
+    ) -> Result<Request, JsValue> {
         let xhr = XmlHttpRequest::new()?;
         xhr.open("POST", url)?;
-        Ok(Request { xhr, on_upload_progress: None })
-    }
-
-    /// Calls `handler` with every `progress` event of the request body. Set it before sending:
-    /// browsers only report upload progress to listeners registered before `send()`.
-    pub fn on_upload_progress(
-        &mut self,
-        handler: impl FnMut(ProgressEvent) + 'static,
-    ) -> Result<(), JsValue> {
-        let handler = Closure::<dyn FnMut(ProgressEvent)>::new(handler);
-        self.xhr.upload()?.set_onprogress(Some(handler.as_ref().unchecked_ref()));
-        self.on_upload_progress = Some(handler);
-        Ok(())
-    }
-
-    /// Sends `body` and waits until the request is over. `Some` holds the XHR's `loadend` event
-    /// and means an HTTP answer came, whatever its status; `None` means none came (network
-    /// error, CORS, timeout, abort).
-    pub async fn send(&self, body: &JsValue) -> Option<ProgressEvent> {
-        // `loadend` comes last, after `load`, `error`, `abort` or `timeout`.
-        let over = Promise::new(&mut |resolve, _| self.xhr.set_onloadend(Some(&resolve)));
-        send_body(&self.xhr, body).ok()?;
-        let event = JsFuture::from(over).await.ok()?;
-        if self.status() == 0 {
-            return None;
+        prepare(&xhr);
+        // Browsers only report upload progress to listeners registered before `send()`.
+        if let Some(on_progress) = &on_progress {
+            xhr.upload()?.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
         }
-        Some(event.unchecked_into())
+        xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
+        let request = Request { xhr, _on_end: on_end, _on_progress: on_progress };
+        send_body(&request.xhr, body)?;
+        Ok(request)
     }
 
-    /// The HTTP status of the answer; 0 when there is none.
+    /// The HTTP status of the answer; 0 when none came (network error, CORS, abort).
     pub fn status(&self) -> u16 {
         self.xhr.status().unwrap_or(0)
     }
@@ -65,7 +63,9 @@ impl Request {
 
 impl Drop for Request {
     fn drop(&mut self) {
-        // Detach the handler first: the closure is freed right after this and must never run.
+        // Detach the handlers first: `abort()` fires `loadend` at once, and the closures are
+        // freed right after this.
+        self.xhr.set_onloadend(None);
         if let Ok(upload) = self.xhr.upload() {
             upload.set_onprogress(None);
         }

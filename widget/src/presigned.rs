@@ -1,0 +1,63 @@
+//! django-s3file's markup: a file input rendered with a presigned POST policy in its attributes
+//!
+//! ```html
+//! <input type="file" name="file" class="s3file" data-url="https://bucket.s3.amazonaws.com/"
+//!        data-fields-key="tmp/s3file/AbC/${filename}" data-fields-policy="…" …
+//!        data-s3f-signature="…">
+//! ```
+//!
+//! Each `data-fields-<name>` is a field of the upload, sent in attribute order, followed by
+//! `success_action_status=201` and the file's `Content-Type`, as django-s3file's own script does.
+
+use alloc::string::String;
+
+/// The prefix of the attributes that hold the policy's fields.
+const FIELD_PREFIX: &str = "data-fields-";
+
+/// The upload field an attribute holds, e.g. `x-amz-date` for `data-fields-x-amz-date`.
+pub fn field_name(attribute: &str) -> Option<&str> {
+    attribute.strip_prefix(FIELD_PREFIX).filter(|name| !name.is_empty())
+}
+
+/// The key S3 will store `file_name` under: the `key` field with `${filename}` replaced.
+///
+/// By hand rather than with `str::replace`, whose substring search is larger than the rest of
+/// this module.
+pub fn predicted_key(template: &str, file_name: &str) -> String {
+    let mut key = String::with_capacity(template.len() + file_name.len());
+    let mut rest = template;
+    let mut chars = rest.chars();
+    loop {
+        if let Some(after) = rest.strip_prefix("${filename}") {
+            key.push_str(file_name);
+            chars = after.chars();
+        } else if let Some(char) = chars.next() {
+            key.push(char);
+        } else {
+            return key;
+        }
+        rest = chars.as_str();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_attributes_lose_their_prefix() {
+        assert_eq!(field_name("data-fields-x-amz-algorithm"), Some("x-amz-algorithm"));
+        assert_eq!(field_name("data-fields-policy"), Some("policy"));
+        assert_eq!(field_name("data-fields-"), None);
+        assert_eq!(field_name("data-url"), None);
+        assert_eq!(field_name("data-s3f-signature"), None);
+    }
+
+    #[test]
+    fn the_key_template_takes_the_file_name() {
+        assert_eq!(predicted_key("tmp/s3file/AbC/${filename}", "a b.txt"), "tmp/s3file/AbC/a b.txt");
+        assert_eq!(predicted_key("tmp/s3file/AbC/fixed", "a.txt"), "tmp/s3file/AbC/fixed");
+        assert_eq!(predicted_key("${filename}/é/${filename}", "x"), "x/é/x");
+        assert_eq!(predicted_key("", "x"), "");
+    }
+}

@@ -1,0 +1,35 @@
+//! What a second submit may keep from a failed one.
+//!
+//! Upload instructions (a POST policy per file) and the keys of the files they stored are kept
+//! per input, so a retry sends only the files that failed, into the same folder, under the same
+//! folder signature. They are kept only while the policy lets uploads start.
+
+/// A retry reuses instructions only if they stay valid at least this much longer: an upload
+/// must reach the store before its policy expires.
+pub const MARGIN_MS: f64 = 60_000.0;
+
+/// Whether instructions that expire at `expires_at_ms` (Unix milliseconds; `None` when their
+/// policy does not say) can serve a retry at `now_ms`. Instructions of unknown expiry are tried:
+/// the store has the last word, and a refusal makes the next retry sign afresh.
+pub fn reusable(expires_at_ms: Option<f64>, now_ms: f64) -> bool {
+    expires_at_ms.is_none_or(|expires_at| expires_at - MARGIN_MS > now_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_are_reused_until_a_minute_before_they_expire() {
+        let now = 1_767_225_600_000.0;
+        assert!(reusable(Some(now + 3_600_000.0), now));
+        assert!(reusable(Some(now + 61_000.0), now));
+        assert!(!reusable(Some(now + 59_000.0), now));
+        assert!(!reusable(Some(now - 1.0), now));
+    }
+
+    #[test]
+    fn instructions_of_unknown_expiry_are_tried() {
+        assert!(reusable(None, 0.0));
+    }
+}
