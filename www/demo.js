@@ -3,16 +3,16 @@ const form = document.getElementById("upload-form");
 const bar = document.getElementById("progress");
 const text = document.getElementById("progress-text");
 
+// On the form, `progress` carries the progress of all its files (it does not bubble from the
+// input, as with django-s3file).
 form.addEventListener("progress", (event) => {
-  // The file input's own events bubble up to the form too; the form's own carry the progress of
-  // all its files.
-  if (event.target !== form) return;
   const { progress, currentFileName } = event.detail;
   bar.value = progress;
   text.value = `${Math.round(progress * 100)} %, ${currentFileName}`;
 });
 
-form.addEventListener("s3file:error", (event) => {
+// The message itself shows on the input and in the status line (`data-s3file-status`).
+form.addEventListener("s3file:error", () => {
   bar.value = 0;
-  text.value = event.detail.message;
+  text.value = "";
 });
