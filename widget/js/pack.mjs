@@ -6,12 +6,14 @@
 //    alike. wasm-bindgen names them after the Rust items plus a hash
 //    (`__wbg_addEventListener_847fd86b8c33ec43`); the hashes do not compress, and each name is
 //    written twice, once per file.
-// 2. Minifies the glue (`s3file_wasm.js`) and the entry (`s3file.js`) with esbuild, when it is
-//    installed (npm's `esbuild`); without it the files keep their whitespace and the step says so.
+// 2. Bundles the glue with the JS snippets it imports (`snippets/`, wasm-bindgen's copy of
+//    widget/js/effects.js) into `s3file_wasm.js`, minified, and removes `snippets/`; minifies the
+//    entry (`s3file.js`). This needs npm's `esbuild`.
 //
-// Run it after wasm-opt, on a freshly generated package: it refuses a glue it cannot map
-// completely, so a half-renamed package never ships.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Afterwards the package is three files: s3file.js, s3file_wasm.js, s3file_wasm_bg.wasm. Run it
+// after wasm-opt, on a freshly generated package: it refuses a glue it cannot map completely, so
+// a half-renamed package never ships.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const GLUE = 's3file_wasm.js';
@@ -19,6 +21,8 @@ const WASM = 's3file_wasm_bg.wasm';
 const ENTRY = 's3file.js';
 /** The module wasm-bindgen puts the glue's imports in. */
 const GLUE_MODULE = './s3file_wasm_bg.js';
+/** Where wasm-bindgen puts the JS snippets of crates (widget/js/effects.js). */
+const SNIPPETS = './snippets/';
 
 const SECTION_IMPORT = 2;
 const SECTION_EXPORT = 7;
@@ -99,13 +103,14 @@ class Reader {
 const encodedName = (text) => Buffer.concat([unsignedLeb(Buffer.byteLength(text)), Buffer.from(text)]);
 
 /**
- * Renames the imports of `GLUE_MODULE` (and the module itself, to `.`) and every export.
- * Returns the new wasm and the renamings: `imports` and `exports`, each a Map from old to new
- * name.
+ * Renames the imports of `GLUE_MODULE` (and the module itself, to `.`), the modules of
+ * snippets, and every export. Returns the new wasm and the renamings: `imports`, `exports` and
+ * `snippetModules`, each a Map from old to new name.
  */
 function renameWasm(wasm) {
   const imports = new Map();
   const exports = new Map();
+  const snippetModules = new Map();
   const pieces = [wasm.subarray(0, 8)];
   const reader = new Reader(wasm, 8);
   while (reader.position < wasm.length) {
@@ -126,11 +131,17 @@ function renameWasm(wasm) {
         const field = reader.name();
         const description = reader.importDescription();
         let renamed = field;
+        let renamedModule = module;
         if (module === GLUE_MODULE) {
           renamed = shortName(imports.size);
           imports.set(field, renamed);
+          renamedModule = '.';
+        } else if (module.startsWith(SNIPPETS)) {
+          // A snippet's functions that need no glue are imported from it directly.
+          if (!snippetModules.has(module)) snippetModules.set(module, `s${snippetModules.size}`);
+          renamedModule = snippetModules.get(module);
         }
-        body.push(encodedName(module === GLUE_MODULE ? '.' : module), encodedName(renamed), description);
+        body.push(encodedName(renamedModule), encodedName(renamed), description);
       } else {
         const field = reader.name();
         const kindAndIndex = new Reader(wasm, reader.position);
@@ -148,14 +159,26 @@ function renameWasm(wasm) {
     pieces.push(Buffer.from([id]), unsignedLeb(section.length), section);
     reader.position = end;
   }
-  return { wasm: Buffer.concat(pieces), imports, exports };
+  return { wasm: Buffer.concat(pieces), imports, exports, snippetModules };
 }
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Applies the renamings to the glue; every name must be found, and found once for imports. */
-function renameGlue(glue, { imports, exports }) {
+function renameGlue(glue, { imports, exports, snippetModules }) {
   let renamed = glue;
+  for (const [from, to] of snippetModules) {
+    // The keys of the import object (`"./snippets/…": import1,`), once per imported function
+    // group; the `import` statements keep the path.
+    let first = true;
+    const pattern = new RegExp(`^\\s*["']${escapeRegExp(from)}["']: (\\w+),\\n`, 'gm');
+    renamed = renamed.replace(pattern, (_, namespace) => {
+      const line = first ? `        "${to}": ${namespace},\n` : '';
+      first = false;
+      return line;
+    });
+    if (first) throw new Error(`the glue does not import the snippet ${from}`);
+  }
   for (const [from, to] of imports) {
     // The import object's keys: `name: function(…)`.
     const pattern = new RegExp(`(?<![\\w$])${escapeRegExp(from)}(?=\\s*:)`, 'g');
@@ -173,15 +196,12 @@ function renameGlue(glue, { imports, exports }) {
   return renamed.replaceAll(`'${GLUE_MODULE}'`, "'.'").replaceAll(`"${GLUE_MODULE}"`, '"."');
 }
 
-async function minify(code) {
-  let esbuild;
+async function esbuild() {
   try {
-    esbuild = await import('esbuild');
-  } catch {
-    return null;
+    return await import('esbuild');
+  } catch (error) {
+    throw new Error(`pack needs npm's esbuild (a devDependency of package.json): ${error.message}`);
   }
-  const result = await esbuild.transform(code, { format: 'esm', minify: true, target: 'es2022', legalComments: 'none' });
-  return result.code;
 }
 
 async function main() {
@@ -190,29 +210,48 @@ async function main() {
     console.error('usage: node widget/js/pack.mjs <package directory, e.g. www/pkg>');
     process.exit(2);
   }
+  const { build, transform } = await esbuild();
   const wasmPath = join(dir, WASM);
   const gluePath = join(dir, GLUE);
   const entryPath = join(dir, ENTRY);
-  const original = readFileSync(wasmPath);
-  const { wasm, imports, exports } = renameWasm(original);
-  const glue = renameGlue(readFileSync(gluePath, 'utf8'), { imports, exports });
+  const renamings = renameWasm(readFileSync(wasmPath));
+  const { wasm, imports, exports } = renamings;
+  const glue = renameGlue(readFileSync(gluePath, 'utf8'), renamings);
   await WebAssembly.compile(wasm);
 
+  writeFileSync(gluePath, glue);
+  const bundled = await build({
+    entryPoints: [gluePath],
+    bundle: true,
+    format: 'esm',
+    minify: true,
+    target: 'es2022',
+    legalComments: 'none',
+    write: false,
+  });
+  const entry = await transform(readFileSync(entryPath, 'utf8'), {
+    format: 'esm',
+    minify: true,
+    target: 'es2022',
+    legalComments: 'none',
+  });
   writeFileSync(wasmPath, wasm);
-  let minified = 0;
-  for (const [path, code] of [
-    [gluePath, glue],
-    [entryPath, readFileSync(entryPath, 'utf8')],
-  ]) {
-    const small = await minify(code);
-    if (small !== null) minified += 1;
-    writeFileSync(path, small ?? code);
+  writeFileSync(gluePath, bundled.outputFiles[0].text);
+  writeFileSync(entryPath, entry.code);
+  const snippets = join(dir, 'snippets');
+  if (existsSync(snippets)) rmSync(snippets, { recursive: true });
+  renameDeclarations(join(dir, 's3file_wasm.d.ts'), exports);
+  console.log(`pack: ${imports.size} imports and ${exports.size} exports renamed, glue bundled and minified`);
+}
+
+/** The glue's declarations list the wasm's exports (`InitOutput`): they get the new names. */
+function renameDeclarations(path, exports) {
+  if (!existsSync(path)) return;
+  let text = readFileSync(path, 'utf8');
+  for (const [from, to] of exports) {
+    text = text.replace(new RegExp(`(?<=readonly )${escapeRegExp(from)}(?=:)`, 'g'), to);
   }
-  console.log(
-    `pack: ${imports.size} imports and ${exports.size} exports renamed; ${
-      minified ? 'glue and entry minified' : 'esbuild is not installed, the JS is not minified'
-    }`,
-  );
+  writeFileSync(path, text);
 }
 
 await main();

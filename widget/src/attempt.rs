@@ -2,8 +2,9 @@
 //! instructions from the input), upload them a few at a time, then hand the keys over: the form
 //! is submitted natively with them, or, for the JS API, they are written into the form.
 //!
-//! On failure the form is handed back with the reasons, and each input keeps its instructions
-//! and the keys of its stored files, so the next attempt sends only what failed (see `retry`).
+//! On failure the form is handed back with the reasons, and the attempt stays with the page:
+//! the next attempt for the form takes each input's instructions and the keys of its stored
+//! files from it, so it sends only what failed (see `retry`).
 //!
 //! The attempt is driven by XHR callbacks. Its state is borrowed only between them, never while
 //! page code runs: events are dispatched, and the form submitted, after the borrow ends, so a
@@ -16,19 +17,18 @@ use core::cell::RefCell;
 
 use js_sys::{Array, Date, Function, Object};
 use wasm_bindgen::prelude::*;
-use web_sys::{console, Element, File, HtmlElement, HtmlFormElement, HtmlInputElement, ProgressEvent};
+use web_sys::{Element, File, HtmlElement, HtmlFormElement, HtmlInputElement, ProgressEvent};
 
 use crate::announcement::{quarter_passed, Announcement};
 use crate::endpoint::{source, Source};
 use crate::failure::Failure;
-use crate::instructions::{self, Instructions};
-use crate::page::Retained;
-use crate::progress::Tally;
+use crate::instructions::{self, Instructions, Target};
+use crate::progress::{Progress, Tally};
 use crate::queue::Queue;
 use crate::sign::{self, Restrictions};
 use crate::submission::hidden_fields;
 use crate::xhr::{handler, Request};
-use crate::{events, js, live_region, native, retry, settings, upload};
+use crate::{dom, effects, js, retry, settings, upload};
 
 /// What to do with the keys once every file is stored.
 pub enum Then {
@@ -52,13 +52,16 @@ struct Field {
     instructions: Option<Rc<Instructions>>,
     /// The instructions come from an earlier attempt.
     reused: bool,
-    /// The store refused an upload that used reused instructions: the next attempt signs afresh.
+    /// The instructions must not serve another attempt: the store refused one of their
+    /// uploads after a reuse, or other files were chosen.
     stale: bool,
     signing: Option<Request>,
+    /// The input shows one of this attempt's failures as its validity message.
+    message: bool,
 }
 
 pub struct Attempt {
-    form: HtmlFormElement,
+    pub form: HtmlFormElement,
     then: Option<Then>,
     fields: Vec<Field>,
     /// The field of each of the form's files.
@@ -71,60 +74,69 @@ pub struct Attempt {
     failures: Vec<(usize, Failure)>,
     /// The form's progress when it was last announced.
     announced_progress: f64,
-    /// Disables the form's submit buttons until the attempt is over.
-    busy: Option<native::Busy>,
-    over: bool,
+    /// Whether the attempt is over: failed or stopped, it stays with the page for the next.
+    pub over: bool,
 }
 
 pub type Shared = Rc<RefCell<Attempt>>;
 
 /// Runs `f` on the attempt unless it is borrowed already, which would mean a page listener
 /// re-entered the widget in a way it does not expect: it is then left alone.
-fn with<R>(attempt: &Shared, f: impl FnOnce(&mut Attempt) -> R) -> Option<R> {
+pub fn with<R>(attempt: &Shared, f: impl FnOnce(&mut Attempt) -> R) -> Option<R> {
     let mut attempt = attempt.try_borrow_mut().ok()?;
     Some(f(&mut attempt))
 }
 
-/// The upgraded file inputs of `form` that take part in its submission: named, enabled, with
-/// files.
-fn fields_to_upload(form: &HtmlFormElement) -> Vec<Field> {
-    let form_attribute = form.get_attribute("data-s3file");
-    let mut fields = Vec::new();
-    let mut file_count = 0;
-    let controls = form.elements();
-    for index in 0..controls.length() {
-        let Some(input) = controls.item(index).and_then(file_input) else {
-            continue;
-        };
-        // The browser would not submit a disabled or nameless input either.
-        let Some(name) = input.get_attribute("name").filter(|name| !name.is_empty()) else {
-            continue;
-        };
-        if input.disabled() {
-            continue;
+/// The upgraded file inputs of a form that have files to upload.
+pub struct Fields(Vec<Field>);
+
+impl Fields {
+    /// Those of `form`: named, enabled, with files, as the browser would submit them.
+    pub fn of(form: &HtmlFormElement) -> Fields {
+        let form_attribute = form.get_attribute("data-s3file");
+        let mut fields = Vec::new();
+        let mut first_file = 0;
+        let controls = form.elements();
+        for index in 0..controls.length() {
+            let Some(input) = controls.item(index).and_then(file_input) else { continue };
+            // The browser would not submit a disabled or nameless input either.
+            let Some(name) = input.get_attribute("name").filter(|name| !name.is_empty()) else {
+                continue;
+            };
+            if input.disabled() {
+                continue;
+            }
+            let Some(sign_url) = sign_url(&input, form_attribute.as_deref()) else { continue };
+            let mut files = Vec::new();
+            if let Some(list) = input.files() {
+                for index in 0..list.length() {
+                    files.extend(list.get(index));
+                }
+            }
+            if files.is_empty() {
+                continue;
+            }
+            let count = files.len();
+            fields.push(Field {
+                input,
+                name,
+                sign_url,
+                files,
+                first_file,
+                instructions: None,
+                reused: false,
+                stale: false,
+                signing: None,
+                message: false,
+            });
+            first_file += count;
         }
-        let Some(sign_url) = sign_url(&input, form_attribute.as_deref()) else {
-            continue;
-        };
-        let files: Vec<File> = input.files().map_or(Vec::new(), |list| list_files(&list));
-        if files.is_empty() {
-            continue;
-        }
-        let first_file = file_count;
-        file_count += files.len();
-        fields.push(Field {
-            input,
-            name,
-            sign_url,
-            files,
-            first_file,
-            instructions: None,
-            reused: false,
-            stale: false,
-            signing: None,
-        });
+        Fields(fields)
     }
-    fields
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// `element` as an `<input type=file>`.
@@ -136,7 +148,7 @@ pub fn file_input(element: Element) -> Option<HtmlInputElement> {
 /// Whether `input` is upgraded and, if so, its signer's URL (`None` inside: django-s3file's
 /// markup, which needs no signer).
 pub fn sign_url(input: &HtmlInputElement, form_attribute: Option<&str>) -> Option<Option<String>> {
-    let presigned = input.matches(".s3file[data-url]").unwrap_or(false);
+    let presigned = dom::matches(input, ".s3file[data-url]");
     let input_attribute = input.get_attribute("data-s3file");
     match source(presigned, input_attribute.as_deref(), form_attribute)? {
         Source::Signer(url) => Some(Some(url.into())),
@@ -144,140 +156,250 @@ pub fn sign_url(input: &HtmlInputElement, form_attribute: Option<&str>) -> Optio
     }
 }
 
-fn list_files(list: &web_sys::FileList) -> Vec<File> {
-    (0..list.length()).filter_map(|index| list.get(index)).collect()
-}
-
-/// The upgraded file inputs of a form that have files to upload.
-pub struct Fields(Vec<Field>);
-
-impl Fields {
-    /// Those of `form`: named, enabled, with files, as the browser would submit them.
-    pub fn of(form: &HtmlFormElement) -> Fields {
-        Fields(fields_to_upload(form))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// Starts uploading the files of `fields`, of `form`.
-pub fn start(form: &HtmlFormElement, Fields(mut fields): Fields, then: Then) {
-    // What earlier attempts left for these inputs: reused if the files are the same and the
-    // instructions still valid, dropped otherwise. Their messages are cleared either way.
+/// Starts uploading the files of `fields`, of `form`. `earlier` is the form's last attempt, if
+/// it failed: its instructions and stored keys serve this one where they still can.
+pub fn start(
+    form: &HtmlFormElement,
+    Fields(mut fields): Fields,
+    then: Then,
+    earlier: Option<Shared>,
+) -> Shared {
     let now = Date::now();
-    let mut stored_keys: Vec<Option<String>> = Vec::new();
+    let mut stored_keys = Vec::new();
     for field in &mut fields {
-        let retained = crate::page::take_retained(&field.input);
-        let mut keys = None;
-        if let Some(Retained { files, instructions: Some(instructions), keys: retained_keys, .. }) = retained
-        {
-            if files == field.files && retry::reusable(instructions.expires_at, now) {
-                field.instructions = Some(instructions);
-                field.reused = true;
-                keys = Some(retained_keys);
-            }
+        let reused =
+            earlier.as_ref().and_then(|earlier| with(earlier, |earlier| earlier.reusable(field, now)));
+        let mut keys = Vec::new();
+        if let Some(Some((instructions, earlier_keys))) = reused {
+            field.instructions = Some(instructions);
+            field.reused = true;
+            keys = earlier_keys;
         }
-        let mut keys = keys.unwrap_or_default().into_iter();
-        stored_keys.extend(field.files.iter().map(|_| keys.next().flatten()));
+        keys.resize(field.files.len(), None);
+        stored_keys.extend(keys);
+    }
+    if let Some(earlier) = &earlier {
+        with(earlier, Attempt::clear_messages);
     }
 
-    let file_fields: Vec<usize> =
-        fields.iter().enumerate().flat_map(|(index, field)| field.files.iter().map(move |_| index)).collect();
-    let limit = settings::concurrency(form.get_attribute("data-s3file-concurrency").as_deref());
-    let queue = Queue::new(file_fields.iter().copied().zip(stored_keys), limit);
-    // Progress counts the files this attempt sends.
-    let mut sizes = Vec::with_capacity(file_fields.len());
+    let mut file_fields = Vec::new();
+    let mut sizes = Vec::new();
+    let mut sending = 0;
     for (index, field) in fields.iter().enumerate() {
         for (offset, file) in field.files.iter().enumerate() {
-            let stored = queue.is_stored(field.first_file + offset);
+            let stored = stored_keys.get(field.first_file + offset).is_some_and(Option::is_some);
+            sending += usize::from(!stored);
+            file_fields.push(index);
+            // Progress counts the files this attempt sends.
             sizes.push((index, if stored { 0.0 } else { file.size() }));
         }
     }
+    let limit = settings::concurrency(form.get_attribute("data-s3file-concurrency").as_deref());
+    let queue = Queue::new(file_fields.iter().copied().zip(stored_keys), limit);
     let mut tally = Tally::new(sizes);
-    let mut sending = 0;
     for file in 0..file_fields.len() {
         if queue.is_stored(file) {
             tally.finish(file);
-        } else {
-            sending += 1;
         }
     }
     let total = tally.form().total;
 
-    let file_count = file_fields.len();
+    effects::busy(form, true);
     let attempt = Rc::new(RefCell::new(Attempt {
         form: form.clone(),
         then: Some(then),
+        uploads: file_fields.iter().map(|_| None).collect(),
         fields,
         file_fields,
         queue,
         tally,
-        uploads: (0..file_count).map(|_| None).collect(),
         failures: Vec::new(),
         announced_progress: 0.0,
-        busy: Some(native::Busy::start(form)),
         over: false,
     }));
-    crate::page::register(form, &attempt);
+    crate::page::register(&attempt);
 
     let weak = Rc::downgrade(&attempt);
     with(&attempt, |state| {
-        let max_size_of_form = form.get_attribute("data-s3file-max-size");
+        let form_max_size = form.get_attribute("data-s3file-max-size");
         for index in 0..state.fields.len() {
-            if state.fields[index].instructions.is_some() {
-                state.queue.signed(index);
-                continue;
-            }
-            if let Err(failure) = prepare(state, index, max_size_of_form.as_deref(), &weak) {
+            if let Err(failure) = state.prepare(index, form_max_size.as_deref(), &weak) {
                 state.queue.refused(index);
                 state.failures.push((index, failure));
             }
         }
     });
 
-    events::start(form, sending, total);
-    live_region::announce(form, &Announcement::Uploading { files: sending }.text());
+    effects::started(form, sending, total);
+    effects::announce(form, &Announcement::Uploading { files: sending }.text());
     pump(&attempt);
+    attempt
 }
 
-/// Checks the sizes of field `index`'s files, then gets its instructions: from the input for
-/// django-s3file's markup, else by asking the signer.
-fn prepare(
-    state: &mut Attempt,
-    index: usize,
-    max_size_of_form: Option<&str>,
-    attempt: &Weak<RefCell<Attempt>>,
-) -> Result<(), Failure> {
-    let field = &mut state.fields[index];
-    let max_size =
-        settings::max_size(field.input.get_attribute("data-s3file-max-size").as_deref(), max_size_of_form);
-    if let Some(max) = max_size {
-        if let Some(file) = field.files.iter().find(|file| file.size() > max as f64) {
-            return Err(Failure::TooLarge { file: file.name(), size: file.size() as u64, max });
+impl Attempt {
+    /// The instructions and keys of this (failed) attempt that can serve `field` of a new one
+    /// at `now`: those of the same input, for the same files, still valid.
+    fn reusable(&mut self, field: &Field, now: f64) -> Option<(Rc<Instructions>, Vec<Option<String>>)> {
+        let index = self.fields.iter().position(|earlier| earlier.input == field.input)?;
+        let earlier = self.fields.get(index)?;
+        let instructions =
+            earlier.instructions.clone().filter(|_| !earlier.stale && earlier.files == field.files)?;
+        retry::reusable(instructions.expires_at, now).then(|| (instructions, self.queue.keys(index)))
+    }
+
+    /// Clears this attempt's validity messages, so the form gets past the browser's validation.
+    pub fn clear_messages(&mut self) {
+        for field in &mut self.fields {
+            if field.message {
+                field.input.set_custom_validity("");
+                field.message = false;
+            }
         }
     }
-    let Some(url) = &field.sign_url else {
-        field.instructions = Some(Rc::new(instructions::from_markup(&field.input, &field.files)));
-        state.queue.signed(index);
-        return Ok(());
-    };
-    let accept = field.input.get_attribute("accept").filter(|accept| !accept.trim_ascii().is_empty());
-    let restrictions = Restrictions { accept: accept.as_deref(), max_size };
-    let attempt = attempt.clone();
-    let on_end = handler(move |_| on_signed(&attempt, index));
-    field.signing = Some(sign::request(url, &field.name, &field.files, &restrictions, on_end)?);
-    Ok(())
+
+    /// Other files were chosen in `input`: what this attempt kept for it concerns files that
+    /// are gone.
+    pub fn forget(&mut self, input: &HtmlInputElement) {
+        for field in &mut self.fields {
+            if field.input == *input {
+                field.stale = true;
+                if field.message {
+                    field.input.set_custom_validity("");
+                    field.message = false;
+                }
+            }
+        }
+    }
+
+    /// Checks the sizes of field `index`'s files, then gets its instructions: reused, from the
+    /// input for django-s3file's markup, or by asking the signer.
+    fn prepare(
+        &mut self,
+        index: usize,
+        form_max_size: Option<&str>,
+        attempt: &Weak<RefCell<Attempt>>,
+    ) -> Result<(), Failure> {
+        let Some(field) = self.fields.get_mut(index) else { return Ok(()) };
+        if field.instructions.is_some() {
+            self.queue.signed(index);
+            return Ok(());
+        }
+        let max_size =
+            settings::max_size(field.input.get_attribute("data-s3file-max-size").as_deref(), form_max_size);
+        if let Some(max) = max_size {
+            if let Some(file) = field.files.iter().find(|file| file.size() > max as f64) {
+                return Err(Failure::TooLarge { file: file.name(), size: file.size() as u64, max });
+            }
+        }
+        let Some(url) = &field.sign_url else {
+            field.instructions = Some(Rc::new(instructions::from_markup(&field.input, &field.files)));
+            self.queue.signed(index);
+            return Ok(());
+        };
+        let accept = field.input.get_attribute("accept").filter(|accept| !accept.trim_ascii().is_empty());
+        let restrictions = Restrictions { accept: accept.as_deref(), max_size };
+        let attempt = attempt.clone();
+        let on_end = handler(move |_| on_signed(&attempt, index));
+        field.signing = Some(sign::request(url, &field.name, &field.files, &restrictions, on_end)?);
+        Ok(())
+    }
+
+    /// The file numbered `file` among the form's files: its field, the file, its target.
+    fn file(&self, file: usize) -> Option<(&Field, &File, &Target)> {
+        let field = self.fields.get(*self.file_fields.get(file)?)?;
+        let index = file.checked_sub(field.first_file)?;
+        Some((field, field.files.get(index)?, field.instructions.as_ref()?.files.get(index)?))
+    }
+
+    fn start_upload(&mut self, file: usize, attempt: &Weak<RefCell<Attempt>>) -> Result<(), Failure> {
+        let Some((_, blob, target)) = self.file(file) else { return Ok(()) };
+        let on_progress = {
+            let attempt = attempt.clone();
+            handler(move |event| on_upload_progress(&attempt, file, event))
+        };
+        let on_end = {
+            let attempt = attempt.clone();
+            handler(move |event| on_upload_end(&attempt, file, event))
+        };
+        let request = upload::start(blob, target, on_progress, on_end)?;
+        if let Some(slot) = self.uploads.get_mut(file) {
+            *slot = Some(request);
+        }
+        Ok(())
+    }
+
+    /// What a `progress` event of `file` reports, as the tally stands.
+    fn progress_notice(&mut self, file: usize, file_progress: f64) -> Option<ProgressNotice> {
+        let field_index = *self.file_fields.get(file)?;
+        let of_form = self.tally.form();
+        let quarter = quarter_passed(self.announced_progress, of_form.progress);
+        self.announced_progress = of_form.progress;
+        let (field, blob, _) = self.file(file)?;
+        Some(ProgressNotice {
+            form: self.form.clone(),
+            input: field.input.clone(),
+            file: blob.clone(),
+            of_form,
+            of_input: self.tally.input(field_index),
+            file_progress,
+            quarter,
+        })
+    }
+
+    /// Ends the attempt and says what to do: hand the keys over, or report the failures.
+    fn conclude(&mut self) -> Option<Conclusion> {
+        if self.over {
+            return None;
+        }
+        self.over = true;
+        let then = self.then.take()?;
+        let inputs: Array = self.fields.iter().map(|field| JsValue::from(&field.input)).collect();
+        if self.failures.is_empty() {
+            let entries = Array::new();
+            let keys = Object::new();
+            for (index, field) in self.fields.iter().enumerate() {
+                let (Some(field_keys), Some(instructions)) =
+                    (self.queue.all_keys(index), &field.instructions)
+                else {
+                    continue;
+                };
+                for (name, value) in hidden_fields(&field.name, &field_keys, &instructions.signature) {
+                    entries.push(&name.into());
+                    entries.push(&value.into());
+                }
+                let list: Array = field_keys.iter().map(|key| JsValue::from(key.as_str())).collect();
+                js::set(&keys, &field.name.as_str().into(), &list);
+            }
+            return Some(Conclusion::Stored { form: self.form.clone(), then, inputs, entries, keys });
+        }
+        let mut reports = Vec::new();
+        let mut first_input = None;
+        for (index, failure) in core::mem::take(&mut self.failures) {
+            let Some(field) = self.fields.get_mut(index) else { continue };
+            let message = failure.message();
+            // The first failure of each input becomes its validity message; it stays until
+            // other files are chosen or the form is submitted again.
+            if !field.message {
+                field.input.set_custom_validity(&message);
+                field.message = true;
+            }
+            first_input.get_or_insert_with(|| field.input.clone());
+            reports.push((
+                field.input.clone(),
+                field.name.clone(),
+                message,
+                failure.file_name().map(String::from),
+            ));
+        }
+        Some(Conclusion::Failed { form: self.form.clone(), then, reports, first_input })
+    }
 }
 
 fn on_signed(attempt: &Weak<RefCell<Attempt>>, index: usize) {
     let Some(attempt) = attempt.upgrade() else { return };
     with(&attempt, |state| {
-        let field = &mut state.fields[index];
-        let (Some(request), Some(url)) = (field.signing.take(), &field.sign_url) else {
-            return;
-        };
+        let Some(field) = state.fields.get_mut(index) else { return };
+        let (Some(request), Some(url)) = (field.signing.take(), &field.sign_url) else { return };
         match sign::read_answer(url, &request, field.files.len()) {
             Ok(instructions) => {
                 field.instructions = Some(Rc::new(instructions));
@@ -300,9 +422,9 @@ fn pump(attempt: &Shared) {
             return false;
         }
         while let Some(file) = state.queue.start_next() {
-            if let Err(failure) = start_upload(state, file, &weak) {
+            if let Err(failure) = state.start_upload(file, &weak) {
                 state.queue.failed(file);
-                state.failures.push((state.file_fields[file], failure));
+                state.failures.push((state.file_fields.get(file).copied().unwrap_or_default(), failure));
             }
         }
         state.queue.is_over()
@@ -312,65 +434,28 @@ fn pump(attempt: &Shared) {
     }
 }
 
-/// The file numbered `file` among the form's files, its field, and its instructions.
-fn file_of(state: &Attempt, file: usize) -> Option<(&Field, &File, &instructions::Target, bool)> {
-    let field = state.fields.get(*state.file_fields.get(file)?)?;
-    let index = file - field.first_file;
-    let instructions = field.instructions.as_ref()?;
-    Some((field, field.files.get(index)?, instructions.files.get(index)?, instructions.decode_keys))
-}
-
-fn start_upload(state: &mut Attempt, file: usize, attempt: &Weak<RefCell<Attempt>>) -> Result<(), Failure> {
-    let Some((_, blob, target, _)) = file_of(state, file) else {
-        return Ok(());
-    };
-    let on_progress = {
-        let attempt = attempt.clone();
-        handler(move |event| on_upload_progress(&attempt, file, event))
-    };
-    let on_end = {
-        let attempt = attempt.clone();
-        handler(move |event| on_upload_end(&attempt, file, event))
-    };
-    state.uploads[file] = Some(upload::start(blob, target, on_progress, on_end)?);
-    Ok(())
-}
-
 /// What a `progress` event reports, gathered while the attempt is borrowed.
 struct ProgressNotice {
     form: HtmlFormElement,
     input: HtmlInputElement,
     file: File,
-    of_form: crate::progress::Progress,
-    of_input: crate::progress::Progress,
+    of_form: Progress,
+    of_input: Progress,
     file_progress: f64,
     quarter: Option<u8>,
-}
-
-fn progress_notice(state: &mut Attempt, file: usize, file_progress: f64) -> Option<ProgressNotice> {
-    let field_index = *state.file_fields.get(file)?;
-    let (field, blob, _, _) = file_of(state, file)?;
-    let of_form = state.tally.form();
-    let notice = ProgressNotice {
-        form: state.form.clone(),
-        input: field.input.clone(),
-        file: blob.clone(),
-        of_form,
-        of_input: state.tally.input(field_index),
-        file_progress,
-        quarter: quarter_passed(state.announced_progress, of_form.progress),
-    };
-    state.announced_progress = of_form.progress;
-    Some(notice)
 }
 
 impl ProgressNotice {
     /// Dispatches `progress` on the form, then on the input, as django-s3file does.
     fn dispatch(&self, original: &JsValue) {
-        events::progress(&self.form, self.of_form, &self.file, self.file_progress, original);
-        events::progress(&self.input, self.of_input, &self.file, self.file_progress, original);
+        let (form, input) = (self.of_form, self.of_input);
+        #[rustfmt::skip]
+        effects::progress(
+            &self.form, &self.input, &self.file, self.file_progress, original,
+            form.progress, form.loaded, form.total, input.progress, input.loaded, input.total,
+        );
         if let Some(quarter) = self.quarter {
-            live_region::announce(&self.form, &Announcement::Quarter(quarter).text());
+            effects::announce(&self.form, &Announcement::Quarter(quarter).text());
         }
     }
 }
@@ -381,9 +466,9 @@ fn on_upload_progress(attempt: &Weak<RefCell<Attempt>>, file: usize, event: JsVa
         let progress: &ProgressEvent = event.unchecked_ref();
         let total = progress.length_computable().then(|| progress.total());
         let file_progress = state.tally.record(file, progress.loaded(), total);
-        progress_notice(state, file, file_progress)
+        state.progress_notice(file, file_progress)
     });
-    if let Some(notice) = notice.flatten() {
+    if let Some(Some(notice)) = notice {
         notice.dispatch(&event);
     }
 }
@@ -392,19 +477,20 @@ fn on_upload_end(attempt: &Weak<RefCell<Attempt>>, file: usize, event: JsValue) 
     let Some(attempt) = attempt.upgrade() else { return };
     let stored = with(&attempt, |state| {
         let request = state.uploads.get_mut(file)?.take()?;
-        let (field, blob, target, decode_key) = file_of(state, file)?;
-        let field_index = state.file_fields[file];
+        let field_index = *state.file_fields.get(file)?;
+        let (field, blob, target) = state.file(file)?;
+        let decode_key = field.instructions.as_ref().is_some_and(|instructions| instructions.decode_keys);
         match upload::read_answer(&request, blob, target, decode_key) {
             Ok(key) => {
-                let done = (field.input.clone(), field.name.clone(), key.clone());
+                let done = (field.name.clone(), key.clone());
                 state.queue.stored(file, key);
                 state.tally.finish(file);
                 // The last progress event may come before the body is complete; this one brings
                 // the file, and with the last file the form, to 1.
-                Some((progress_notice(state, file, 1.0)?, done))
+                Some((state.progress_notice(file, 1.0)?, done))
             }
             Err(failure) => {
-                let field = &mut state.fields[field_index];
+                let field = state.fields.get_mut(field_index)?;
                 field.stale |= field.reused && matches!(failure, Failure::UploadRefused { .. });
                 state.queue.failed(file);
                 state.failures.push((field_index, failure));
@@ -412,159 +498,87 @@ fn on_upload_end(attempt: &Weak<RefCell<Attempt>>, file: usize, event: JsValue) 
             }
         }
     });
-    if let Some((notice, (input, name, key))) = stored.flatten() {
+    if let Some(Some((notice, (name, key)))) = stored {
         notice.dispatch(&event);
-        events::done(&input, &key, &notice.file, &name);
+        effects::stored(&notice.input, &key, &notice.file, &name);
     }
     pump(&attempt);
-}
-
-/// Ends the attempt: hands the keys over, or the form back with the reasons.
-fn finish(attempt: &Shared) {
-    crate::page::unregister(attempt);
-    let Some(Some(conclusion)) = with(attempt, conclude) else { return };
-    match conclusion {
-        Conclusion::Stored { form, then, inputs, entries, keys, busy } => {
-            // The form is itself again before it goes, in case the page stays (a `target`
-            // elsewhere, the back-forward cache).
-            drop(busy);
-            live_region::announce(&form, &Announcement::Complete.text());
-            match then {
-                Then::Submit(submitter) => native::submit(&form, submitter.as_ref(), &inputs, &entries),
-                Then::Settle { resolve, .. } => {
-                    native::write(&form, &inputs, &entries);
-                    let _ = resolve.call1(&JsValue::UNDEFINED, &keys);
-                }
-            }
-        }
-        Conclusion::Failed { form, then, reports, busy } => {
-            drop(busy);
-            report(&form, &reports);
-            if let (Then::Settle { reject, .. }, Some((_, _, failure))) = (then, reports.first()) {
-                let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(&failure.message()));
-            }
-        }
-    }
 }
 
 enum Conclusion {
     Stored {
         form: HtmlFormElement,
         then: Then,
-        /// Each upgraded input and its name.
-        inputs: Vec<(HtmlInputElement, String)>,
-        /// The form entries that stand in for the inputs.
-        entries: Vec<(String, String)>,
+        /// The upgraded inputs.
+        inputs: Array,
+        /// The form entries that stand in for them, names and values alternating.
+        entries: Array,
         /// `{field: [key, …]}` for the JS API.
         keys: Object,
-        busy: Option<native::Busy>,
     },
     Failed {
         form: HtmlFormElement,
         then: Then,
-        /// Each failure with its input and the input's name.
-        reports: Vec<(HtmlInputElement, String, Failure)>,
-        busy: Option<native::Busy>,
+        /// Each failure: its input, the input's name, the message, the file concerned.
+        reports: Vec<(HtmlInputElement, String, String, Option<String>)>,
+        first_input: Option<HtmlInputElement>,
     },
 }
 
-fn conclude(state: &mut Attempt) -> Option<Conclusion> {
-    if state.over {
-        return None;
-    }
-    state.over = true;
-    let then = state.then.take()?;
-    let busy = state.busy.take();
-    let form = state.form.clone();
-    if state.failures.is_empty() {
-        let mut entries = Vec::new();
-        let keys = Object::new();
-        for (index, field) in state.fields.iter().enumerate() {
-            let (Some(field_keys), Some(instructions)) = (state.queue.all_keys(index), &field.instructions)
-            else {
-                continue;
-            };
-            entries.extend(hidden_fields(&field.name, &field_keys, &instructions.signature));
-            let list: Array = field_keys.iter().map(|key| JsValue::from(key.as_str())).collect();
-            js::set(&keys, &field.name.as_str().into(), &list);
+/// Ends the attempt: hands the keys over, or the form back with the reasons.
+fn finish(attempt: &Shared) {
+    let Some(Some(conclusion)) = with(attempt, Attempt::conclude) else { return };
+    match conclusion {
+        Conclusion::Stored { form, then, inputs, entries, keys } => {
+            crate::page::unregister(attempt);
+            // The form is itself again before it goes, in case the page stays (a `target`
+            // elsewhere, the back-forward cache).
+            effects::busy(&form, false);
+            effects::announce(&form, &Announcement::Complete.text());
+            match then {
+                Then::Submit(submitter) => effects::hand_over(&form, submitter, &inputs, &entries, true),
+                Then::Settle { resolve, .. } => {
+                    effects::hand_over(&form, None, &inputs, &entries, false);
+                    let _ = resolve.call1(&JsValue::UNDEFINED, &keys);
+                }
+            }
         }
-        let inputs = state.fields.iter().map(|field| (field.input.clone(), field.name.clone())).collect();
-        return Some(Conclusion::Stored { form, then, inputs, entries, keys, busy });
-    }
-    retain(state);
-    let reports = core::mem::take(&mut state.failures)
-        .into_iter()
-        .map(|(index, failure)| {
-            let field = &state.fields[index];
-            (field.input.clone(), field.name.clone(), failure)
-        })
-        .collect();
-    Some(Conclusion::Failed { form, then, reports, busy })
-}
-
-/// Keeps each field's instructions and stored keys for the next attempt.
-fn retain(state: &Attempt) {
-    for (index, field) in state.fields.iter().enumerate() {
-        let instructions = field.instructions.clone().filter(|_| !field.stale);
-        let keys = match instructions {
-            Some(_) => state.queue.keys(index),
-            None => Vec::new(),
-        };
-        crate::page::retain(Retained {
-            input: field.input.clone(),
-            files: field.files.clone(),
-            instructions,
-            keys,
-            message: false,
-        });
-    }
-}
-
-/// Tells the page and the person what failed: `s3file:error` for each failure, the first
-/// failure of each input as its validity message, the first of all in the live region.
-fn report(form: &HtmlFormElement, reports: &[(HtmlInputElement, String, Failure)]) {
-    let mut reported: Vec<&HtmlInputElement> = Vec::new();
-    for (input, name, failure) in reports {
-        let message = failure.message();
-        console::error_2(&"s3file:".into(), &message.as_str().into());
-        events::error(input, &message, name, failure.file_name());
-        if reported.contains(&input) {
-            continue;
+        Conclusion::Failed { form, then, reports, first_input } => {
+            effects::busy(&form, false);
+            for (input, field, message, file_name) in &reports {
+                effects::failed(input, message, field, file_name.clone());
+            }
+            let Some((_, _, message, _)) = reports.first() else { return };
+            effects::announce(&form, &Announcement::Failed(message).text());
+            if let Some(input) = first_input {
+                input.report_validity();
+            }
+            if let Then::Settle { reject, .. } = then {
+                let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(message));
+            }
         }
-        reported.push(input);
-        // The message stays until other files are chosen or the form is submitted again.
-        input.set_custom_validity(&message);
-        crate::page::mark_message(input);
-    }
-    if let Some((input, _, failure)) = reports.first() {
-        live_region::announce(form, &Announcement::Failed(&failure.message()).text());
-        input.report_validity();
     }
 }
 
-/// Stops the attempt: running uploads are aborted, what is stored is kept for the next attempt.
-/// Answers whether there was an attempt to stop.
+/// Stops the attempt: running requests are aborted, what is stored is kept for the next
+/// attempt. Answers whether there was an attempt to stop.
 pub fn abort(attempt: &Shared) -> bool {
-    crate::page::unregister(attempt);
     let stopped = with(attempt, |state| {
         if state.over {
             return None;
         }
         state.over = true;
         // Dropping the requests aborts them without calling back.
-        state.uploads.clear();
+        state.uploads.iter_mut().for_each(|upload| *upload = None);
         for field in &mut state.fields {
             field.signing = None;
         }
         state.queue.stop();
-        retain(state);
-        Some((state.form.clone(), state.then.take(), state.busy.take()))
+        Some((state.form.clone(), state.then.take()))
     });
-    let Some((form, then, busy)) = stopped.flatten() else {
-        return false;
-    };
-    drop(busy);
-    live_region::announce(&form, &Announcement::Stopped.text());
+    let Some(Some((form, then))) = stopped else { return false };
+    effects::busy(&form, false);
+    effects::announce(&form, &Announcement::Stopped.text());
     if let Some(Then::Settle { reject, .. }) = then {
         let error = js_sys::Error::new("the upload was aborted");
         error.set_name("AbortError");

@@ -20,13 +20,12 @@ extern crate alloc;
 
 pub mod announcement;
 pub mod attempt;
+mod dom;
+pub mod effects;
 pub mod endpoint;
-pub mod events;
 pub mod failure;
 pub mod instructions;
 mod js;
-pub mod live_region;
-pub mod native;
 pub mod page;
 pub mod presigned;
 pub mod progress;

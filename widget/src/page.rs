@@ -1,18 +1,16 @@
-//! The page's side: the document's listeners, the JS API, and the state they share, which is
-//! the forms being uploaded and what failed attempts left on each input.
+//! The page's side: the document's listeners, the JS API, and the state they share: the
+//! attempts of the page's forms, those running and those that failed (kept for the next).
 
 use alloc::rc::Rc;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{Event, File, HtmlFormElement, HtmlInputElement, NodeList, SubmitEvent};
+use web_sys::{Element, Event, HtmlFormElement, HtmlInputElement, NodeList, SubmitEvent};
 
-use crate::attempt::{self, Fields, Shared, Then};
-use crate::instructions::Instructions;
-use crate::{live_region, native};
+use crate::attempt::{self, with, Fields, Shared, Then};
+use crate::{dom, effects};
 
 #[wasm_bindgen]
 extern "C" {
@@ -22,95 +20,43 @@ extern "C" {
     fn query_selector_all(this: &ParentNode, selectors: &str) -> Result<NodeList, JsValue>;
 }
 
-/// What a failed attempt left on one input for the next.
-pub struct Retained {
-    pub input: HtmlInputElement,
-    /// The files it was for.
-    pub files: Vec<File>,
-    /// `None` when the input has to be signed afresh.
-    pub instructions: Option<Rc<Instructions>>,
-    /// The key of each file stored, in file order.
-    pub keys: Vec<Option<String>>,
-    /// Whether the input shows our validity message.
-    pub message: bool,
-}
-
-struct Page {
-    attempts: RefCell<Vec<(HtmlFormElement, Shared)>>,
-    retained: RefCell<Vec<Retained>>,
-}
-
-struct PageCell(Page);
+/// The attempts of the page's forms, at most one per form.
+struct Attempts(RefCell<Vec<(HtmlFormElement, Shared)>>);
 
 // SAFETY: the widget runs on the page's one thread (wasm32-unknown-unknown without atomics has
 // no other); JS values cannot leave it, and this state is never touched off the browser.
-unsafe impl Sync for PageCell {}
+unsafe impl Sync for Attempts {}
 
-static PAGE: PageCell =
-    PageCell(Page { attempts: RefCell::new(Vec::new()), retained: RefCell::new(Vec::new()) });
+static ATTEMPTS: Attempts = Attempts(RefCell::new(Vec::new()));
 
-/// Runs `f` on a part of the page's state unless it is borrowed already (a page listener
-/// re-entering the widget), in which case it is left alone.
-fn with<T, R>(cell: &RefCell<T>, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-    Some(f(&mut *cell.try_borrow_mut().ok()?))
+/// Runs `f` on the attempts unless they are borrowed already (a page listener re-entering the
+/// widget), in which case they are left alone.
+fn attempts<R>(f: impl FnOnce(&mut Vec<(HtmlFormElement, Shared)>) -> R) -> Option<R> {
+    Some(f(&mut *ATTEMPTS.0.try_borrow_mut().ok()?))
 }
 
-pub fn register(form: &HtmlFormElement, attempt: &Shared) {
-    with(&PAGE.0.attempts, |attempts| attempts.push((form.clone(), attempt.clone())));
+/// Makes `attempt` the attempt of its form, in place of any earlier one, and forgets the
+/// attempts of forms that left the page.
+pub fn register(attempt: &Shared) {
+    let Some(form) = with(attempt, |state| state.form.clone()) else { return };
+    attempts(|all| {
+        all.retain(|(other, _)| *other != form && other.is_connected());
+        all.push((form, attempt.clone()));
+    });
 }
 
 pub fn unregister(attempt: &Shared) {
-    with(&PAGE.0.attempts, |attempts| attempts.retain(|(_, other)| !Rc::ptr_eq(other, attempt)));
+    attempts(|all| all.retain(|(_, other)| !Rc::ptr_eq(other, attempt)));
 }
 
+/// The form's attempt: running, or failed and kept for the next.
 fn attempt_of(form: &HtmlFormElement) -> Option<Shared> {
-    with(&PAGE.0.attempts, |attempts| {
-        attempts.iter().find(|(other, _)| other == form).map(|(_, attempt)| attempt.clone())
-    })
-    .flatten()
+    attempts(|all| all.iter().find(|(other, _)| other == form).map(|(_, attempt)| attempt.clone())).flatten()
 }
 
-/// Takes what an earlier attempt left on `input`, and clears its message.
-pub fn take_retained(input: &HtmlInputElement) -> Option<Retained> {
-    let retained = with(&PAGE.0.retained, |all| {
-        let index = all.iter().position(|retained| retained.input == *input)?;
-        Some(all.swap_remove(index))
-    })
-    .flatten()?;
-    if retained.message {
-        input.set_custom_validity("");
-    }
-    Some(retained)
-}
-
-/// Keeps `retained` for the input's next attempt, and forgets inputs that left the page.
-pub fn retain(retained: Retained) {
-    with(&PAGE.0.retained, |all| {
-        all.retain(|other| other.input != retained.input && other.input.is_connected());
-        all.push(retained);
-    });
-}
-
-/// Notes that `input` shows our validity message.
-pub fn mark_message(input: &HtmlInputElement) {
-    with(&PAGE.0.retained, |all| {
-        if let Some(retained) = all.iter_mut().find(|retained| retained.input == *input) {
-            retained.message = true;
-        }
-    });
-}
-
-/// Clears our validity messages on the inputs of `form`, so a new submission gets past the
-/// browser's validation and retries what failed.
-fn clear_messages(form: &HtmlFormElement) {
-    with(&PAGE.0.retained, |all| {
-        for retained in all.iter_mut().filter(|retained| retained.message) {
-            if retained.input.form().as_ref() == Some(form) {
-                retained.input.set_custom_validity("");
-                retained.message = false;
-            }
-        }
-    });
+/// Whether `attempt` is still running.
+fn running(attempt: &Shared) -> bool {
+    attempt.try_borrow().map_or(true, |state| !state.over)
 }
 
 /// The document's listener for `submit`, `click` (capturing) and `change`, one for all three.
@@ -133,8 +79,9 @@ fn on_submit(event: SubmitEvent) {
     let Some(form) = event.target().and_then(|target| target.dyn_into::<HtmlFormElement>().ok()) else {
         return;
     };
+    let earlier = attempt_of(&form);
     // A second submit while the files upload (a double click) is ignored.
-    if attempt_of(&form).is_some() {
+    if earlier.as_ref().is_some_and(running) {
         event.prevent_default();
         return;
     }
@@ -144,31 +91,34 @@ fn on_submit(event: SubmitEvent) {
         return;
     }
     event.prevent_default();
-    attempt::start(&form, fields, Then::Submit(event.submitter()));
+    attempt::start(&form, fields, Then::Submit(event.submitter()), earlier);
 }
 
 /// A click on a submit button clears our messages on its form's inputs before the browser
 /// validates the form (the button's activation comes after the click's dispatch), so a
 /// failed upload can be retried. Pressing Enter in a field clicks the form's default button.
 fn on_click(event: &Event) {
-    let Some(target) = event.target().and_then(|target| target.dyn_into::<web_sys::Element>().ok()) else {
+    let Some(target) = event.target().and_then(|target| target.dyn_into::<Element>().ok()) else {
         return;
     };
-    let Ok(Some(button)) = target.closest("button,input[type=submit],input[type=image]") else {
+    let Some(button) = dom::closest(&target, "button,input[type=submit],input[type=image]") else {
         return;
     };
-    if !native::is_submit_button(&button) {
+    if !matches!(crate::js::text(&button, "type").as_deref(), Some("submit" | "image")) {
         return;
     }
-    if let Ok(form) = js_sys::Reflect::get(&button, &"form".into()).and_then(|form| form.dyn_into()) {
-        clear_messages(&form);
+    if let Some(attempt) = crate::js::get(&button, "form").dyn_into().ok().as_ref().and_then(attempt_of) {
+        with(&attempt, attempt::Attempt::clear_messages);
     }
 }
 
 /// Other files chosen: what failed before concerns files that are gone.
 fn on_change(event: &Event) {
-    if let Some(input) = event.target().and_then(|target| target.dyn_into::<HtmlInputElement>().ok()) {
-        take_retained(&input);
+    let Some(input) = event.target().and_then(|target| target.dyn_into::<HtmlInputElement>().ok()) else {
+        return;
+    };
+    if let Some(attempt) = input.form().as_ref().and_then(attempt_of) {
+        with(&attempt, |state| state.forget(&input));
     }
 }
 
@@ -189,7 +139,7 @@ pub fn upgrade(root: &JsValue) {
         let input: HtmlInputElement = input.unchecked_into();
         let Some(form) = input.form() else { continue };
         if attempt::sign_url(&input, form.get_attribute("data-s3file").as_deref()).is_some() {
-            live_region::region(&form);
+            effects::prepare_live_region(&form);
         }
     }
 }
@@ -200,18 +150,14 @@ pub fn upgrade(root: &JsValue) {
 pub fn upload(form: &JsValue) -> Promise {
     let mut settle: Option<(Function, Function)> = None;
     let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-    let Some((resolve, reject)) = settle else {
-        return promise;
-    };
-    let fail = |message: &str| {
-        let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(message));
-    };
+    let Some((resolve, reject)) = settle else { return promise };
     let Some(form) = form.dyn_ref::<HtmlFormElement>() else {
-        fail("upload() takes a form element");
+        let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new("upload() takes a form element"));
         return promise;
     };
-    if attempt_of(form).is_some() {
-        fail("the form is uploading already");
+    let earlier = attempt_of(form);
+    if earlier.as_ref().is_some_and(running) {
+        let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new("the form is uploading already"));
         return promise;
     }
     let fields = Fields::of(form);
@@ -219,15 +165,12 @@ pub fn upload(form: &JsValue) -> Promise {
         let _ = resolve.call1(&JsValue::UNDEFINED, &Object::new());
         return promise;
     }
-    attempt::start(form, fields, Then::Settle { resolve, reject });
+    attempt::start(form, fields, Then::Settle { resolve, reject }, earlier);
     promise
 }
 
 /// Stops the uploads of `form`, if any, and hands the form back; answers whether there were
 /// any. What was stored is kept: the next submission sends only the rest.
 pub fn abort(form: &JsValue) -> bool {
-    let Some(attempt) = form.dyn_ref::<HtmlFormElement>().and_then(attempt_of) else {
-        return false;
-    };
-    attempt::abort(&attempt)
+    form.dyn_ref::<HtmlFormElement>().and_then(attempt_of).is_some_and(|attempt| attempt::abort(&attempt))
 }

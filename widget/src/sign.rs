@@ -4,12 +4,12 @@ use alloc::borrow::ToOwned;
 
 use js_sys::{Array, JSON};
 use wasm_bindgen::JsValue;
-use web_sys::{File, XmlHttpRequestResponseType};
+use web_sys::File;
 
 use crate::failure::Failure;
 use crate::instructions::{self, Instructions};
 use crate::js;
-use crate::xhr::{Handler, Request};
+use crate::xhr::{Handler, Request, Xhr};
 
 /// What the signer is asked, besides the files.
 pub struct Restrictions<'a> {
@@ -29,11 +29,11 @@ pub fn request(
     on_end: Handler,
 ) -> Result<Request, Failure> {
     let body = request_body(field, files, restrictions);
-    let prepare = |xhr: &web_sys::XmlHttpRequest| {
-        let _ = xhr.set_request_header("Content-Type", "application/json");
-        let _ = xhr.set_request_header("Accept", "application/json");
+    let prepare = |xhr: &Xhr| {
+        xhr.set_request_header("Content-Type", "application/json");
+        xhr.set_request_header("Accept", "application/json");
         // The browser parses the answer; a body that is not JSON becomes `null`.
-        xhr.set_response_type(XmlHttpRequestResponseType::Json);
+        xhr.set_response_type("json");
     };
     Request::post(url, &body, prepare, None, on_end)
         .map_err(|_| Failure::SignUnreachable { url: url.to_owned() })
@@ -45,7 +45,7 @@ pub fn read_answer(url: &str, request: &Request, file_count: usize) -> Result<In
     if status == 0 {
         return Err(Failure::SignUnreachable { url: url.to_owned() });
     }
-    let answer = request.xhr.response().unwrap_or(JsValue::NULL);
+    let answer = request.xhr.response();
     if !(200..300).contains(&status) {
         let reason = js::text(&answer, "error");
         return Err(Failure::SignRefused { url: url.to_owned(), status, reason });

@@ -2,22 +2,14 @@
 
 use alloc::string::String;
 
-use js_sys::{decode_uri, Array, Object};
-use wasm_bindgen::prelude::*;
-use web_sys::{File, FormData};
+use js_sys::decode_uri;
+use web_sys::File;
 
+use crate::effects;
 use crate::failure::Failure;
 use crate::instructions::Target;
 use crate::s3_response;
 use crate::xhr::{Handler, Request};
-
-#[wasm_bindgen]
-extern "C" {
-    /// `formData.append(name, value)` with the name and value as they are, where web-sys would
-    /// copy them into Rust strings and back.
-    #[wasm_bindgen(js_namespace = ["FormData", "prototype", "append"], js_name = call)]
-    fn append_field(form_data: &FormData, name: &JsValue, value: &JsValue);
-}
 
 /// Starts sending `file` where `target` says. `on_progress` gets the progress events of the
 /// request body, `on_end` the end of the request, for [`read_answer`].
@@ -27,16 +19,11 @@ pub fn start(
     on_progress: Handler,
     on_end: Handler,
 ) -> Result<Request, Failure> {
-    let unreachable = || Failure::UploadUnreachable { file: file.name(), url: target.url.clone() };
-    let body = FormData::new().map_err(|_| unreachable())?;
-    for entry in Object::entries(&target.fields).iter() {
-        let entry: Array = entry.unchecked_into();
-        append_field(&body, &entry.get(0), &entry.get(1));
-    }
-    // Last, because S3 ignores every field after the file. The `File` itself goes in, so the
-    // browser streams it from disk and its bytes never enter wasm memory.
-    body.append_with_blob_and_filename("file", file, &target.name).map_err(|_| unreachable())?;
-    Request::post(&target.url, &body, |_| {}, Some(on_progress), on_end).map_err(|_| unreachable())
+    // The `File` itself goes in, so the browser streams it from disk and its bytes never enter
+    // wasm memory.
+    let body = effects::upload_body(&target.fields, file, &target.name);
+    Request::post(&target.url, &body, |_| {}, Some(on_progress), on_end)
+        .map_err(|_| Failure::UploadUnreachable { file: file.name(), url: target.url.clone() })
 }
 
 /// The key the store answered to `request`, the upload of `file` to `target`. With
@@ -51,7 +38,7 @@ pub fn read_answer(
     if status == 0 {
         return Err(Failure::UploadUnreachable { file: file.name(), url: target.url.clone() });
     }
-    let answer = request.xhr.response_text().ok().flatten().unwrap_or_default();
+    let answer = request.xhr.response_text();
     if !(200..300).contains(&status) {
         let reason = s3_response::error_reason(&answer);
         return Err(Failure::UploadRefused { file: file.name(), status, reason });

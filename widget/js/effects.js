@@ -1,0 +1,149 @@
+// DOM effects of s3file's widget. The Rust side (widget/src/effects.rs) decides what to upload,
+// where, what happened and what to say; these functions only carry it out on the page. They are
+// written in JS because DOM plumbing is several times smaller here than in wasm.
+
+/** Buttons each busy form had enabled, to enable again. */
+const disabledButtons = new WeakMap();
+
+/** Whether a form control submits its form: a button of type submit, or an input of type submit or image. */
+const submits = (control) => control.type === "submit" || control.type === "image";
+
+/** Marks `form` busy (`aria-busy`, its enabled submit buttons disabled, also those outside it
+ *  that name it with `form=`), or no longer busy. */
+export function busy(form, on) {
+  if (on) {
+    form.setAttribute("aria-busy", "true");
+    const buttons = [...form.elements].filter((control) => submits(control) && !control.disabled);
+    for (const button of buttons) button.disabled = true;
+    disabledButtons.set(form, buttons);
+  } else {
+    form.removeAttribute("aria-busy");
+    for (const button of disabledButtons.get(form) ?? []) button.disabled = false;
+    disabledButtons.delete(form);
+  }
+}
+
+/** Says `text` in the form's live region: its `[data-s3file-status]` element, else a visually
+ *  hidden `role=status` region added now. Without `text`, only makes sure the region exists:
+ *  screen readers announce changes only of regions they have seen. */
+export function announce(form, text) {
+  let region = form.querySelector("[data-s3file-status]");
+  if (!region) {
+    region = document.createElement("div");
+    region.setAttribute("data-s3file-status", "");
+    region.setAttribute("role", "status");
+    region.setAttribute("aria-live", "polite");
+    region.style.cssText =
+      "position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;" +
+      "clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap";
+    form.append(region);
+  }
+  if (text !== undefined) region.textContent = text;
+}
+
+const dispatch = (target, type, detail, bubbles) =>
+  target.dispatchEvent(new CustomEvent(type, { detail, bubbles }));
+
+/** `progress` as django-s3file 7 dispatches it: on the form with the totals of all its files,
+ *  then on the input with the input's, not bubbling. */
+export function progress(form, input, file, fileProgress, original, ...totals) {
+  [form, input].forEach((target, index) => {
+    const [progress, loaded, total] = totals.slice(index * 3);
+    dispatch(target, "progress", {
+      progress,
+      loaded,
+      total,
+      currentFile: file,
+      currentFileName: file.name,
+      currentFileProgress: fileProgress,
+      originalEvent: original,
+    });
+  });
+}
+
+/** `s3file:start` on the form. */
+export function started(form, files, total) {
+  dispatch(form, "s3file:start", { files, total }, true);
+}
+
+/** `s3file:done` on the input. */
+export function stored(input, key, file, field) {
+  dispatch(input, "s3file:done", { key, name: file.name, size: file.size, field }, true);
+}
+
+/** `s3file:error` on the input; `fileName` is null when the failure concerns all its files. */
+export function failed(input, message, field, fileName) {
+  console.error("s3file:", message);
+  dispatch(input, "s3file:error", { message, field, fileName }, true);
+}
+
+/** The body of an upload: the policy's fields in order, then the file (S3 ignores what follows
+ *  it) under `name`. The `File` itself goes in, so its bytes never pass through wasm. */
+export function uploadBody(fields, file, name) {
+  const body = new FormData();
+  for (const [field, value] of Object.entries(fields)) body.append(field, value);
+  body.append("file", file, name);
+  return body;
+}
+
+/** A submitter's attributes that override its form's for its submission. `formnovalidate` has
+ *  no place here: `submit()` does not validate, and the form was validated (or not) before the
+ *  upload started. */
+const OVERRIDES = [
+  ["formaction", "action"],
+  ["formmethod", "method"],
+  ["formenctype", "enctype"],
+  ["formtarget", "target"],
+];
+
+/**
+ * Puts the keys in place of the files: a hidden input per entry (`entries` alternates names and
+ * values), and the file inputs `inputs` lose their name. With `submit`, then submits the form
+ * natively as `submitter` would have, and puts it back as it was, in case the page stays (a
+ * `target` elsewhere, the back-forward cache).
+ *
+ * `HTMLFormElement.prototype.submit` with the submitter's name, value and `form*` overrides
+ * applied by hand, rather than `form.requestSubmit(submitter)` with a mark that lets the
+ * widget's own listener pass: `requestSubmit` fires `submit` a second time, to every listener of
+ * the page. A page that guards against double submission (a flag set in its `submit` listener,
+ * a library that cancels a repeated submit) would cancel it, and the form would hang after its
+ * files were uploaded; a `confirm()` would ask twice, analytics count twice. `submit()` runs no
+ * page code but `formdata` listeners, and reads the action, method, enctype, target and entries
+ * before it returns, so the form can be restored at once. What this gives up: an
+ * `<input type=submit>` without a `value` sends an empty value (browsers send their own label),
+ * and an image button sends no click coordinates.
+ */
+export function handOver(form, submitter, inputs, entries, submit) {
+  const added = [];
+  const add = (name, value) => {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.append(input);
+    added.push(input);
+  };
+  for (let index = 0; index < entries.length; index += 2) add(entries[index], entries[index + 1]);
+  const names = inputs.map((input) => input.getAttribute("name"));
+  for (const input of inputs) input.removeAttribute("name");
+  if (!submit) return;
+
+  const overridden = [];
+  if (submitter) {
+    if (submitter.name && submitter.type !== "image") add(submitter.name, submitter.value);
+    for (const [from, to] of OVERRIDES) {
+      if (!submitter.hasAttribute(from)) continue;
+      overridden.push([to, form.getAttribute(to)]);
+      form.setAttribute(to, submitter.getAttribute(from));
+    }
+  }
+  // Not `form.submit()`, which a control named "submit" shadows.
+  HTMLFormElement.prototype.submit.call(form);
+
+  for (const [name, value] of overridden) {
+    if (value === null) form.removeAttribute(name);
+    else form.setAttribute(name, value);
+  }
+  for (const input of added) input.remove();
+  inputs.forEach((input, index) => input.setAttribute("name", names[index]));
+}

@@ -1,0 +1,75 @@
+//! The widget's effects on the page, carried out by `widget/js/effects.js`: Rust decides, the
+//! JS only does it (DOM plumbing is several times smaller in JS than in wasm).
+//!
+//! The events are the page's API (ARCHITECTURE.md, "Widget events"):
+//!
+//! - `progress`, as django-s3file 7 dispatches it: on the form, then on the input, not
+//!   bubbling, with `detail` `progress`, `loaded` and `total` (of all the form's files on the
+//!   form, of the input's files on the input), `currentFile`, `currentFileName`,
+//!   `currentFileProgress` and `originalEvent` (the XHR's `ProgressEvent`). One per upload
+//!   progress event, and one when each file is stored.
+//! - Our own, all bubbling: `s3file:start` on the form (`detail` `files`, `total`),
+//!   `s3file:done` on the input for each stored file (`key`, `name`, `size`, `field`) and
+//!   `s3file:error` on the input for each failure (`message`, `field`, `fileName`, which is
+//!   `null` when the failure concerns all the input's files).
+
+use alloc::string::String;
+
+use js_sys::Array;
+use wasm_bindgen::prelude::*;
+use web_sys::{File, FormData, HtmlElement, HtmlFormElement, HtmlInputElement};
+
+#[wasm_bindgen(module = "/js/effects.js")]
+extern "C" {
+    /// Marks the form busy (`aria-busy`, its enabled submit buttons disabled) or not.
+    pub fn busy(form: &HtmlFormElement, on: bool);
+
+    /// Says `text` in the form's live region, which it adds if the form has none.
+    pub fn announce(form: &HtmlFormElement, text: &str);
+
+    /// Adds the form's live region if it has none, before anything is said in it.
+    #[wasm_bindgen(js_name = announce)]
+    pub fn prepare_live_region(form: &HtmlFormElement);
+
+    /// Dispatches `progress` on the form, then on the input. The totals are `progress`,
+    /// `loaded`, `total` of the form's files, then of the input's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn progress(
+        form: &HtmlFormElement,
+        input: &HtmlInputElement,
+        file: &File,
+        file_progress: f64,
+        original: &JsValue,
+        form_progress: f64,
+        form_loaded: f64,
+        form_total: f64,
+        input_progress: f64,
+        input_loaded: f64,
+        input_total: f64,
+    );
+
+    /// Dispatches `s3file:start` on the form.
+    pub fn started(form: &HtmlFormElement, files: usize, total: f64);
+
+    /// Dispatches `s3file:done` on the input.
+    pub fn stored(input: &HtmlInputElement, key: &str, file: &File, field: &str);
+
+    /// Dispatches `s3file:error` on the input (and logs the message).
+    pub fn failed(input: &HtmlInputElement, message: &str, field: &str, file_name: Option<String>);
+
+    /// The multipart body of an upload: `fields` in order, then `file` under `name`.
+    #[wasm_bindgen(js_name = uploadBody)]
+    pub fn upload_body(fields: &JsValue, file: &File, name: &str) -> FormData;
+
+    /// Adds a hidden input per entry (`entries` alternates names and values) and takes the
+    /// names of `inputs`; with `submit`, submits the form natively as `submitter` would have,
+    /// and puts it back as it was.
+    #[wasm_bindgen(js_name = handOver)]
+    pub fn hand_over(
+        form: &HtmlFormElement,
+        submitter: Option<HtmlElement>,
+        inputs: &Array,
+        entries: &Array,
+        submit: bool,
+    );
+}
