@@ -188,9 +188,11 @@ fn ensure_node_modules(project: &Project) -> Result<()> {
     if !stale {
         return Ok(());
     }
-    let command = if lockfile.is_file() { "ci" } else { "install" };
-    timed(&format!("installing npm devDependencies (npm {command})"), || {
-        run(project.command("npm").args([command, "--no-audit", "--no-fund"]))
+    // `npm install`, not `npm ci`: ci refuses a lockfile without the optional platform packages
+    // (rollup's, for other systems) that the registry here does not serve, while install takes
+    // the lockfile's versions of everything this platform needs.
+    timed("installing npm devDependencies (npm install)", || {
+        run(project.command("npm").args(["install", "--no-audit", "--no-fund"]))
     })
 }
 
