@@ -45,7 +45,9 @@ impl Accept {
     /// Whether a file of this name and media type (as the browser reports it) is accepted.
     pub fn allows(&self, file_name: &str, media_type: &str) -> bool {
         let essence = media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        let name = file_name.to_lowercase();
+        // ASCII case folding, as for the extensions themselves: Unicode lowercasing of the name
+        // alone would miss `.DÉ` in `a.DÉ` and find `.lnk` in `a.ln\u{212A}` (KELVIN SIGN).
+        let name = file_name.to_ascii_lowercase();
         self.rules.iter().any(|rule| match rule {
             Rule::Any => true,
             Rule::Type(exact) => essence == *exact,
@@ -81,6 +83,20 @@ mod tests {
     fn parameters_and_case_do_not_matter() {
         let accept = Accept::parse("Text/Plain").unwrap().unwrap();
         assert!(accept.allows("a", "text/plain; charset=utf-8"));
+    }
+
+    /// Caught by the `form` fuzz target: the extensions were lowercased ASCII-only but the file
+    /// name with Unicode's rules, so a non-ASCII capital in an extension never matched its own
+    /// spelling, and a name that Unicode alone folds onto an extension matched it (`\u{212A}`,
+    /// KELVIN SIGN, lowercases to `k`). Both sides now fold ASCII only, as media types do.
+    #[test]
+    fn extensions_compare_ascii_case_insensitively() {
+        let accept = Accept::parse(".DÉ, .lnk").unwrap().unwrap();
+        assert!(accept.allows("Résumé.DÉ", ""));
+        assert!(accept.allows("résumé.dÉ", ""));
+        assert!(accept.allows("A.LNK", ""));
+        assert!(!accept.allows("a.ln\u{212A}", ""), "KELVIN SIGN is not K");
+        assert!(!accept.allows("résumé.dé", ""), "É and é differ beyond ASCII");
     }
 
     #[test]
