@@ -4,8 +4,10 @@
 //! - `cargo xtask test` installs what the tests need, then runs every suite against one SeaweedFS.
 //! - `cargo xtask dist` builds the widget and assembles the npm package's `dist/` (`npm pack` runs it).
 //! - `cargo xtask bench` measures the widget's size and upload throughput (BENCHMARKS.md).
+//! - `cargo xtask fuzz` runs the cargo-fuzz targets in fuzz/ (`test` runs them briefly too).
 
 mod dist;
+mod fuzz;
 mod prerequisites;
 mod seaweedfs;
 mod widget;
@@ -28,12 +30,16 @@ commands:
   dist       build the widget, then assemble the npm package's files in dist/
              (package.json's prepack script, so `npm pack` runs it)
   test       check formatting and lints, install what the tests need, build,
-             start SeaweedFS, run `cargo test --workspace` and `node --test tests/e2e/`
+             start SeaweedFS, run `cargo test --workspace` and `node --test tests/e2e/`,
+             then each fuzz target for S3FILE_FUZZ_SECONDS (default 20; 0 skips)
   seaweedfs  start SeaweedFS as `test` does and print the variables the tests read,
              for running one suite by hand; stops on Enter
   bench      build the widget and the signer, start SeaweedFS as `test` does, and print
              the widget's size and upload throughput (tests/bench/, BENCHMARKS.md);
-             S3FILE_BENCH_MIB and S3FILE_BENCH_RUNS set the file size and run count";
+             S3FILE_BENCH_MIB and S3FILE_BENCH_RUNS set the file size and run count
+  fuzz [target|all] [seconds]
+             build the cargo-fuzz targets in fuzz/ with stable Rust and run each for
+             `seconds` (default S3FILE_FUZZ_SECONDS, else 300); crashes go to fuzz/artifacts/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -43,6 +49,7 @@ fn main() -> ExitCode {
         ["test"] => test(),
         ["seaweedfs"] => seaweedfs(),
         ["bench"] => bench(),
+        ["fuzz", ref rest @ ..] => fuzz::command(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             Ok(())
@@ -124,12 +131,16 @@ fn test() -> Result<()> {
         }
     }
     drop(s3);
+    if let Err(error) = fuzz::test(&project) {
+        eprintln!("xtask: {error}");
+        failed.push("cargo fuzz");
+    }
 
     if !failed.is_empty() {
         return Err(Error::new(format!("test suites failed: {}", failed.join(", "))));
     }
     step(&format!(
-        "all test suites passed in {}s: cargo test --workspace, node --test tests/e2e/",
+        "all test suites passed in {}s: cargo test --workspace, node --test tests/e2e/, cargo fuzz",
         started.elapsed().as_secs()
     ));
     Ok(())

