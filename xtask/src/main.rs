@@ -4,8 +4,10 @@
 //! - `cargo xtask test` installs what the tests need, then runs every suite against one SeaweedFS.
 //! - `cargo xtask dist` builds the widget and assembles the npm package's `dist/` (`npm pack` runs it).
 //! - `cargo xtask bench` measures the widget's size and upload throughput (BENCHMARKS.md).
+//! - `cargo xtask bench signer` measures the release signer: sign under load, credentials, finalize.
 //! - `cargo xtask fuzz` runs the cargo-fuzz targets in fuzz/ (`test` runs them briefly too).
 
+mod bench_signer;
 mod dist;
 mod fuzz;
 mod prerequisites;
@@ -37,6 +39,10 @@ commands:
   bench      build the widget and the signer, start SeaweedFS as `test` does, and print
              the widget's size and upload throughput (tests/bench/, BENCHMARKS.md);
              S3FILE_BENCH_MIB and S3FILE_BENCH_RUNS set the file size and run count
+  bench signer
+             build the release signer, start SeaweedFS, and measure sign requests/s and
+             latency with wrk next to Django + boto3 under gunicorn, credential caching,
+             and finalize of a 1 KiB and a 1 GiB object (tests/bench/signer.mjs, a few minutes)
   fuzz [target|all] [seconds]
              build the cargo-fuzz targets in fuzz/ with stable Rust and run each for
              `seconds` (default S3FILE_FUZZ_SECONDS, else 300); crashes go to fuzz/artifacts/";
@@ -49,6 +55,7 @@ fn main() -> ExitCode {
         ["test"] => test(),
         ["seaweedfs"] => seaweedfs(),
         ["bench"] => bench(),
+        ["bench", "signer"] => bench_signer::bench(),
         ["fuzz", ref rest @ ..] => fuzz::command(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");

@@ -150,11 +150,24 @@ fn cargo_home() -> PathBuf {
 
 /// Debian's Chromium and ChromeDriver; the e2e tests drive /usr/bin/chromium.
 fn ensure_chromium() -> Result<()> {
-    let programs = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
+    apt_install(&["chromium", "chromium-driver"], &["/usr/bin/chromium", "/usr/bin/chromedriver"])
+}
+
+/// Debian's `wrk`, the HTTP load generator of `cargo xtask bench signer`.
+pub fn ensure_wrk() -> Result<PathBuf> {
+    let wrk = "/usr/bin/wrk";
+    apt_install(&["wrk"], &[wrk])?;
+    Ok(PathBuf::from(wrk))
+}
+
+/// Installs Debian `packages` with apt-get (through sudo unless root) unless every one of
+/// `programs` exists already.
+fn apt_install(packages: &[&str], programs: &[&str]) -> Result<()> {
     if programs.iter().all(|program| Path::new(program).is_file()) {
         return Ok(());
     }
-    timed("installing Debian's chromium and chromium-driver", || {
+    let names = packages.join(" ");
+    timed(&format!("installing Debian's {names}"), || {
         let is_root = output(Command::new("id").arg("-u"))?.trim() == "0";
         let apt_get = |args: &[&str]| {
             let mut command = if is_root {
@@ -168,12 +181,10 @@ fn ensure_chromium() -> Result<()> {
             command
         };
         run(&mut apt_get(&["update"]))?;
-        run(&mut apt_get(&["install", "-y", "chromium", "chromium-driver"]))
+        run(apt_get(&["install", "-y"]).args(packages))
     })?;
     match programs.iter().find(|program| !Path::new(program).is_file()) {
-        Some(missing) => Err(Error::new(format!(
-            "apt-get installed chromium and chromium-driver, but {missing} does not exist"
-        ))),
+        Some(missing) => Err(Error::new(format!("apt-get installed {names}, but {missing} does not exist"))),
         None => Ok(()),
     }
 }
@@ -204,18 +215,49 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 /// A venv with the Django test site's pinned requirements (`tests/django/requirements.txt`), under
-/// `<target>/xtask/django-venv`; returns its Python. The venv keeps a copy of the requirements it
-/// was made from, and is made again from scratch whenever they differ or its Python no longer runs.
+/// `<target>/xtask/django-venv`; returns its Python.
 pub fn ensure_django_venv(project: &Project) -> Result<PathBuf> {
-    let requirements_path = project.root.join("tests/django/requirements.txt");
+    ensure_venv(
+        project,
+        "tests/django/requirements.txt",
+        "django-venv",
+        "import django, s3file, storages",
+        "the Django test site's requirements",
+    )
+}
+
+/// A venv with the requirements of the Django sign endpoint that `cargo xtask bench signer`
+/// compares the signer with (`tests/bench/django_sign/requirements.txt`), under
+/// `<target>/xtask/bench-venv`; returns its Python.
+pub fn ensure_bench_venv(project: &Project) -> Result<PathBuf> {
+    ensure_venv(
+        project,
+        "tests/bench/django_sign/requirements.txt",
+        "bench-venv",
+        "import django, boto3, gunicorn",
+        "the Django sign benchmark's requirements",
+    )
+}
+
+/// A venv under `<target>/xtask/<name>` with the pinned `requirements` (a path in the project);
+/// returns its Python. The venv keeps a copy of the requirements it was made from, and is made
+/// again from scratch whenever they differ or its Python can no longer run `imports`.
+fn ensure_venv(
+    project: &Project,
+    requirements: &str,
+    name: &str,
+    imports: &str,
+    what: &str,
+) -> Result<PathBuf> {
+    let requirements_path = project.root.join(requirements);
     let requirements = std::fs::read(&requirements_path)
         .with_context(|| format!("cannot read {}", requirements_path.display()))?;
-    let venv = project.target_dir.join("xtask/django-venv");
+    let venv = project.target_dir.join("xtask").join(name);
     let python = venv.join("bin/python");
     let installed = venv.join("requirements.installed.txt");
     let python_runs = || {
         Command::new(&python)
-            .args(["-c", "import django, s3file, storages"])
+            .args(["-c", imports])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -224,7 +266,7 @@ pub fn ensure_django_venv(project: &Project) -> Result<PathBuf> {
     if std::fs::read(&installed).ok().as_ref() == Some(&requirements) && python_runs() {
         return Ok(python);
     }
-    timed("installing the Django test site's requirements into a venv", || {
+    timed(&format!("installing {what} into a venv"), || {
         if venv.exists() {
             std::fs::remove_dir_all(&venv).with_context(|| format!("cannot remove {}", venv.display()))?;
         }

@@ -74,7 +74,7 @@ export async function startSeaweedfsSigner({ env = {}, args } = {}) {
 /**
  * Spawns the signer with only the variables given here (and PATH, HOME, RUST_LOG), so nothing
  * from the caller's environment, an AWS profile say, changes what it does. Resolves once
- * GET /healthz answers 200, to `{url, stop(), output()}`; `output()` is what it printed so far.
+ * GET /healthz answers 200, to `{url, pid, stop(), output()}`; `output()` is what it printed so far.
  */
 export async function startSigner({ env = {}, args = ['serve', '--www', WWW_DIR] } = {}) {
   const bin = requireEnv('S3FILE_SIGNER_BIN');
@@ -123,7 +123,7 @@ export async function startSigner({ env = {}, args = ['serve', '--www', WWW_DIR]
       throw new Error(`the signer (${bin} ${args.join(' ')}) exited before it answered (${why}); it printed:\n${printed}`);
     }
     if (await healthy(url)) {
-      return { url, stop, output };
+      return { url, pid: child.pid, stop, output };
     }
     if (Date.now() > deadline) {
       await stop();
