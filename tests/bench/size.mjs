@@ -1,15 +1,24 @@
 // Size of the widget as a page downloads it: the files `<script type="module" src="/pkg/s3file.js">`
 // loads, raw and compressed with gzip -9 (zlib level 9). Build them first (`cargo xtask demo`,
 // `cargo xtask test` or `cargo xtask bench`). Prints a markdown table.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants, gzipSync } from 'node:zlib';
 
 const PKG_DIR = resolve(fileURLToPath(new URL('../../www/pkg', import.meta.url)));
 
-// In the order the browser fetches them.
-const FILES = ['s3file.js', 's3file_wasm.js', 's3file_wasm_bg.wasm'];
+// In the order the browser fetches them; then the JS snippets the glue imports, if any.
+const SNIPPETS = join(PKG_DIR, 'snippets');
+const FILES = [
+  's3file.js',
+  's3file_wasm.js',
+  ...(existsSync(SNIPPETS) ? readdirSync(SNIPPETS, { recursive: true }) : [])
+    .map((name) => join('snippets', name))
+    .filter((name) => statSync(join(PKG_DIR, name)).isFile())
+    .sort(),
+  's3file_wasm_bg.wasm',
+];
 
 const rows = FILES.map((name) => {
   const path = join(PKG_DIR, name);

@@ -10,9 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { launchBrowser } from './support/browser.mjs';
@@ -21,7 +21,17 @@ import { WWW_DIR, freePort, seaweedfsConfig } from './support/signer.mjs';
 const DJANGO_DIR = resolve(fileURLToPath(new URL('../django', import.meta.url)));
 const PKG_DIR = join(WWW_DIR, 'pkg');
 /** Our widget's files, as the static directory names them. */
-const WIDGET_FILES = ['s3file.js', 's3file_wasm.js', 's3file_wasm_bg.wasm'];
+const WIDGET_ENTRY_FILES = ['s3file.js', 's3file_wasm.js', 's3file_wasm_bg.wasm'];
+
+/** What a page loads of the widget: the entry, the glue, the wasm, and the JS snippets the glue imports. */
+async function widgetFiles() {
+  const snippets = join(PKG_DIR, 'snippets');
+  const entries = await readdir(snippets, { recursive: true, withFileTypes: true }).catch(() => []);
+  const files = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(PKG_DIR, join(entry.parentPath ?? entry.path, entry.name)));
+  return [...WIDGET_ENTRY_FILES, ...files];
+}
 const SCRIPT_PATH = '/static/s3file/js/s3file.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -140,7 +150,8 @@ async function widgetStaticDir() {
   const js = join(dir, 's3file', 'js');
   await mkdir(js, { recursive: true });
   try {
-    for (const file of WIDGET_FILES) {
+    for (const file of await widgetFiles()) {
+      await mkdir(dirname(join(js, file)), { recursive: true });
       await copyFile(join(PKG_DIR, file), join(js, file));
     }
   } catch (error) {
@@ -221,7 +232,7 @@ describe('a Django site with django-s3file 7.0.3 on SeaweedFS', () => {
   test('the site serves our widget under the name of django-s3file\'s script', async () => {
     const page = await (await fetch(`${ours.url}/`)).text();
     assert.match(page, new RegExp(`<script src="${SCRIPT_PATH}" type="module"></script>`), 'django-s3file\'s form media');
-    for (const file of WIDGET_FILES) {
+    for (const file of await widgetFiles()) {
       const response = await fetch(`${ours.url}/static/s3file/js/${file}`);
       assert.equal(response.status, 200, file);
       assert.equal(sha256(Buffer.from(await response.arrayBuffer())), sha256(await readFile(join(PKG_DIR, file))), file);

@@ -2,6 +2,7 @@
 //! `www/pkg/` and the widget's TypeScript declarations in `widget/js/`.
 
 use std::fs;
+use std::path::Path;
 
 use crate::{step, Context, Error, Project, Result};
 
@@ -78,8 +79,31 @@ pub fn assemble(project: &Project, declarations: Declarations) -> Result<()> {
         total += fs::copy(&from, &to)
             .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
     }
+    // JS modules the widget binds to (`#[wasm_bindgen(module = ...)]`): the glue imports them
+    // from `./snippets/<crate>-<hash>/...`, so they go along, tree and all.
+    let snippets = project.root.join("www/pkg/snippets");
+    if snippets.is_dir() {
+        total += copy_tree(&snippets, &dist.join("snippets"))?;
+    }
     step(&format!("package assembled: {} ({total} bytes, {} of them wasm)", dist.display(), wasm.len()));
     Ok(())
+}
+
+/// Copies a directory tree; returns the bytes copied.
+fn copy_tree(from: &Path, to: &Path) -> Result<u64> {
+    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let mut total = 0;
+    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        total += if source.is_dir() {
+            copy_tree(&source, &target)?
+        } else {
+            fs::copy(&source, &target)
+                .with_context(|| format!("cannot copy {} to {}", source.display(), target.display()))?
+        };
+    }
+    Ok(total)
 }
 
 /// The names of a wasm module's custom sections, in order.
