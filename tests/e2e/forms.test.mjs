@@ -366,6 +366,9 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
         const message = await page.$eval('#file', (input) => input.validationMessage);
         assert.equal(message, errors[0].detail.message);
         assert.match(message, /could not upload b\.bin/);
+        if (failure.includes('403')) {
+          assert.match(message, /\(HTTP 403\): Invalid according to Policy$/, 'the store\'s own reason, from its XML');
+        }
         const form = await page.$eval('#form', (form) => ({
           busy: form.getAttribute('aria-busy'),
           disabled: document.getElementById('go').disabled,

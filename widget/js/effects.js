@@ -77,11 +77,73 @@ export function failed(input, message, field, fileName) {
   dispatch(input, "s3file:error", { message, field, fileName }, true);
 }
 
-/** The body of an upload: the policy's fields in order, then the file (S3 ignores what follows
- *  it) under `name`. The `File` itself goes in, so its bytes never pass through wasm. */
-export function uploadBody(fields, file, name) {
+/** The file inputs of `form` the browser would submit, with files: named and enabled, in the
+ *  form's `elements` (so also those outside it that name it with `form=`). */
+export function fileInputs(form) {
+  return [...form.elements].filter(
+    (control) => control.type === "file" && control.name && !control.disabled && control.files.length,
+  );
+}
+
+/** The file inputs under `root` (the document when undefined) that belong to a form. */
+export function formFileInputs(root) {
+  return [...(root ?? document).querySelectorAll("input[type=file]")].filter((input) => input.form);
+}
+
+/** The body of a sign request (ARCHITECTURE.md, `POST /s3file/sign`), as JSON text. */
+export function signBody(field, files, accept, maxSize) {
+  return JSON.stringify({
+    field,
+    files: files.map(({ name, size, type }) => ({ name, size, type })),
+    accept,
+    max_size: maxSize,
+  });
+}
+
+/** The `<Key>` of S3's XML answer to an upload, through `decodeURI` when `decode` (as
+ *  django-s3file's script does; a key that cannot be decoded is kept as it is). */
+export function storedKey(answer, decode) {
+  const key = xmlText(answer, "Key");
+  try {
+    return decode ? decodeURI(key) : key;
+  } catch {
+    return key;
+  }
+}
+
+/** Why S3 refused an upload: the `<Message>` of its XML answer, else its `<Code>`. */
+export function refusal(answer) {
+  return xmlText(answer, "Message")?.trim() || xmlText(answer, "Code")?.trim() || undefined;
+}
+
+const xmlText = (answer, tag) =>
+  new DOMParser().parseFromString(answer, "text/xml").getElementsByTagName(tag)[0]?.textContent;
+
+/** When a POST policy among `fields` expires, in Unix milliseconds; NaN when it does not say. */
+export function policyExpiry(fields) {
+  try {
+    return Date.parse(JSON.parse(atob(fields.policy)).expiration);
+  } catch {
+    return NaN;
+  }
+}
+
+/** A promise and the functions that settle it. */
+export function deferred() {
+  let settle;
+  const promise = new Promise((resolve, reject) => {
+    settle = [resolve, reject];
+  });
+  return [promise, ...settle];
+}
+
+/** The body of an upload: the policy's fields in order, then `Content-Type` when given, then the
+ *  file (S3 ignores what follows it) under `name`. The `File` itself goes in, so its bytes never
+ *  pass through wasm. */
+export function uploadBody(fields, contentType, file, name) {
   const body = new FormData();
   for (const [field, value] of Object.entries(fields)) body.append(field, value);
+  if (contentType !== undefined) body.append("Content-Type", contentType);
   body.append("file", file, name);
   return body;
 }

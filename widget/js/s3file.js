@@ -3,8 +3,25 @@
 // S3 on submit (ARCHITECTURE.md, "Widget events"; the API's types are in s3file.d.ts). This
 // module finishes loading once the widget listens, so `await import("/pkg/s3file.js")` tells
 // when it is ready.
-import init, { abort, upgrade, upload } from "./s3file_wasm.js";
+import init, { abort, changed, clicked, submitted, upgrade, upload } from "./s3file_wasm.js";
 
 await init();
+
+// One listener per event on the document serves every form, also those added later. `submit`
+// bubbles to it after the forms' own listeners, which may cancel the submission first.
+document.addEventListener("submit", (event) => {
+  if (!event.defaultPrevented && submitted(event.target, event.submitter)) event.preventDefault();
+});
+// Capturing, to see a click on a submit button before the browser validates its form.
+document.addEventListener(
+  "click",
+  (event) => {
+    const button = event.target.closest?.("button,input[type=submit],input[type=image]");
+    if (button?.form && (button.type === "submit" || button.type === "image")) clicked(button.form);
+  },
+  true,
+);
+document.addEventListener("change", (event) => changed(event.target));
+upgrade();
 
 export { abort, upgrade, upload };

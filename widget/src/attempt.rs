@@ -17,7 +17,7 @@ use core::cell::RefCell;
 
 use js_sys::{Array, Date, Function, Object};
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, File, HtmlElement, HtmlFormElement, HtmlInputElement, ProgressEvent};
+use web_sys::{File, HtmlElement, HtmlFormElement, HtmlInputElement, ProgressEvent};
 
 use crate::announcement::{quarter_passed, Announcement};
 use crate::endpoint::{source, Source};
@@ -96,16 +96,8 @@ impl Fields {
         let form_attribute = form.get_attribute("data-s3file");
         let mut fields = Vec::new();
         let mut first_file = 0;
-        let controls = form.elements();
-        for index in 0..controls.length() {
-            let Some(input) = controls.item(index).and_then(file_input) else { continue };
-            // The browser would not submit a disabled or nameless input either.
-            let Some(name) = input.get_attribute("name").filter(|name| !name.is_empty()) else {
-                continue;
-            };
-            if input.disabled() {
-                continue;
-            }
+        for input in effects::file_inputs(form) {
+            let input: HtmlInputElement = input.unchecked_into();
             let Some(sign_url) = sign_url(&input, form_attribute.as_deref()) else { continue };
             let mut files = Vec::new();
             if let Some(list) = input.files() {
@@ -113,13 +105,10 @@ impl Fields {
                     files.extend(list.get(index));
                 }
             }
-            if files.is_empty() {
-                continue;
-            }
             let count = files.len();
             fields.push(Field {
+                name: input.name(),
                 input,
-                name,
                 sign_url,
                 files,
                 first_file,
@@ -137,12 +126,6 @@ impl Fields {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-}
-
-/// `element` as an `<input type=file>`.
-pub fn file_input(element: Element) -> Option<HtmlInputElement> {
-    // Only an `<input>` has the type `file`.
-    (js::text(&element, "type").as_deref() == Some("file")).then(|| element.unchecked_into())
 }
 
 /// Whether `input` is upgraded and, if so, its signer's URL (`None` inside: django-s3file's
@@ -176,26 +159,29 @@ pub fn start(
             keys = earlier_keys;
         }
         keys.resize(field.files.len(), None);
-        stored_keys.extend(keys);
+        stored_keys.append(&mut keys);
     }
+    let mut stored_keys = stored_keys.into_iter();
     if let Some(earlier) = &earlier {
         with(earlier, Attempt::clear_messages);
     }
 
     let mut file_fields = Vec::new();
+    let mut queued = Vec::new();
     let mut sizes = Vec::new();
     let mut sending = 0;
     for (index, field) in fields.iter().enumerate() {
-        for (offset, file) in field.files.iter().enumerate() {
-            let stored = stored_keys.get(field.first_file + offset).is_some_and(Option::is_some);
-            sending += usize::from(!stored);
-            file_fields.push(index);
+        for file in &field.files {
+            let key = stored_keys.next().flatten();
             // Progress counts the files this attempt sends.
-            sizes.push((index, if stored { 0.0 } else { file.size() }));
+            sizes.push((index, if key.is_some() { 0.0 } else { file.size() }));
+            sending += usize::from(key.is_none());
+            file_fields.push(index);
+            queued.push((index, key));
         }
     }
     let limit = settings::concurrency(form.get_attribute("data-s3file-concurrency").as_deref());
-    let queue = Queue::new(file_fields.iter().copied().zip(stored_keys), limit);
+    let queue = Queue::new(queued, limit);
     let mut tally = Tally::new(sizes);
     for file in 0..file_fields.len() {
         if queue.is_stored(file) {
@@ -203,12 +189,14 @@ pub fn start(
         }
     }
     let total = tally.form().total;
+    let mut uploads = Vec::new();
+    uploads.resize_with(file_fields.len(), || None);
 
     effects::busy(form, true);
     let attempt = Rc::new(RefCell::new(Attempt {
         form: form.clone(),
         then: Some(then),
-        uploads: file_fields.iter().map(|_| None).collect(),
+        uploads,
         fields,
         file_fields,
         queue,
@@ -312,7 +300,8 @@ impl Attempt {
     }
 
     fn start_upload(&mut self, file: usize, attempt: &Weak<RefCell<Attempt>>) -> Result<(), Failure> {
-        let Some((_, blob, target)) = self.file(file) else { return Ok(()) };
+        let Some((field, blob, target)) = self.file(file) else { return Ok(()) };
+        let markup = field.instructions.as_ref().is_some_and(|instructions| instructions.markup);
         let on_progress = {
             let attempt = attempt.clone();
             handler(move |event| on_upload_progress(&attempt, file, event))
@@ -321,7 +310,7 @@ impl Attempt {
             let attempt = attempt.clone();
             handler(move |event| on_upload_end(&attempt, file, event))
         };
-        let request = upload::start(blob, target, on_progress, on_end)?;
+        let request = upload::start(blob, target, markup, on_progress, on_end)?;
         if let Some(slot) = self.uploads.get_mut(file) {
             *slot = Some(request);
         }
@@ -479,7 +468,7 @@ fn on_upload_end(attempt: &Weak<RefCell<Attempt>>, file: usize, event: JsValue) 
         let request = state.uploads.get_mut(file)?.take()?;
         let field_index = *state.file_fields.get(file)?;
         let (field, blob, target) = state.file(file)?;
-        let decode_key = field.instructions.as_ref().is_some_and(|instructions| instructions.decode_keys);
+        let decode_key = field.instructions.as_ref().is_some_and(|instructions| instructions.markup);
         match upload::read_answer(&request, blob, target, decode_key) {
             Ok(key) => {
                 let done = (field.name.clone(), key.clone());
@@ -546,7 +535,7 @@ fn finish(attempt: &Shared) {
         Conclusion::Failed { form, then, reports, first_input } => {
             effects::busy(&form, false);
             for (input, field, message, file_name) in &reports {
-                effects::failed(input, message, field, file_name.clone());
+                effects::failed(input, message, field, file_name.as_deref());
             }
             let Some((_, _, message, _)) = reports.first() else { return };
             effects::announce(&form, &Announcement::Failed(message).text());

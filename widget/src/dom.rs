@@ -11,7 +11,4 @@ extern "C" {
     #[wasm_bindgen(js_namespace = ["Element", "prototype", "matches"], js_name = call)]
     pub fn matches(element: &Element, selectors: &str) -> bool;
 
-    /// `element.closest(selectors)`; `selectors` is one of the widget's own, valid ones.
-    #[wasm_bindgen(js_namespace = ["Element", "prototype", "closest"], js_name = call)]
-    pub fn closest(element: &Element, selectors: &str) -> Option<Element>;
 }

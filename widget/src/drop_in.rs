@@ -1,26 +1,33 @@
-//! The drop-in script: `<script type="module" src="/pkg/s3file.js">` starts the widget, and the
-//! module exports the JS API (see `widget/js/s3file.d.ts`).
+//! The drop-in script: `<script type="module" src="/pkg/s3file.js">` starts the widget (its
+//! listeners are in `widget/js/s3file.js`), and the module exports the JS API (see
+//! `widget/js/s3file.d.ts`).
 
 use wasm_bindgen::prelude::*;
-use web_sys::Event;
+use web_sys::HtmlElement;
 
-use crate::{page, DOCUMENT};
+use crate::page;
 
-/// Runs when the module is instantiated: one listener on the document serves every form, also
-/// forms and inputs added later, so nothing needs to watch the page for them.
-#[wasm_bindgen(start)]
-fn start() {
-    let listener = Closure::<dyn FnMut(Event)>::new(page::on_document_event);
-    let function = listener.as_ref().unchecked_ref();
-    DOCUMENT.with(|document| {
-        let _ = document.add_event_listener_with_callback("submit", function);
-        // Capturing, to see clicks on submit buttons before the browser validates their form.
-        let _ = document.add_event_listener_with_callback_and_bool("click", function, true);
-        let _ = document.add_event_listener_with_callback("change", function);
-    });
-    // It serves as long as the page lives.
-    listener.forget();
-    page::upgrade(&JsValue::UNDEFINED);
+// The document's listeners are in `widget/js/s3file.js`, which calls these three. One listener
+// per event on the document serves every form, also forms and inputs added later, so nothing
+// needs to watch the page for them.
+
+/// `submit` on the document: answers whether the listener must cancel the event, the widget
+/// taking the submission over. See [`page::submitted`].
+#[wasm_bindgen]
+pub fn submitted(form: JsValue, submitter: Option<HtmlElement>) -> bool {
+    page::submitted(&form, submitter)
+}
+
+/// A click on a submit button of `form`, seen while capturing. See [`page::clicked`].
+#[wasm_bindgen]
+pub fn clicked(form: JsValue) {
+    page::clicked(&form);
+}
+
+/// `change` on the document. See [`page::changed`].
+#[wasm_bindgen]
+pub fn changed(input: JsValue) {
+    page::changed(&input);
 }
 
 /// `upgrade(root?)`: prepares the forms under `root` (default: the document), see
@@ -50,7 +57,9 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
 }
 
-/// Talc rather than the dlmalloc `std` brings: a fraction of the size.
+/// lol_alloc's free list rather than the dlmalloc `std` brings: a fraction of the size.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+// SAFETY: wasm32-unknown-unknown without atomics runs the widget on one thread.
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

@@ -55,11 +55,38 @@ extern "C" {
     pub fn stored(input: &HtmlInputElement, key: &str, file: &File, field: &str);
 
     /// Dispatches `s3file:error` on the input (and logs the message).
-    pub fn failed(input: &HtmlInputElement, message: &str, field: &str, file_name: Option<String>);
+    pub fn failed(input: &HtmlInputElement, message: &str, field: &str, file_name: Option<&str>);
 
-    /// The multipart body of an upload: `fields` in order, then `file` under `name`.
+    /// The file inputs of `form` the browser would submit, with files.
+    #[wasm_bindgen(js_name = fileInputs)]
+    pub fn file_inputs(form: &HtmlFormElement) -> Array;
+
+    /// The file inputs under `root` (the document when `undefined`) that belong to a form.
+    #[wasm_bindgen(js_name = formFileInputs)]
+    pub fn form_file_inputs(root: &JsValue) -> Array;
+
+    /// The JSON text of a sign request; `accept` and `max_size` are left out when `None`.
+    #[wasm_bindgen(js_name = signBody)]
+    pub fn sign_body(field: &str, files: &Array, accept: Option<&str>, max_size: Option<f64>) -> JsValue;
+
+    /// The `<Key>` of S3's XML answer to an upload, through `decodeURI` with `decode`.
+    #[wasm_bindgen(js_name = storedKey)]
+    pub fn stored_key(answer: &str, decode: bool) -> Option<String>;
+
+    /// Why S3 refused an upload: the `<Message>` of its XML answer, else its `<Code>`.
+    pub fn refusal(answer: &str) -> Option<String>;
+
+    /// When the POST policy among `fields` expires, in Unix milliseconds; NaN when unknown.
+    #[wasm_bindgen(js_name = policyExpiry)]
+    pub fn policy_expiry(fields: &JsValue) -> f64;
+
+    /// `[promise, resolve, reject]`.
+    pub fn deferred() -> Array;
+
+    /// The multipart body of an upload: `fields` in order, then `Content-Type` if given, then
+    /// `file` under `name`.
     #[wasm_bindgen(js_name = uploadBody)]
-    pub fn upload_body(fields: &JsValue, file: &File, name: &str) -> FormData;
+    pub fn upload_body(fields: &JsValue, content_type: Option<&str>, file: &File, name: &str) -> FormData;
 
     /// Adds a hidden input per entry (`entries` alternates names and values) and takes the
     /// names of `inputs`; with `submit`, submits the form natively as `submitter` would have,

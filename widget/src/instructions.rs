@@ -4,27 +4,21 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::{Array, Date, Object, JSON};
+use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlInputElement};
 
-use crate::{js, presigned};
-
-#[wasm_bindgen]
-extern "C" {
-    /// The global `atob`: base64 to a binary string.
-    #[wasm_bindgen(catch)]
-    fn atob(data: &str) -> Result<String, JsValue>;
-}
+use crate::{effects, js, presigned};
 
 pub struct Instructions {
     /// Proves to finalize that the keys were issued for this field.
     pub signature: String,
     /// One per file, in file order.
     pub files: Vec<Target>,
-    /// Whether the store's `<Key>` goes through `decodeURI`, as django-s3file's script does
-    /// with the keys of its markup.
-    pub decode_keys: bool,
+    /// Whether they come from django-s3file's markup: each upload then adds the file's
+    /// `Content-Type` to the fields, and the store's `<Key>` goes through `decodeURI`, as
+    /// django-s3file's script does.
+    pub markup: bool,
     /// When the first file's POST policy expires, in Unix milliseconds, if it says.
     pub expires_at: Option<f64>,
 }
@@ -63,49 +57,40 @@ pub fn from_sign_answer(answer: &JsValue, file_count: usize) -> Result<Instructi
         }
         targets.push(Target { name, key, url, fields: fields.unchecked_into() });
     }
-    Ok(with_expiry(Instructions { signature, files: targets, decode_keys: false, expires_at: None }))
+    Ok(with_expiry(Instructions { signature, files: targets, markup: false, expires_at: None }))
 }
 
 /// The instructions django-s3file rendered into `input` (see `presigned`), for `files`.
 pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> Instructions {
     let attribute = |name: &str| input.get_attribute(name).unwrap_or_default();
-    let mut policy_fields = Vec::new();
+    // The same fields for every file; the upload adds each file's `Content-Type`.
+    let fields = Object::new();
     let mut key_template = String::new();
     for name in input.get_attribute_names().iter() {
         let Some(name) = name.as_string() else { continue };
         let Some(field) = presigned::field_name(&name) else { continue };
         let value = attribute(&name);
+        js::set(&fields, &field.into(), &value.as_str().into());
         if field == "key" {
-            key_template.clone_from(&value);
+            key_template = value;
         }
-        policy_fields.push((JsValue::from(field), JsValue::from(value)));
     }
+    js::set(&fields, &"success_action_status".into(), &"201".into());
     let url = attribute("data-url");
     let targets = files
         .iter()
         .map(|file| {
-            let fields = Object::new();
-            for (name, value) in &policy_fields {
-                js::set(&fields, name, value);
-            }
-            js::set(&fields, &"success_action_status".into(), &"201".into());
-            js::set(&fields, &"Content-Type".into(), &file.type_().into());
             let name = file.name();
-            Target { key: presigned::predicted_key(&key_template, &name), name, url: url.clone(), fields }
+            let key = presigned::predicted_key(&key_template, &name);
+            Target { key, name, url: url.clone(), fields: fields.clone() }
         })
         .collect();
     let signature = attribute("data-s3f-signature");
-    with_expiry(Instructions { signature, files: targets, decode_keys: true, expires_at: None })
+    with_expiry(Instructions { signature, files: targets, markup: true, expires_at: None })
 }
 
 fn with_expiry(mut instructions: Instructions) -> Instructions {
-    instructions.expires_at = instructions.files.first().and_then(|target| policy_expiry(&target.fields));
+    let expires_at = instructions.files.first().map(|target| effects::policy_expiry(&target.fields));
+    instructions.expires_at = expires_at.filter(|time| !time.is_nan());
     instructions
-}
-
-/// The `expiration` of the POST policy among `fields` (base64 JSON, as AWS defines it).
-fn policy_expiry(fields: &Object) -> Option<f64> {
-    let policy = atob(&js::text(fields, "policy")?).ok()?;
-    let expiration = js::text(&JSON::parse(&policy).ok()?, "expiration")?;
-    Some(Date::parse(&expiration)).filter(|time| !time.is_nan())
 }

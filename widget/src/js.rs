@@ -5,15 +5,6 @@ use alloc::string::String;
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 
-/// `{key: value, …}` with the entries in order.
-pub fn object(entries: &[(&str, JsValue)]) -> Object {
-    let object = Object::new();
-    for (key, value) in entries {
-        set(&object, &JsValue::from_str(key), value);
-    }
-    object
-}
-
 /// `object[key] = value` on a plain object.
 pub fn set(object: &Object, key: &JsValue, value: &JsValue) {
     // Cannot fail on a plain object.

@@ -3,7 +3,7 @@
 //! with the S3 keys in their place.
 //!
 //! See ARCHITECTURE.md for the wire protocol. The modules without `web-sys` (`announcement`,
-//! `endpoint`, `failure`, `presigned`, `progress`, `queue`, `retry`, `s3_response`, `settings`,
+//! `endpoint`, `failure`, `presigned`, `progress`, `queue`, `retry`, `settings`,
 //! `submission`, `text`) hold the logic and are tested with plain `cargo test`; the others are
 //! the thin shell around the DOM and XHR.
 //!
@@ -31,7 +31,6 @@ pub mod presigned;
 pub mod progress;
 pub mod queue;
 pub mod retry;
-pub mod s3_response;
 pub mod settings;
 pub mod sign;
 pub mod submission;
@@ -41,13 +40,3 @@ pub mod xhr;
 
 #[cfg(feature = "drop-in")]
 mod drop_in;
-
-use wasm_bindgen::prelude::*;
-use web_sys::Document;
-
-#[wasm_bindgen]
-extern "C" {
-    /// The page's `document`, without web-sys's detour through `window`.
-    #[wasm_bindgen(thread_local_v2, js_name = document)]
-    static DOCUMENT: Document;
-}

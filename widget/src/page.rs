@@ -1,5 +1,5 @@
-//! The page's side: the document's listeners, the JS API, and the state they share: the
-//! attempts of the page's forms, those running and those that failed (kept for the next).
+//! The page's side: what the document's listeners and the JS API do, and the state they share:
+//! the attempts of the page's forms, those running and those that failed (kept for the next).
 
 use alloc::rc::Rc;
 use alloc::vec::Vec;
@@ -7,18 +7,10 @@ use core::cell::RefCell;
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, Event, HtmlFormElement, HtmlInputElement, NodeList, SubmitEvent};
+use web_sys::{HtmlElement, HtmlFormElement, HtmlInputElement};
 
 use crate::attempt::{self, with, Fields, Shared, Then};
-use crate::{dom, effects};
-
-#[wasm_bindgen]
-extern "C" {
-    /// A document or an element.
-    type ParentNode;
-    #[wasm_bindgen(method, catch, js_name = querySelectorAll)]
-    fn query_selector_all(this: &ParentNode, selectors: &str) -> Result<NodeList, JsValue>;
-}
+use crate::effects;
 
 /// The attempts of the page's forms, at most one per form.
 struct Attempts(RefCell<Vec<(HtmlFormElement, Shared)>>);
@@ -59,66 +51,40 @@ fn running(attempt: &Shared) -> bool {
     attempt.try_borrow().map_or(true, |state| !state.over)
 }
 
-/// The document's listener for `submit`, `click` (capturing) and `change`, one for all three.
-pub fn on_document_event(event: Event) {
-    match event.type_().as_str() {
-        "submit" => on_submit(event.unchecked_into()),
-        "click" => on_click(&event),
-        _ => on_change(&event),
-    }
-}
-
-/// A form is submitted: if it has files to upload, the submission waits for them. It runs
-/// after the forms' own `submit` listeners, so a page script that cancels a submission (its own
-/// validation, say) has the last word, and after the browser's validation, which comes before
-/// the event.
-fn on_submit(event: SubmitEvent) {
-    if event.default_prevented() {
-        return;
-    }
-    let Some(form) = event.target().and_then(|target| target.dyn_into::<HtmlFormElement>().ok()) else {
-        return;
-    };
-    let earlier = attempt_of(&form);
-    // A second submit while the files upload (a double click) is ignored.
+/// A form is submitted; answers whether the widget takes the submission over (the caller then
+/// cancels the event): the form has files to upload, or is uploading them already (a double
+/// click). Called after the forms' own `submit` listeners, so a page script that cancels a
+/// submission (its own validation, say) has the last word, and after the browser's
+/// validation, which comes before the event.
+pub fn submitted(form: &JsValue, submitter: Option<HtmlElement>) -> bool {
+    let Some(form) = form.dyn_ref::<HtmlFormElement>() else { return false };
+    let earlier = attempt_of(form);
     if earlier.as_ref().is_some_and(running) {
-        event.prevent_default();
-        return;
+        return true;
     }
-    let fields = Fields::of(&form);
+    let fields = Fields::of(form);
     // Nothing to upload: the browser submits the form as usual.
     if fields.is_empty() {
-        return;
+        return false;
     }
-    event.prevent_default();
-    attempt::start(&form, fields, Then::Submit(event.submitter()), earlier);
+    attempt::start(form, fields, Then::Submit(submitter), earlier);
+    true
 }
 
-/// A click on a submit button clears our messages on its form's inputs before the browser
-/// validates the form (the button's activation comes after the click's dispatch), so a
+/// A submit button of `form` was clicked: our messages on its inputs are cleared before the
+/// browser validates the form (the button's activation comes after the click's dispatch), so a
 /// failed upload can be retried. Pressing Enter in a field clicks the form's default button.
-fn on_click(event: &Event) {
-    let Some(target) = event.target().and_then(|target| target.dyn_into::<Element>().ok()) else {
-        return;
-    };
-    let Some(button) = dom::closest(&target, "button,input[type=submit],input[type=image]") else {
-        return;
-    };
-    if !matches!(crate::js::text(&button, "type").as_deref(), Some("submit" | "image")) {
-        return;
-    }
-    if let Some(attempt) = crate::js::get(&button, "form").dyn_into().ok().as_ref().and_then(attempt_of) {
+pub fn clicked(form: &JsValue) {
+    if let Some(attempt) = form.dyn_ref::<HtmlFormElement>().and_then(attempt_of) {
         with(&attempt, attempt::Attempt::clear_messages);
     }
 }
 
-/// Other files chosen: what failed before concerns files that are gone.
-fn on_change(event: &Event) {
-    let Some(input) = event.target().and_then(|target| target.dyn_into::<HtmlInputElement>().ok()) else {
-        return;
-    };
+/// Other files were chosen in `input`: what failed before concerns files that are gone.
+pub fn changed(input: &JsValue) {
+    let Some(input) = input.dyn_ref::<HtmlInputElement>() else { return };
     if let Some(attempt) = input.form().as_ref().and_then(attempt_of) {
-        with(&attempt, |state| state.forget(&input));
+        with(&attempt, |state| state.forget(input));
     }
 }
 
@@ -126,16 +92,7 @@ fn on_change(event: &Event) {
 /// adds each one's live region before anything is announced in it. Inputs and forms added
 /// later work without it; it only makes their first announcement reliable.
 pub fn upgrade(root: &JsValue) {
-    let root = if root.is_undefined() || root.is_null() {
-        crate::DOCUMENT.with(|document| JsValue::from(document))
-    } else {
-        root.clone()
-    };
-    let Ok(inputs) = root.unchecked_ref::<ParentNode>().query_selector_all("input[type=file]") else {
-        return;
-    };
-    for index in 0..inputs.length() {
-        let Some(input) = inputs.item(index) else { continue };
+    for input in effects::form_file_inputs(root) {
         let input: HtmlInputElement = input.unchecked_into();
         let Some(form) = input.form() else { continue };
         if attempt::sign_url(&input, form.get_attribute("data-s3file").as_deref()).is_some() {
@@ -148,9 +105,10 @@ pub fn upgrade(root: &JsValue) {
 /// promise resolves to `{field: [key, …]}`, or rejects with an `Error` whose message is the
 /// first failure's (an `AbortError` when `abort()` stopped it).
 pub fn upload(form: &JsValue) -> Promise {
-    let mut settle: Option<(Function, Function)> = None;
-    let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-    let Some((resolve, reject)) = settle else { return promise };
+    let deferred = effects::deferred();
+    let promise: Promise = deferred.get(0).unchecked_into();
+    let (resolve, reject): (Function, Function) =
+        (deferred.get(1).unchecked_into(), deferred.get(2).unchecked_into());
     let Some(form) = form.dyn_ref::<HtmlFormElement>() else {
         let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new("upload() takes a form element"));
         return promise;

@@ -24,20 +24,23 @@ pub fn field_name(attribute: &str) -> Option<&str> {
 /// By hand rather than with `str::replace`, whose substring search is larger than the rest of
 /// this module.
 pub fn predicted_key(template: &str, file_name: &str) -> String {
+    const PLACEHOLDER: &str = "${filename}";
     let mut key = String::with_capacity(template.len() + file_name.len());
-    let mut rest = template;
-    let mut chars = rest.chars();
-    loop {
-        if let Some(after) = rest.strip_prefix("${filename}") {
+    // `template[copied..index]` is copied once a placeholder or the end is found.
+    let mut copied = 0;
+    let mut index = 0;
+    while index < template.len() {
+        if template.get(index..).is_some_and(|rest| rest.starts_with(PLACEHOLDER)) {
+            key.push_str(template.get(copied..index).unwrap_or_default());
             key.push_str(file_name);
-            chars = after.chars();
-        } else if let Some(char) = chars.next() {
-            key.push(char);
+            index += PLACEHOLDER.len();
+            copied = index;
         } else {
-            return key;
+            index += 1;
         }
-        rest = chars.as_str();
     }
+    key.push_str(template.get(copied..).unwrap_or_default());
+    key
 }
 
 #[cfg(test)]

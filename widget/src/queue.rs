@@ -29,7 +29,7 @@ pub struct Queue {
 impl Queue {
     /// `files` yields each file's field and, when an earlier attempt stored it already, its key.
     /// At most `limit` files (at least one) are uploaded at once.
-    pub fn new(files: impl IntoIterator<Item = (usize, Option<String>)>, limit: usize) -> Queue {
+    pub fn new(files: Vec<(usize, Option<String>)>, limit: usize) -> Queue {
         let files =
             files.into_iter().map(|(field, key)| (field, key.map_or(Slot::Unsigned, Slot::Stored))).collect();
         Queue { files, limit: limit.max(1), running: 0 }
@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn files_go_in_order_and_at_most_limit_at_once() {
-        let mut queue = Queue::new([(0, None), (0, None), (1, None), (1, None), (1, None)], 2);
+        let mut queue = Queue::new(vec![(0, None), (0, None), (1, None), (1, None), (1, None)], 2);
         assert_eq!(queue.start_next(), None, "nothing goes before its field is signed");
         queue.signed(1);
         queue.signed(0);
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn keys_come_back_in_file_order_whatever_order_the_files_finish_in() {
-        let mut queue = Queue::new([(0, None), (0, None), (0, None)], 4);
+        let mut queue = Queue::new(vec![(0, None), (0, None), (0, None)], 4);
         queue.signed(0);
         assert_eq!(drain(&mut queue), [0, 1, 2]);
         queue.stored(2, "c".into());
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn files_stored_by_an_earlier_attempt_are_not_sent_again() {
-        let mut queue = Queue::new([(0, Some("a".into())), (0, None)], 4);
+        let mut queue = Queue::new(vec![(0, Some("a".into())), (0, None)], 4);
         assert!(queue.is_stored(0));
         queue.signed(0);
         assert_eq!(drain(&mut queue), [1]);
@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn a_refused_field_fails_its_files_and_leaves_the_others_going() {
-        let mut queue = Queue::new([(0, None), (1, Some("b0".into())), (1, None)], 1);
+        let mut queue = Queue::new(vec![(0, None), (1, Some("b0".into())), (1, None)], 1);
         queue.refused(1);
         assert_eq!(queue.keys(1), [Some("b0".into()), None], "a stored file stays stored");
         assert!(!queue.is_over());
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn stopping_fails_everything_not_stored() {
-        let mut queue = Queue::new([(0, None), (0, None), (1, None)], 1);
+        let mut queue = Queue::new(vec![(0, None), (0, None), (1, None)], 1);
         queue.signed(0);
         assert_eq!(drain(&mut queue), [0]);
         queue.stored(0, "a".into());
@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn outcomes_of_files_that_are_not_running_are_ignored() {
-        let mut queue = Queue::new([(0, None)], 1);
+        let mut queue = Queue::new(vec![(0, None)], 1);
         queue.stored(0, "too early".into());
         queue.failed(7);
         assert_eq!(queue.keys(0), [None]);
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn the_limit_is_at_least_one() {
-        let mut queue = Queue::new([(0, None)], 0);
+        let mut queue = Queue::new(vec![(0, None)], 0);
         queue.signed(0);
         assert_eq!(queue.start_next(), Some(0));
     }

@@ -2,14 +2,14 @@
 
 use alloc::borrow::ToOwned;
 
-use js_sys::{Array, JSON};
+use js_sys::Array;
 use wasm_bindgen::JsValue;
 use web_sys::File;
 
 use crate::failure::Failure;
 use crate::instructions::{self, Instructions};
-use crate::js;
 use crate::xhr::{Handler, Request, Xhr};
+use crate::{effects, js};
 
 /// What the signer is asked, besides the files.
 pub struct Restrictions<'a> {
@@ -56,22 +56,11 @@ pub fn read_answer(url: &str, request: &Request, file_count: usize) -> Result<In
 
 /// `{"field", "files": [{"name", "size", "type"}, …], "accept"?, "max_size"?}` as JSON text.
 fn request_body(field: &str, files: &[File], restrictions: &Restrictions) -> JsValue {
-    let descriptions = Array::new();
+    let list = Array::new();
     for file in files {
-        descriptions.push(&js::object(&[
-            ("name", file.name().into()),
-            ("size", file.size().into()),
-            ("type", file.type_().into()),
-        ]));
+        list.push(file);
     }
-    let body = js::object(&[("field", field.into()), ("files", descriptions.into())]);
-    if let Some(accept) = restrictions.accept {
-        js::set(&body, &"accept".into(), &accept.into());
-    }
-    if let Some(max_size) = restrictions.max_size {
-        // Exact up to 2^53 bytes, far beyond any file.
-        js::set(&body, &"max_size".into(), &(max_size as f64).into());
-    }
-    // Cannot fail: plain strings and numbers.
-    JSON::stringify(&body).map(JsValue::from).unwrap_or_default()
+    // Exact up to 2^53 bytes, far beyond any file.
+    let max_size = restrictions.max_size.map(|max_size| max_size as f64);
+    effects::sign_body(field, &list, restrictions.accept, max_size)
 }

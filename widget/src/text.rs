@@ -16,7 +16,8 @@ pub fn push_decimal(text: &mut String, number: u64) {
     if number >= 10 {
         push_decimal(text, number / 10);
     }
-    text.push(char::from(b'0' + (number % 10) as u8));
+    let digit = (number % 10) as usize;
+    text.push_str("0123456789".get(digit..=digit).unwrap_or_default());
 }
 
 /// `number` in decimal.
