@@ -8,7 +8,6 @@
 // expects exactly what django-s3file does, and with ours in its place.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { launchBrowser } from './support/browser.mjs';
+import { startService } from './support/service.mjs';
 import { WWW_DIR, freePort, seaweedfsConfig } from './support/signer.mjs';
 
 const DJANGO_DIR = resolve(fileURLToPath(new URL('../django', import.meta.url)));
@@ -34,8 +34,6 @@ async function widgetFiles() {
 }
 const SCRIPT_PATH = '/static/s3file/js/s3file.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
-const SHUTDOWN_TIMEOUT_MS = 5_000;
 const SUBMIT_TIMEOUT_MS = 20_000;
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -72,7 +70,10 @@ async function startDjango({ staticDir } = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const location = `django-e2e-${randomBytes(6).toString('hex')}`;
-  const child = spawn(python, ['manage.py', 'runserver', `127.0.0.1:${port}`, '--noreload'], {
+  const service = await startService({
+    name: 'Django',
+    command: python,
+    args: ['manage.py', 'runserver', `127.0.0.1:${port}`, '--noreload'],
     cwd: DJANGO_DIR,
     env: {
       PATH: process.env.PATH,
@@ -89,59 +90,9 @@ async function startDjango({ staticDir } = {}) {
       S3FILE_DJANGO_SECRET_KEY: randomBytes(32).toString('hex'),
       ...(staticDir ? { S3FILE_DJANGO_STATIC_DIR: staticDir } : {}),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    readyUrl: `${url}/`,
   });
-
-  let printed = '';
-  const collect = (chunk) => {
-    printed += chunk;
-  };
-  child.stdout.setEncoding('utf8').on('data', collect);
-  child.stderr.setEncoding('utf8').on('data', collect);
-  const exited = new Promise((resolveExit) => {
-    child.once('exit', (code, signal) => resolveExit({ code, signal }));
-    child.once('error', (error) => resolveExit({ error }));
-  });
-  const output = () => printed;
-
-  async function stop() {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    }
-  }
-
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    const exit = await Promise.race([exited, sleep(100).then(() => null)]);
-    if (exit) {
-      const why = exit.error ? String(exit.error) : `code ${exit.code}, signal ${exit.signal}`;
-      throw new Error(`Django (${python} manage.py runserver) exited before it answered (${why}); it printed:\n${printed}`);
-    }
-    if (await answers(url)) {
-      return { url, location, stop, output };
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Django did not answer GET ${url}/ with 200 within ${STARTUP_TIMEOUT_MS} ms; it printed:\n${printed}`);
-    }
-  }
-}
-
-async function answers(url) {
-  try {
-    const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(1_000) });
-    await response.arrayBuffer();
-    return response.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-function sleep(ms) {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+  return { url, location, ...service };
 }
 
 /** A static directory whose `s3file/js/` holds our widget, built into www/pkg/. */

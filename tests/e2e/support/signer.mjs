@@ -1,6 +1,5 @@
 // Starts the signer binary (S3FILE_SIGNER_BIN, set by `cargo xtask test`) on a free loopback
 // port, in dev mode (its embedded store) or against the run's SeaweedFS.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -8,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const WWW_DIR = resolve(fileURLToPath(new URL('../../../www', import.meta.url)));
+import { startService } from './service.mjs';
 
-const STARTUP_TIMEOUT_MS = 30_000;
-const SHUTDOWN_TIMEOUT_MS = 5_000;
+export const WWW_DIR = resolve(fileURLToPath(new URL('../../../www', import.meta.url)));
 
 /** A required variable, or an error that says how to get it. */
 export function requireEnv(name) {
@@ -80,7 +78,10 @@ export async function startSigner({ env = {}, args = ['serve', '--www', WWW_DIR]
   const bin = requireEnv('S3FILE_SIGNER_BIN');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, args, {
+  const service = await startService({
+    name: 'the signer',
+    command: bin,
+    args,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -91,55 +92,9 @@ export async function startSigner({ env = {}, args = ['serve', '--www', WWW_DIR]
       AWS_EC2_METADATA_DISABLED: 'true',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    readyUrl: `${url}/healthz`,
   });
-
-  let printed = '';
-  const collect = (chunk) => {
-    printed += chunk;
-  };
-  child.stdout.setEncoding('utf8').on('data', collect);
-  child.stderr.setEncoding('utf8').on('data', collect);
-  const exited = new Promise((resolveExit) => {
-    child.once('exit', (code, signal) => resolveExit({ code, signal }));
-    child.once('error', (error) => resolveExit({ error }));
-  });
-  const output = () => printed;
-
-  async function stop() {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    }
-  }
-
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    const exit = await Promise.race([exited, sleep(100).then(() => null)]);
-    if (exit) {
-      const why = exit.error ? String(exit.error) : `code ${exit.code}, signal ${exit.signal}`;
-      throw new Error(`the signer (${bin} ${args.join(' ')}) exited before it answered (${why}); it printed:\n${printed}`);
-    }
-    if (await healthy(url)) {
-      return { url, pid: child.pid, stop, output };
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the signer did not answer GET ${url}/healthz with 200 within ${STARTUP_TIMEOUT_MS} ms; it printed:\n${printed}`);
-    }
-  }
-}
-
-async function healthy(url) {
-  try {
-    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
-    await response.arrayBuffer();
-    return response.status === 200;
-  } catch {
-    return false;
-  }
+  return { url, ...service };
 }
 
 /** A loopback port that was free a moment ago. */
@@ -152,8 +107,4 @@ export function freePort() {
       server.close(() => resolvePort(port));
     });
   });
-}
-
-function sleep(ms) {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }
