@@ -10,6 +10,7 @@
 mod bench_signer;
 mod dist;
 mod fuzz;
+mod leptos;
 mod prerequisites;
 mod seaweedfs;
 mod widget;
@@ -76,6 +77,7 @@ fn demo() -> Result<()> {
     let project = Project::locate()?;
     let tools = prerequisites::ensure_for_widget(&project)?;
     widget::build(&project, &tools)?;
+    leptos::build(&project, &tools)?;
     let listen = env::var("S3FILE_LISTEN").unwrap_or_else(|_| "127.0.0.1:8000".to_owned());
     step(&format!(
         "starting the signer in dev mode: open http://{listen}/ once it listens (Ctrl-C stops it)"
@@ -110,6 +112,7 @@ fn test() -> Result<()> {
     let tools = prerequisites::ensure_for_tests(&project)?;
     let django_python = prerequisites::ensure_django_venv(&project)?;
     widget::build(&project, &tools.widget)?;
+    leptos::build(&project, &tools.widget)?;
     // The browser tests build the Vite example against the package in dist/.
     dist::assemble(&project, dist::Declarations::IfWritten)?;
     let signer_bin = build_signer(&project)?;
