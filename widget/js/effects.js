@@ -100,10 +100,10 @@ export function signBody(field, files, accept, maxSize) {
   });
 }
 
-/** The `<Key>` of S3's XML answer to an upload, through `decodeURI` when `decode` (as
+/** The `<Key>` of S3's XML answer to an upload (`xhr`), through `decodeURI` when `decode` (as
  *  django-s3file's script does; a key that cannot be decoded is kept as it is). */
-export function storedKey(answer, decode) {
-  const key = xmlText(answer, "Key");
+export function storedKey(xhr, decode) {
+  const key = xmlText(xhr, "Key");
   try {
     return decode ? decodeURI(key) : key;
   } catch {
@@ -111,13 +111,13 @@ export function storedKey(answer, decode) {
   }
 }
 
-/** Why S3 refused an upload: the `<Message>` of its XML answer, else its `<Code>`. */
-export function refusal(answer) {
-  return xmlText(answer, "Message")?.trim() || xmlText(answer, "Code")?.trim() || undefined;
+/** Why S3 refused an upload (`xhr`): the `<Message>` of its XML answer, else its `<Code>`. */
+export function refusal(xhr) {
+  return xmlText(xhr, "Message")?.trim() || xmlText(xhr, "Code")?.trim() || undefined;
 }
 
-const xmlText = (answer, tag) =>
-  new DOMParser().parseFromString(answer, "text/xml").getElementsByTagName(tag)[0]?.textContent;
+const xmlText = (xhr, tag) =>
+  new DOMParser().parseFromString(xhr.responseText, "text/xml").getElementsByTagName(tag)[0]?.textContent;
 
 /** When a POST policy among `fields` expires, in Unix milliseconds; NaN when it does not say. */
 export function policyExpiry(fields) {

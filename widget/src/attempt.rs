@@ -141,12 +141,7 @@ pub fn sign_url(input: &HtmlInputElement, form_attribute: Option<&str>) -> Optio
 
 /// Starts uploading the files of `fields`, of `form`. `earlier` is the form's last attempt, if
 /// it failed: its instructions and stored keys serve this one where they still can.
-pub fn start(
-    form: &HtmlFormElement,
-    Fields(mut fields): Fields,
-    then: Then,
-    earlier: Option<Shared>,
-) -> Shared {
+pub fn start(form: &HtmlFormElement, Fields(mut fields): Fields, then: Then, earlier: Option<Shared>) {
     let now = Date::now();
     let mut stored_keys = Vec::new();
     for field in &mut fields {
@@ -221,7 +216,6 @@ pub fn start(
     effects::started(form, sending, total);
     effects::announce(form, &Announcement::Uploading { files: sending }.text());
     pump(&attempt);
-    attempt
 }
 
 impl Attempt {

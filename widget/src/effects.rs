@@ -19,6 +19,8 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{File, FormData, HtmlElement, HtmlFormElement, HtmlInputElement};
 
+use crate::xhr::Xhr;
+
 #[wasm_bindgen(module = "/js/effects.js")]
 extern "C" {
     /// Marks the form busy (`aria-busy`, its enabled submit buttons disabled) or not.
@@ -71,10 +73,10 @@ extern "C" {
 
     /// The `<Key>` of S3's XML answer to an upload, through `decodeURI` with `decode`.
     #[wasm_bindgen(js_name = storedKey)]
-    pub fn stored_key(answer: &str, decode: bool) -> Option<String>;
+    pub fn stored_key(xhr: &Xhr, decode: bool) -> Option<String>;
 
     /// Why S3 refused an upload: the `<Message>` of its XML answer, else its `<Code>`.
-    pub fn refusal(answer: &str) -> Option<String>;
+    pub fn refusal(xhr: &Xhr) -> Option<String>;
 
     /// When the POST policy among `fields` expires, in Unix milliseconds; NaN when unknown.
     #[wasm_bindgen(js_name = policyExpiry)]

@@ -40,11 +40,14 @@ pub fn read_answer(
     if status == 0 {
         return Err(Failure::UploadUnreachable { file: file.name(), url: target.url.clone() });
     }
-    let answer = request.xhr.response_text();
     if !(200..300).contains(&status) {
-        return Err(Failure::UploadRefused { file: file.name(), status, reason: effects::refusal(&answer) });
+        return Err(Failure::UploadRefused {
+            file: file.name(),
+            status,
+            reason: effects::refusal(&request.xhr),
+        });
     }
     // The store has the last word on the key; a store that answers without one (`204`, say)
     // stored it under the key the instructions predicted.
-    Ok(effects::stored_key(&answer, decode_key).unwrap_or_else(|| target.key.clone()))
+    Ok(effects::stored_key(&request.xhr, decode_key).unwrap_or_else(|| target.key.clone()))
 }

@@ -4,8 +4,6 @@
 //! Bound by hand: web-sys wraps every getter in a `Result`, though `status`, `response` and
 //! `readyState` never throw.
 
-use alloc::string::String;
-
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
@@ -39,10 +37,6 @@ extern "C" {
     /// The answer as `responseType` says (`null` for JSON that does not parse).
     #[wasm_bindgen(method, getter)]
     pub fn response(this: &Xhr) -> JsValue;
-
-    /// The answer as text; the request's `responseType` must be the default.
-    #[wasm_bindgen(method, getter = responseText)]
-    pub fn response_text(this: &Xhr) -> String;
 
     #[wasm_bindgen(method, getter = readyState)]
     fn ready_state(this: &Xhr) -> u16;
