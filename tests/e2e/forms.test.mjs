@@ -384,6 +384,14 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
         const uploadsBefore = seen.store.length;
         await submitAndWaitForFinalize(page, '#go');
         assert.equal(seen.sign.length, signedBefore, 'the retry reuses the instructions it had');
+        assert.deepEqual(
+          events.filter((event) => event.type === 's3file:start').map(({ target, detail }) => ({ target, ...detail })),
+          [
+            { target: 'form', files: 3, total: 6000 },
+            { target: 'form', files: 1, total: 2000 },
+          ],
+          's3file:start counts the files each attempt sends',
+        );
         const retried = seen.store.slice(uploadsBefore);
         assert.equal(retried.length, 1, 'only the failed file is sent again');
         assert.ok(retried[0].postDataBuffer().includes('filename="b.bin"'));
