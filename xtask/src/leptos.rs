@@ -7,17 +7,6 @@ use std::time::Instant;
 use crate::prerequisites::WidgetTools;
 use crate::{run, step, Context, Project, Result};
 
-/// The wasm features rustc enables by default for wasm32-unknown-unknown, which wasm-opt must
-/// be told of (as for the widget: the stripped module no longer lists them).
-const WASM_FEATURES: [&str; 6] = [
-    "--enable-bulk-memory",
-    "--enable-nontrapping-float-to-int",
-    "--enable-sign-ext",
-    "--enable-mutable-globals",
-    "--enable-multivalue",
-    "--enable-reference-types",
-];
-
 pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
     let started = Instant::now();
     step("building the Leptos demo (wasm)");
@@ -45,19 +34,8 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
     run(&mut bindgen).context("generating the Leptos demo's JS bindings failed")?;
 
     let bindgen_wasm = pkg.join("demo_bg.wasm");
-    let optimized = pkg.join("demo_bg.opt.wasm");
-    let mut wasm_opt = project.command("node");
-    wasm_opt
-        .arg(&tools.wasm_opt)
-        .arg("-Oz")
-        .args(WASM_FEATURES)
-        .args(["--strip-debug", "--strip-producers", "--strip-target-features"])
-        .arg(&bindgen_wasm)
-        .arg("-o")
-        .arg(&optimized);
-    run(&mut wasm_opt).context("optimising the Leptos demo's wasm failed")?;
-    fs::rename(&optimized, &bindgen_wasm)
-        .with_context(|| format!("cannot move {} to {}", optimized.display(), bindgen_wasm.display()))?;
+    crate::widget::optimise(project, tools, &bindgen_wasm)
+        .context("optimising the Leptos demo's wasm failed")?;
 
     let size = fs::metadata(&bindgen_wasm).map(|m| m.len()).unwrap_or(0);
     step(&format!(

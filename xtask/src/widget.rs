@@ -1,6 +1,7 @@
 //! Builds the widget into `www/pkg/`: wasm, its wasm-bindgen glue, and the widget's JS entry.
 
 use std::fs;
+use std::path::Path;
 
 use crate::prerequisites::WidgetTools;
 use crate::{run, step, Context, Error, Project, Result};
@@ -46,18 +47,29 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
     run(&mut bindgen).context("generating the widget's JS bindings failed")?;
 
     let bindgen_wasm = pkg.join("s3file_wasm_bg.wasm");
-    let optimized = pkg.join("s3file_wasm_bg.opt.wasm");
+    optimise(project, tools, &bindgen_wasm).context("optimising the widget's wasm failed")?;
+
+    fs::copy(&entry, pkg.join("s3file.js"))
+        .with_context(|| format!("cannot copy {} into {}", entry.display(), pkg.display()))?;
+    let size = fs::metadata(&bindgen_wasm).map(|m| m.len()).unwrap_or(0);
+    step(&format!("widget built: {} ({size} bytes of wasm)", pkg.display()));
+    Ok(())
+}
+
+/// Runs wasm-opt -Oz over wasm-bindgen's output in place, then checks that a JavaScript engine
+/// compiles the result (wasm-opt validates what it reads, not what engines accept).
+pub fn optimise(project: &Project, tools: &WidgetTools, wasm: &Path) -> Result<()> {
+    let optimized = wasm.with_extension("opt.wasm");
     let mut wasm_opt = project.command("node");
     wasm_opt
         .arg(&tools.wasm_opt)
         .arg("-Oz")
         .args(WASM_FEATURES)
         .args(["--strip-debug", "--strip-producers", "--strip-target-features"])
-        .arg(&bindgen_wasm)
+        .arg(wasm)
         .arg("-o")
         .arg(&optimized);
-    run(&mut wasm_opt).context("optimising the widget's wasm failed")?;
-    // wasm-opt validates what it reads, not what a JavaScript engine accepts: compile it.
+    run(&mut wasm_opt)?;
     let mut compile = project.command("node");
     compile
         .args([
@@ -72,12 +84,7 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
             optimized.display()
         )
     })?;
-    fs::rename(&optimized, &bindgen_wasm)
-        .with_context(|| format!("cannot move {} to {}", optimized.display(), bindgen_wasm.display()))?;
-
-    fs::copy(&entry, pkg.join("s3file.js"))
-        .with_context(|| format!("cannot copy {} into {}", entry.display(), pkg.display()))?;
-    let size = fs::metadata(&bindgen_wasm).map(|m| m.len()).unwrap_or(0);
-    step(&format!("widget built: {} ({size} bytes of wasm)", pkg.display()));
+    fs::rename(&optimized, wasm)
+        .with_context(|| format!("cannot move {} to {}", optimized.display(), wasm.display()))?;
     Ok(())
 }
