@@ -5,7 +5,8 @@
 //    one file), for the signer and for the same endpoint written with Django + boto3's
 //    `generate_presigned_post` under gunicorn (tests/bench/django_sign/), 2 and 4 sync workers;
 // 2. credentials: the same load on a signer whose only credentials come from a fake ECS
-//    container-credentials endpoint that takes 100 ms to answer, counting how often it is asked;
+//    container-credentials endpoint that takes 100 ms to answer, counting how often it is asked,
+//    in rounds with signers on static keys (with and without a session token);
 // 3. finalize: the server-side copy of a 1 KiB and of a 1 GiB object, uploaded to SeaweedFS with
 //    a signed POST, and the signer's resident memory around it.
 //
@@ -16,8 +17,8 @@
 // S3FILE_SIGNER_BIN pointing at a release build, S3FILE_BENCH_PYTHON at a Python with
 // tests/bench/django_sign/requirements.txt installed and wrk on PATH (or S3FILE_BENCH_WRK).
 // Settings: S3FILE_BENCH_SECONDS (each wrk run, default 10), S3FILE_BENCH_CONNECTIONS (default
-// 16), S3FILE_BENCH_FINALIZE_RUNS (per size, default 3), S3FILE_BENCH_BIG_MIB (the large object,
-// default 1024).
+// 16), S3FILE_BENCH_CREDENTIAL_ROUNDS (default 3), S3FILE_BENCH_FINALIZE_RUNS (per size, default
+// 3), S3FILE_BENCH_BIG_MIB (the large object, default 1024).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -39,6 +40,7 @@ const MIB = 1024 * KIB;
 const SECONDS = positiveInteger('S3FILE_BENCH_SECONDS', 10);
 const CONNECTIONS = positiveInteger('S3FILE_BENCH_CONNECTIONS', 16);
 const FINALIZE_RUNS = positiveInteger('S3FILE_BENCH_FINALIZE_RUNS', 3);
+const CREDENTIAL_ROUNDS = positiveInteger('S3FILE_BENCH_CREDENTIAL_ROUNDS', 3);
 const BIG_MIB = positiveInteger('S3FILE_BENCH_BIG_MIB', 1024);
 const THREADS = 2;
 const WARMUP_SECONDS = 2;
@@ -478,48 +480,55 @@ async function benchSign(s3) {
 }
 
 async function benchCredentials(s3) {
-  process.stderr.write('sign with container credentials (100 ms endpoint)\n');
-  // The endpoint's credentials carry a session token, which every policy then includes: static
-  // keys with a token of the same length are the like-for-like comparison.
-  const withToken = tracked(
-    await startSeaweedfsSigner({ args: ['serve'], env: { AWS_SESSION_TOKEN: 'bench-session-token-1' } }),
-  );
-  let tokenRow;
-  try {
-    tokenRow = await load('s3file-signer (release), static keys + session token', `${withToken.url}/s3file/sign`, () => [withToken.pid]);
-  } finally {
-    await withToken.stop();
-  }
+  process.stderr.write(`credentials: ${CREDENTIAL_ROUNDS} rounds of static keys, static keys + token, container endpoint\n`);
   const endpoint = await startCredentialsEndpoint();
-  const signer = tracked(await startSigner({
-    args: ['serve'],
-    env: {
-      AWS_STORAGE_BUCKET_NAME: s3.bucket,
-      AWS_S3_ENDPOINT_URL: s3.endpoint,
-      AWS_S3_REGION_NAME: s3.region,
-      AWS_S3_ADDRESSING_STYLE: 'path',
-      AWS_CONTAINER_CREDENTIALS_FULL_URI: endpoint.url,
-      // No keys anywhere else in the default chain.
-      AWS_CONFIG_FILE: '/nonexistent/s3file-bench/config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/s3file-bench/credentials',
-    },
-  }));
+  const signers = [];
   try {
+    signers.push({ name: 'static keys (AWS_ACCESS_KEY_ID)', signer: tracked(await startSeaweedfsSigner({ args: ['serve'] })) });
+    // The endpoint's credentials carry a session token, which every policy then includes: static
+    // keys with a token of the same length are the like-for-like comparison.
+    signers.push({
+      name: 'static keys + AWS_SESSION_TOKEN',
+      signer: tracked(await startSeaweedfsSigner({ args: ['serve'], env: { AWS_SESSION_TOKEN: 'bench-session-token-1' } })),
+    });
+    const container = tracked(await startSigner({
+      args: ['serve'],
+      env: {
+        AWS_STORAGE_BUCKET_NAME: s3.bucket,
+        AWS_S3_ENDPOINT_URL: s3.endpoint,
+        AWS_S3_REGION_NAME: s3.region,
+        AWS_S3_ADDRESSING_STYLE: 'path',
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: endpoint.url,
+        // No keys anywhere else in the default chain.
+        AWS_CONFIG_FILE: '/nonexistent/s3file-bench/config',
+        AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/s3file-bench/credentials',
+      },
+    }));
+    signers.push({ name: 'container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI)', signer: container, endpoint: true });
+
     const callsAtStart = endpoint.calls;
     const begun = performance.now();
-    const first = await sign(signer, 'holiday.jpg', MIB, 'image/jpeg');
+    const first = await sign(container, 'holiday.jpg', MIB, 'image/jpeg');
     const firstMs = performance.now() - begun;
     const credential = first.files[0].fields['x-amz-credential'] ?? '';
     if (!credential.startsWith(`${CONTAINER_KEY_ID}/`) || !first.files[0].fields['x-amz-security-token']) {
       throw new Error(`the policy is not signed with the endpoint's credentials: ${JSON.stringify(first.files[0].fields)}`);
     }
-    const row = await load('s3file-signer (release), container credentials', `${signer.url}/s3file/sign`, () => [signer.pid]);
-    return { row, tokenRow, callsAtStart, firstMs, calls: endpoint.calls };
+    const runs = new Map(signers.map(({ name }) => [name, []]));
+    for (let round = 0; round < CREDENTIAL_ROUNDS; round += 1) {
+      // The order rotates, so no variant always runs first.
+      for (let i = 0; i < signers.length; i += 1) {
+        const { name, signer } = signers[(i + round) % signers.length];
+        runs.get(name).push(await load(`${name}, round ${round + 1}`, `${signer.url}/s3file/sign`, () => [signer.pid]));
+      }
+    }
+    const rows = signers.map(({ name, endpoint: isEndpoint }) => ({ name, runs: runs.get(name), isEndpoint }));
+    return { rows, callsAtStart, firstMs, calls: endpoint.calls };
   } catch (error) {
-    process.stderr.write(`the signer printed:\n${signer.output().slice(-4000)}\n`);
+    for (const { signer } of signers) process.stderr.write(`a signer printed:\n${signer.output().slice(-2000)}\n`);
     throw error;
   } finally {
-    await signer.stop();
+    for (const { signer } of signers) await signer.stop();
     await endpoint.close();
   }
 }
@@ -609,17 +618,22 @@ function report({ signRows, credentials, finalized, seconds, tools }) {
   }
   console.log();
 
-  const ecs = credentials.row;
-  console.log(`Credentials: static keys vs a container-credentials endpoint that answers after ${CREDENTIALS_DELAY_MS} ms (credentials valid 1 h)`);
+  console.log(
+    `Credentials: static keys vs a container-credentials endpoint that answers after ${CREDENTIALS_DELAY_MS} ms (credentials valid 1 h); ${CREDENTIAL_ROUNDS} rounds, the order rotating, median (min–max) over rounds`,
+  );
   console.log();
   console.log('| credentials | req/s | p50 ms | p99 ms | max ms | requests | endpoint calls | other load % |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  console.log(`| static (AWS_ACCESS_KEY_ID; the first row above) | ${signer.rps.toFixed(0)} | ${ms(signer.p50_us)} | ${ms(signer.p99_us)} | ${ms(signer.max_us)} | ${signer.requests} | – | ${signer.othersPercent.toFixed(0)} |`);
-  const token = credentials.tokenRow;
-  console.log(`| static + AWS_SESSION_TOKEN | ${token.rps.toFixed(0)} | ${ms(token.p50_us)} | ${ms(token.p99_us)} | ${ms(token.max_us)} | ${token.requests} | – | ${token.othersPercent.toFixed(0)} |`);
-  console.log(`| container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) | ${ecs.rps.toFixed(0)} | ${ms(ecs.p50_us)} | ${ms(ecs.p99_us)} | ${ms(ecs.max_us)} | ${ecs.requests} | ${credentials.calls} | ${ecs.othersPercent.toFixed(0)} |`);
+  for (const { name, runs, isEndpoint } of credentials.rows) {
+    const spread = (values, digits) =>
+      `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
+    const requests = runs.reduce((sum, run) => sum + run.requests, 0);
+    console.log(
+      `| ${name} | ${spread(runs.map((r) => r.rps), 0)} | ${ms(median(runs.map((r) => r.p50_us)))} | ${spread(runs.map((r) => r.p99_us / 1000), 2)} | ${ms(Math.max(...runs.map((r) => r.max_us)))} | ${requests} | ${isEndpoint ? credentials.calls : '–'} | ${Math.max(...runs.map((r) => r.othersPercent)).toFixed(0)} |`,
+    );
+  }
   console.log();
-  console.log(`The endpoint was called ${credentials.callsAtStart} times by start-up, ${credentials.calls} times in all (the first sign request, the warm-up and the timed run); the first sign request took ${credentials.firstMs.toFixed(0)} ms.`);
+  console.log(`The endpoint was called ${credentials.callsAtStart} times by start-up and ${credentials.calls} times in all (the first sign request, then every warm-up and timed run); the first sign request took ${credentials.firstMs.toFixed(0)} ms. Other load % is the largest of the rounds.`);
   console.log();
 
   const { sizes, samples, before, after } = finalized;
