@@ -27,6 +27,7 @@ import { createServer, request } from 'node:http';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
+import { answers } from '../e2e/support/service.mjs';
 import {
   freePort,
   requireEnv,
@@ -293,7 +294,7 @@ async function startGunicorn(workers, s3) {
   };
   const deadline = Date.now() + 30_000;
   // Ready once every worker has booted and answers.
-  while (childPids(child.pid).length < workers || !(await healthy(`${url}/healthz`))) {
+  while (childPids(child.pid).length < workers || !(await answers(`${url}/healthz`))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`gunicorn (${python} ${args.join(' ')}) did not start:\n${printed}`);
@@ -301,16 +302,6 @@ async function startGunicorn(workers, s3) {
     await sleep(100);
   }
   return { url, pid: child.pid, pids: () => [child.pid, ...childPids(child.pid)], stop, output: () => printed };
-}
-
-async function healthy(url) {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await response.arrayBuffer();
-    return response.status === 200;
-  } catch {
-    return false;
-  }
 }
 
 // ---- the fake ECS container-credentials endpoint ------------------------------------------------

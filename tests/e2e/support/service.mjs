@@ -49,7 +49,8 @@ export async function startService({ name, command, args, env, cwd, readyUrl }) 
   }
 }
 
-async function answers(url) {
+/** Whether GET `url` answers 200 within a second. */
+export async function answers(url) {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
     await response.arrayBuffer();
