@@ -155,6 +155,18 @@ pub struct Settings {
     #[arg(long, env = "AWS_S3_USE_SSL", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub use_ssl: bool,
 
+    /// `true` (the system's roots) or the path of a PEM CA bundle that the S3 endpoint's
+    /// certificate must chain to (AWS_S3_VERIFY). `false` is refused: the signer does not talk to
+    /// S3 unverified.
+    #[arg(long, env = "AWS_S3_VERIFY")]
+    pub verify: Option<String>,
+
+    /// Proxies by URL scheme, as JSON, e.g. {"https": "http://proxy.internal:3128"}
+    /// (AWS_S3_PROXIES); the entry for the endpoint's scheme carries every request to S3. Unset,
+    /// HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply.
+    #[arg(long, env = "AWS_S3_PROXIES")]
+    pub proxies: Option<String>,
+
     /// Only `s3v4` is supported (AWS_S3_SIGNATURE_VERSION).
     #[arg(long, env = "AWS_S3_SIGNATURE_VERSION", default_value = "s3v4")]
     pub signature_version: String,
@@ -271,6 +283,12 @@ impl Settings {
         ) {
             errors.push(error);
         }
+        if let Err(error) = crate::transport::parse_verify(self.verify.as_deref()) {
+            errors.push(error);
+        }
+        if let Err(error) = crate::transport::proxy_for(self.proxies.as_deref(), self.endpoint_scheme()) {
+            errors.push(error);
+        }
         if let Some(upstream) = &self.upstream {
             if !upstream.starts_with("http://") {
                 errors.push(format!(
@@ -332,6 +350,11 @@ impl Settings {
             );
         }
         warnings
+    }
+
+    /// The scheme of the URLs the signer itself sends to S3.
+    pub fn endpoint_scheme(&self) -> &'static str {
+        crate::transport::endpoint_scheme(self.endpoint_url.as_deref(), self.use_ssl)
     }
 
     /// The key pair given explicitly, django-storages' S3-specific names first.

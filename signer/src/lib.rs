@@ -21,6 +21,7 @@ pub mod routes;
 pub mod sigv4;
 pub mod state;
 pub mod storage;
+pub mod transport;
 
 pub use app::app;
 pub use state::AppState;

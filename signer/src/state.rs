@@ -18,6 +18,7 @@ use crate::object_parameters::ObjectParameters;
 use crate::proxy::Upstream;
 use crate::sigv4::SigningKeyCache;
 use crate::storage::Storage;
+use crate::transport;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Shared>);
@@ -147,8 +148,15 @@ async fn build_dev(
     }
     // The trailing slash matters: the SDK appends `bucket/key` to the endpoint path as is.
     let endpoint = format!("http://{own_addr}/s3/");
-    let config =
-        s3_client_config(aws_sdk_s3::Config::builder(), &credentials, DEFAULT_REGION, Some(&endpoint), true);
+    // This process is the store: proxy variables meant for the outside world must not apply.
+    let direct = transport::http_client(&transport::Trust::SystemRoots, &transport::Proxy::Direct)?;
+    let config = s3_client_config(
+        aws_sdk_s3::Config::builder().http_client(direct),
+        &credentials,
+        DEFAULT_REGION,
+        Some(&endpoint),
+        true,
+    );
     tracing::warn!(dir = %settings.dev_store_dir.display(), "dev mode: uploads go to the embedded store; never use it in production");
     let client = aws_sdk_s3::Client::from_conf(config);
     Ok(AppState(Arc::new(Shared {
@@ -204,9 +212,13 @@ async fn build_s3(
         .endpoint_url
         .clone()
         .or_else(|| (!settings.use_ssl).then(|| format!("http://s3.{region}.amazonaws.com")));
+    let trust = transport::parse_verify(settings.verify.as_deref()).map_err(anyhow::Error::msg)?;
+    let proxy = transport::proxy_for(settings.proxies.as_deref(), settings.endpoint_scheme())
+        .map_err(anyhow::Error::msg)?;
+    let http_client = transport::http_client(&trust, &proxy)?;
     let client_for = |endpoint: Option<&str>| {
         let config = s3_client_config(
-            aws_sdk_s3::config::Builder::from(&sdk_config),
+            aws_sdk_s3::config::Builder::from(&sdk_config).http_client(http_client.clone()),
             &credentials,
             &region,
             endpoint,
