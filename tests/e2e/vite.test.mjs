@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { access, readdir, readFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { access, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -119,14 +119,6 @@ describe('the Vite example, built against the npm package', () => {
   });
 });
 
-/** `dist/snippets/**` files, as package paths. */
-async function snippetFiles() {
-  const entries = await readdir(join(DIST, 'snippets'), { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(ROOT, join(entry.parentPath ?? entry.path, entry.name)));
-}
-
 describe('the npm package', () => {
   test('npm pack ships dist/, the README and package.json, and nothing else', async (t) => {
     await requireDist();
@@ -142,8 +134,6 @@ describe('the npm package', () => {
       'dist/s3file_wasm_bg.wasm',
       'package.json',
       ...(declarations ? ['dist/s3file.d.ts'] : []),
-      // JS modules the glue imports, when the widget binds to any.
-      ...(await snippetFiles()),
     ];
     assert.deepEqual(packed.files.map((file) => file.path).sort(), expected.sort());
     if (!declarations) t.diagnostic(`${DECLARATIONS} does not exist yet: the package has no declarations`);

@@ -10,9 +10,10 @@
 //    widget/js/effects.js) into `s3file_wasm.js`, minified, and removes `snippets/`; minifies the
 //    entry (`s3file.js`). This needs npm's `esbuild`.
 //
-// Afterwards the package is three files: s3file.js, s3file_wasm.js, s3file_wasm_bg.wasm. Run it
-// after wasm-opt, on a freshly generated package: it refuses a glue it cannot map completely, so
-// a half-renamed package never ships.
+// Afterwards the package is three files: s3file.js, s3file_wasm.js, s3file_wasm_bg.wasm (and the
+// glue's declarations, s3file_wasm.d.ts). The widget build (xtask/src/widget.rs) runs it after
+// wasm-opt, on a freshly generated package: it refuses a glue it cannot map completely, so a
+// half-renamed package never ships.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -241,6 +242,8 @@ async function main() {
   const snippets = join(dir, 'snippets');
   if (existsSync(snippets)) rmSync(snippets, { recursive: true });
   renameDeclarations(join(dir, 's3file_wasm.d.ts'), exports);
+  // The declarations of the wasm's own exports, under the names they no longer have.
+  rmSync(join(dir, 's3file_wasm_bg.wasm.d.ts'), { force: true });
   console.log(`pack: ${imports.size} imports and ${exports.size} exports renamed, glue bundled and minified`);
 }
 

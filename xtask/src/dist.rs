@@ -2,7 +2,6 @@
 //! `www/pkg/` and the widget's TypeScript declarations in `widget/js/`.
 
 use std::fs;
-use std::path::Path;
 
 use crate::{step, Context, Error, Project, Result};
 
@@ -20,10 +19,10 @@ const DECLARATIONS: &str = "widget/js/s3file.d.ts";
 
 /// Each file of `dist/`, and where it comes from (relative to the project root).
 const FILES: [(&str, &str); 5] = [
-    // The entry (package.json's `exports`): a copy of widget/js/s3file.js.
+    // The entry (package.json's `exports`): widget/js/s3file.js, minified.
     ("s3file.js", "www/pkg/s3file.js"),
-    // wasm-bindgen's glue, which the entry imports; it finds the wasm with
-    // `new URL('s3file_wasm_bg.wasm', import.meta.url)`, which bundlers follow.
+    // wasm-bindgen's glue with widget/js/effects.js bundled in, which the entry imports; it
+    // finds the wasm with `new URL('s3file_wasm_bg.wasm', import.meta.url)`, which bundlers follow.
     ("s3file_wasm.js", "www/pkg/s3file_wasm.js"),
     ("s3file_wasm_bg.wasm", "www/pkg/s3file_wasm_bg.wasm"),
     // The JS API and the event detail types, written with the widget.
@@ -33,7 +32,7 @@ const FILES: [(&str, &str); 5] = [
 ];
 
 /// Copies the files into a fresh `dist/`. Run it right after `widget::build`: it checks that the
-/// wasm is the optimised one.
+/// wasm is the optimised one and the package the packed one.
 pub fn assemble(project: &Project, declarations: Declarations) -> Result<()> {
     let skip_declarations =
         declarations == Declarations::IfWritten && !project.root.join(DECLARATIONS).is_file();
@@ -67,6 +66,15 @@ pub fn assemble(project: &Project, declarations: Declarations) -> Result<()> {
             wasm_path.display()
         )));
     }
+    // widget/js/pack.mjs bundles the JS snippets wasm-bindgen copies there into the glue.
+    let snippets = project.root.join("www/pkg/snippets");
+    if snippets.exists() {
+        return Err(Error::new(format!(
+            "{} exists: www/pkg/ is not the packed build (widget/js/pack.mjs bundles the snippets \
+             into the glue), so it is not packed",
+            snippets.display()
+        )));
+    }
 
     let dist = project.root.join("dist");
     if dist.exists() {
@@ -79,31 +87,8 @@ pub fn assemble(project: &Project, declarations: Declarations) -> Result<()> {
         total += fs::copy(&from, &to)
             .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
     }
-    // JS modules the widget binds to (`#[wasm_bindgen(module = ...)]`): the glue imports them
-    // from `./snippets/<crate>-<hash>/...`, so they go along, tree and all.
-    let snippets = project.root.join("www/pkg/snippets");
-    if snippets.is_dir() {
-        total += copy_tree(&snippets, &dist.join("snippets"))?;
-    }
     step(&format!("package assembled: {} ({total} bytes, {} of them wasm)", dist.display(), wasm.len()));
     Ok(())
-}
-
-/// Copies a directory tree; returns the bytes copied.
-fn copy_tree(from: &Path, to: &Path) -> Result<u64> {
-    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
-    let mut total = 0;
-    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
-        let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
-        let (source, target) = (entry.path(), to.join(entry.file_name()));
-        total += if source.is_dir() {
-            copy_tree(&source, &target)?
-        } else {
-            fs::copy(&source, &target)
-                .with_context(|| format!("cannot copy {} to {}", source.display(), target.display()))?
-        };
-    }
-    Ok(total)
 }
 
 /// The names of a wasm module's custom sections, in order.

@@ -31,17 +31,22 @@ pub struct TestTools {
     pub weed: PathBuf,
 }
 
-/// What `cargo xtask demo` needs to build the widget.
+/// What `cargo xtask demo` needs to build the widget: the wasm target, wasm-bindgen, and npm's
+/// binaryen (wasm-opt) and esbuild (for `widget/js/pack.mjs`).
 pub fn ensure_for_widget(project: &Project) -> Result<WidgetTools> {
     ensure_wasm_target(project)?;
     let wasm_bindgen = ensure_wasm_bindgen(project)?;
     ensure_node_modules(project)?;
     let wasm_opt = project.root.join("node_modules/binaryen/bin/wasm-opt");
-    if !wasm_opt.is_file() {
-        return Err(Error::new(format!(
-            "{} is missing after npm installed the devDependencies: is binaryen still in package.json?",
-            wasm_opt.display()
-        )));
+    // widget/js/pack.mjs imports it.
+    let esbuild = project.root.join("node_modules/esbuild/package.json");
+    for (file, package) in [(&wasm_opt, "binaryen"), (&esbuild, "esbuild")] {
+        if !file.is_file() {
+            return Err(Error::new(format!(
+                "{} is missing after npm installed the devDependencies: is {package} still in package.json?",
+                file.display()
+            )));
+        }
     }
     Ok(WidgetTools { wasm_bindgen, wasm_opt })
 }

@@ -1,4 +1,6 @@
-//! Builds the widget into `www/pkg/`: wasm, its wasm-bindgen glue, and the widget's JS entry.
+//! Builds the widget into `www/pkg/`: the widget's JS entry, its wasm-bindgen glue, and the wasm,
+//! optimised with wasm-opt and then packed by `widget/js/pack.mjs` (short wasm import and export
+//! names, the JS snippets bundled into the glue, the JS minified).
 
 use std::fs;
 use std::path::Path;
@@ -51,9 +53,17 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
 
     fs::copy(&entry, pkg.join("s3file.js"))
         .with_context(|| format!("cannot copy {} into {}", entry.display(), pkg.display()))?;
+    pack(project, &pkg).context("packing the widget failed")?;
     let size = fs::metadata(&bindgen_wasm).map(|m| m.len()).unwrap_or(0);
     step(&format!("widget built: {} ({size} bytes of wasm)", pkg.display()));
     Ok(())
+}
+
+/// Runs `widget/js/pack.mjs` over the package in `pkg` (wasm-bindgen's output, optimised, with
+/// the entry): afterwards it is three files, `s3file.js`, `s3file_wasm.js` (the glue with the
+/// snippets it imported) and `s3file_wasm_bg.wasm`, plus the glue's declarations.
+fn pack(project: &Project, pkg: &Path) -> Result<()> {
+    run(project.command("node").arg(project.root.join("widget/js/pack.mjs")).arg(pkg))
 }
 
 /// Runs wasm-opt -Oz over wasm-bindgen's output in place, then checks that a JavaScript engine
