@@ -2,6 +2,47 @@
 // where, what happened and what to say; these functions only carry it out on the page. They are
 // written in JS because DOM plumbing is several times smaller here than in wasm.
 
+/** The widget's entry point for the events of its requests, given by `listen`. */
+let answered;
+
+/** Called once at start with the widget's `answered(attempt, call, event, end)`. */
+export function listen(handler) {
+  answered = handler;
+}
+
+/** POSTs `body` to `url` for request `call` of attempt `attempt` (numbers the widget gives and
+ *  gets back): with `sign`, a sign request, JSON in and out (a body that is not JSON becomes a
+ *  `null` response); else an upload, whose progress events are reported too. Its `loadend`,
+ *  which comes once whatever happened, is reported with `end` true. Returns the XHR, or
+ *  undefined when the browser refused to send it (a URL that does not parse, say). */
+export function post(url, body, attempt, call, sign) {
+  const xhr = new XMLHttpRequest();
+  const report = (end) => (event) => answered(attempt, call, event, end);
+  try {
+    xhr.open("POST", url);
+    if (sign) {
+      xhr.setRequestHeader("Content-Type", "application/json");
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.responseType = "json";
+    } else {
+      // Browsers only report upload progress to listeners registered before `send()`.
+      xhr.upload.onprogress = report(false);
+    }
+    xhr.onloadend = report(true);
+    xhr.send(body);
+    return xhr;
+  } catch {
+    stop(xhr);
+  }
+}
+
+/** Stops reporting the request's events, then aborts it unless it is over (`abort()` fires
+ *  `loadend` at once; on a finished request it would throw its response away). */
+export function stop(xhr) {
+  xhr.onloadend = xhr.upload.onprogress = null;
+  if (xhr.readyState !== 4) xhr.abort();
+}
+
 /** Buttons each busy form had enabled, to enable again. */
 const disabledButtons = new WeakMap();
 

@@ -6,14 +6,16 @@
 //! the next attempt for the form takes each input's instructions and the keys of its stored
 //! files from it, so it sends only what failed (see `retry`).
 //!
-//! The attempt is driven by XHR callbacks. Its state is borrowed only between them, never while
-//! page code runs: events are dispatched, and the form submitted, after the borrow ends, so a
-//! listener may call `abort()` or start another upload.
+//! The attempt is driven by its requests' XHR events, which reach it through [`answered`]. Its
+//! state is borrowed only between them, never while page code runs: events are dispatched, and
+//! the form submitted, after the borrow ends, so a listener may call `abort()` or start another
+//! upload.
 
-use alloc::rc::{Rc, Weak};
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use js_sys::{Array, Date, Function, Object};
 use wasm_bindgen::prelude::*;
@@ -27,7 +29,7 @@ use crate::progress::{Progress, Tally};
 use crate::queue::Queue;
 use crate::sign::{self, Restrictions};
 use crate::submission::hidden_fields;
-use crate::xhr::{handler, Request};
+use crate::xhr::{Call, Request};
 use crate::{dom, effects, js, retry, settings, upload};
 
 /// What to do with the keys once every file is stored.
@@ -61,6 +63,8 @@ struct Field {
 }
 
 pub struct Attempt {
+    /// The number its requests' events come back with.
+    pub id: u32,
     pub form: HtmlFormElement,
     then: Option<Then>,
     fields: Vec<Field>,
@@ -79,6 +83,9 @@ pub struct Attempt {
 }
 
 pub type Shared = Rc<RefCell<Attempt>>;
+
+/// The number of the next attempt.
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 
 /// Runs `f` on the attempt unless it is borrowed already, which would mean a page listener
 /// re-entered the widget in a way it does not expect: it is then left alone.
@@ -189,6 +196,7 @@ pub fn start(form: &HtmlFormElement, Fields(mut fields): Fields, then: Then, ear
 
     effects::busy(form, true);
     let attempt = Rc::new(RefCell::new(Attempt {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         form: form.clone(),
         then: Some(then),
         uploads,
@@ -202,11 +210,10 @@ pub fn start(form: &HtmlFormElement, Fields(mut fields): Fields, then: Then, ear
     }));
     crate::page::register(&attempt);
 
-    let weak = Rc::downgrade(&attempt);
     with(&attempt, |state| {
         let form_max_size = form.get_attribute("data-s3file-max-size");
         for index in 0..state.fields.len() {
-            if let Err(failure) = state.prepare(index, form_max_size.as_deref(), &weak) {
+            if let Err(failure) = state.prepare(index, form_max_size.as_deref()) {
                 state.queue.refused(index);
                 state.failures.push((index, failure));
             }
@@ -255,12 +262,7 @@ impl Attempt {
 
     /// Checks the sizes of field `index`'s files, then gets its instructions: reused, from the
     /// input for django-s3file's markup, or by asking the signer.
-    fn prepare(
-        &mut self,
-        index: usize,
-        form_max_size: Option<&str>,
-        attempt: &Weak<RefCell<Attempt>>,
-    ) -> Result<(), Failure> {
+    fn prepare(&mut self, index: usize, form_max_size: Option<&str>) -> Result<(), Failure> {
         let Some(field) = self.fields.get_mut(index) else { return Ok(()) };
         if field.instructions.is_some() {
             self.queue.signed(index);
@@ -280,9 +282,7 @@ impl Attempt {
         };
         let accept = field.input.get_attribute("accept").filter(|accept| !accept.trim_ascii().is_empty());
         let restrictions = Restrictions { accept: accept.as_deref(), max_size };
-        let attempt = attempt.clone();
-        let on_end = handler(move |_| on_signed(&attempt, index));
-        field.signing = Some(sign::request(url, &field.name, &field.files, &restrictions, on_end)?);
+        field.signing = Some(sign::request(url, &field.name, &field.files, &restrictions, self.id, index)?);
         Ok(())
     }
 
@@ -293,18 +293,10 @@ impl Attempt {
         Some((field, field.files.get(index)?, field.instructions.as_ref()?.files.get(index)?))
     }
 
-    fn start_upload(&mut self, file: usize, attempt: &Weak<RefCell<Attempt>>) -> Result<(), Failure> {
+    fn start_upload(&mut self, file: usize) -> Result<(), Failure> {
         let Some((field, blob, target)) = self.file(file) else { return Ok(()) };
         let markup = field.instructions.as_ref().is_some_and(|instructions| instructions.markup);
-        let on_progress = {
-            let attempt = attempt.clone();
-            handler(move |event| on_upload_progress(&attempt, file, event))
-        };
-        let on_end = {
-            let attempt = attempt.clone();
-            handler(move |event| on_upload_end(&attempt, file, event))
-        };
-        let request = upload::start(blob, target, markup, on_progress, on_end)?;
+        let request = upload::start(blob, target, markup, self.id, file)?;
         if let Some(slot) = self.uploads.get_mut(file) {
             *slot = Some(request);
         }
@@ -378,9 +370,18 @@ impl Attempt {
     }
 }
 
-fn on_signed(attempt: &Weak<RefCell<Attempt>>, index: usize) {
-    let Some(attempt) = attempt.upgrade() else { return };
-    with(&attempt, |state| {
+/// An XHR event of the attempt's request `call`: the end of a request (`end`), or an upload's
+/// progress.
+pub fn answered(attempt: &Shared, call: Call, event: JsValue, end: bool) {
+    match call {
+        Call::Sign(field) => on_signed(attempt, field),
+        Call::Upload(file) if end => on_upload_end(attempt, file, event),
+        Call::Upload(file) => on_upload_progress(attempt, file, event),
+    }
+}
+
+fn on_signed(attempt: &Shared, index: usize) {
+    with(attempt, |state| {
         let Some(field) = state.fields.get_mut(index) else { return };
         let (Some(request), Some(url)) = (field.signing.take(), &field.sign_url) else { return };
         match sign::read_answer(url, &request, field.files.len()) {
@@ -394,18 +395,17 @@ fn on_signed(attempt: &Weak<RefCell<Attempt>>, index: usize) {
             }
         }
     });
-    pump(&attempt);
+    pump(attempt);
 }
 
 /// Starts uploads while slots are free; ends the attempt once every file is stored or failed.
 fn pump(attempt: &Shared) {
-    let weak = Rc::downgrade(attempt);
     let over = with(attempt, |state| {
         if state.over {
             return false;
         }
         while let Some(file) = state.queue.start_next() {
-            if let Err(failure) = state.start_upload(file, &weak) {
+            if let Err(failure) = state.start_upload(file) {
                 state.queue.failed(file);
                 state.failures.push((state.file_fields.get(file).copied().unwrap_or_default(), failure));
             }
@@ -443,9 +443,8 @@ impl ProgressNotice {
     }
 }
 
-fn on_upload_progress(attempt: &Weak<RefCell<Attempt>>, file: usize, event: JsValue) {
-    let Some(attempt) = attempt.upgrade() else { return };
-    let notice = with(&attempt, |state| {
+fn on_upload_progress(attempt: &Shared, file: usize, event: JsValue) {
+    let notice = with(attempt, |state| {
         let progress: &ProgressEvent = event.unchecked_ref();
         let total = progress.length_computable().then(|| progress.total());
         let file_progress = state.tally.record(file, progress.loaded(), total);
@@ -456,9 +455,8 @@ fn on_upload_progress(attempt: &Weak<RefCell<Attempt>>, file: usize, event: JsVa
     }
 }
 
-fn on_upload_end(attempt: &Weak<RefCell<Attempt>>, file: usize, event: JsValue) {
-    let Some(attempt) = attempt.upgrade() else { return };
-    let stored = with(&attempt, |state| {
+fn on_upload_end(attempt: &Shared, file: usize, event: JsValue) {
+    let stored = with(attempt, |state| {
         let request = state.uploads.get_mut(file)?.take()?;
         let field_index = *state.file_fields.get(file)?;
         let (field, blob, target) = state.file(file)?;
@@ -485,7 +483,7 @@ fn on_upload_end(attempt: &Weak<RefCell<Attempt>>, file: usize, event: JsValue) 
         notice.dispatch(&event);
         effects::stored(&notice.input, &key, &notice.file, &name);
     }
-    pump(&attempt);
+    pump(attempt);
 }
 
 enum Conclusion {

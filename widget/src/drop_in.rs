@@ -30,6 +30,19 @@ pub fn changed(input: JsValue) {
     page::changed(&input);
 }
 
+/// Called once by the entry, with the module's own `answered`: effects.js calls it with the
+/// events of the widget's requests.
+#[wasm_bindgen]
+pub fn listen(answered: JsValue) {
+    crate::effects::listen(&answered);
+}
+
+/// An XHR event of one of the widget's requests. See [`page::answered`].
+#[wasm_bindgen]
+pub fn answered(attempt: u32, call: u32, event: JsValue, end: bool) {
+    page::answered(attempt, call, event, end);
+}
+
 /// `upgrade(root?)`: prepares the forms under `root` (default: the document), see
 /// [`page::upgrade`].
 #[wasm_bindgen]

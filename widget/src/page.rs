@@ -11,9 +11,10 @@ use web_sys::{HtmlElement, HtmlFormElement, HtmlInputElement};
 
 use crate::attempt::{self, with, Fields, Shared, Then};
 use crate::effects;
+use crate::xhr::Call;
 
-/// The attempts of the page's forms, at most one per form.
-struct Attempts(RefCell<Vec<(HtmlFormElement, Shared)>>);
+/// The attempts of the page's forms, at most one per form, with their numbers.
+struct Attempts(RefCell<Vec<(HtmlFormElement, u32, Shared)>>);
 
 // SAFETY: the widget runs on the page's one thread (wasm32-unknown-unknown without atomics has
 // no other); JS values cannot leave it, and this state is never touched off the browser.
@@ -23,27 +24,39 @@ static ATTEMPTS: Attempts = Attempts(RefCell::new(Vec::new()));
 
 /// Runs `f` on the attempts unless they are borrowed already (a page listener re-entering the
 /// widget), in which case they are left alone.
-fn attempts<R>(f: impl FnOnce(&mut Vec<(HtmlFormElement, Shared)>) -> R) -> Option<R> {
+fn attempts<R>(f: impl FnOnce(&mut Vec<(HtmlFormElement, u32, Shared)>) -> R) -> Option<R> {
     Some(f(&mut *ATTEMPTS.0.try_borrow_mut().ok()?))
 }
 
 /// Makes `attempt` the attempt of its form, in place of any earlier one, and forgets the
 /// attempts of forms that left the page.
 pub fn register(attempt: &Shared) {
-    let Some(form) = with(attempt, |state| state.form.clone()) else { return };
+    let Some((form, id)) = with(attempt, |state| (state.form.clone(), state.id)) else { return };
     attempts(|all| {
-        all.retain(|(other, _)| *other != form && other.is_connected());
-        all.push((form, attempt.clone()));
+        all.retain(|(other, _, _)| *other != form && other.is_connected());
+        all.push((form, id, attempt.clone()));
     });
 }
 
 pub fn unregister(attempt: &Shared) {
-    attempts(|all| all.retain(|(_, other)| !Rc::ptr_eq(other, attempt)));
+    attempts(|all| all.retain(|(_, _, other)| !Rc::ptr_eq(other, attempt)));
 }
 
 /// The form's attempt: running, or failed and kept for the next.
 fn attempt_of(form: &HtmlFormElement) -> Option<Shared> {
-    attempts(|all| all.iter().find(|(other, _)| other == form).map(|(_, attempt)| attempt.clone())).flatten()
+    attempts(|all| all.iter().find(|(other, _, _)| other == form).map(|(_, _, attempt)| attempt.clone()))
+        .flatten()
+}
+
+/// An XHR event of request `call` (see [`Call`]) of the attempt numbered `attempt`, from
+/// `widget/js/effects.js`: the end of the request with `end`, else an upload's progress. An
+/// attempt that is gone has stopped its requests; their events are ignored.
+pub fn answered(attempt: u32, call: u32, event: JsValue, end: bool) {
+    let found =
+        attempts(|all| all.iter().find(|(_, id, _)| *id == attempt).map(|(_, _, attempt)| attempt.clone()));
+    if let Some(Some(found)) = found {
+        attempt::answered(&found, Call::of(call), event, end);
+    }
 }
 
 /// Whether `attempt` is still running.

@@ -8,7 +8,7 @@ use web_sys::File;
 
 use crate::failure::Failure;
 use crate::instructions::{self, Instructions};
-use crate::xhr::{Handler, Request, Xhr};
+use crate::xhr::{Call, Request};
 use crate::{effects, js};
 
 /// What the signer is asked, besides the files.
@@ -19,24 +19,21 @@ pub struct Restrictions<'a> {
     pub max_size: Option<u64>,
 }
 
-/// Asks the signer at `url` to sign the upload of `files` for the form field `field`; `on_end`
-/// runs when the answer is in, for [`read_answer`].
+/// Asks the signer at `url` to sign the upload of `files` for the form field `field`, the
+/// field numbered `index` of the attempt numbered `attempt`; the answer comes back to the
+/// attempt, for [`read_answer`].
 pub fn request(
     url: &str,
     field: &str,
     files: &[File],
     restrictions: &Restrictions,
-    on_end: Handler,
+    attempt: u32,
+    index: usize,
 ) -> Result<Request, Failure> {
     let body = request_body(field, files, restrictions);
-    let prepare = |xhr: &Xhr| {
-        xhr.set_request_header("Content-Type", "application/json");
-        xhr.set_request_header("Accept", "application/json");
-        // The browser parses the answer; a body that is not JSON becomes `null`.
-        xhr.set_response_type("json");
-    };
-    Request::post(url, &body, prepare, None, on_end)
-        .map_err(|_| Failure::SignUnreachable { url: url.to_owned() })
+    // The browser parses the answer; a body that is not JSON becomes `null`.
+    Request::post(url, &body, attempt, Call::Sign(index))
+        .ok_or_else(|| Failure::SignUnreachable { url: url.to_owned() })
 }
 
 /// The signer's answer to `request` for `file_count` files.

@@ -7,24 +7,25 @@ use web_sys::File;
 use crate::effects;
 use crate::failure::Failure;
 use crate::instructions::Target;
-use crate::xhr::{Handler, Request};
+use crate::xhr::{Call, Request};
 
-/// Starts sending `file` where `target` says; with `content_type`, the file's type follows the
-/// target's fields (django-s3file's markup). `on_progress` gets the progress events of the
-/// request body, `on_end` the end of the request, for [`read_answer`].
+/// Starts sending `file` where `target` says, as the file numbered `number` of the attempt
+/// numbered `attempt`; with `content_type`, the file's type follows the target's fields
+/// (django-s3file's markup). Its progress and its end come back to the attempt, the end for
+/// [`read_answer`].
 pub fn start(
     file: &File,
     target: &Target,
     content_type: bool,
-    on_progress: Handler,
-    on_end: Handler,
+    attempt: u32,
+    number: usize,
 ) -> Result<Request, Failure> {
     // The `File` itself goes in, so the browser streams it from disk and its bytes never enter
     // wasm memory.
     let file_type = content_type.then(|| file.type_());
     let body = effects::upload_body(&target.fields, file_type.as_deref(), file, &target.name);
-    Request::post(&target.url, &body, |_| {}, Some(on_progress), on_end)
-        .map_err(|_| Failure::UploadUnreachable { file: file.name(), url: target.url.clone() })
+    Request::post(&target.url, &body, attempt, Call::Upload(number))
+        .ok_or_else(|| Failure::UploadUnreachable { file: file.name(), url: target.url.clone() })
 }
 
 /// The key the store answered to `request`, the upload of `file` to `target`. With

@@ -1,34 +1,20 @@
-//! `XMLHttpRequest` with Rust callbacks, aborted when dropped. XHR rather than `fetch` because
-//! only XHR reports upload progress.
+//! `XMLHttpRequest`s whose events come back to the widget, aborted when dropped. XHR rather than
+//! `fetch` because only XHR reports upload progress.
 //!
-//! Bound by hand: web-sys wraps every getter in a `Result`, though `status`, `response` and
-//! `readyState` never throw.
+//! `widget/js/effects.js` sends the request and owns its listeners, which call the widget's one
+//! entry point for XHR events (`page::answered`) with the numbers the request was sent with: the
+//! attempt's, and the request's (a [`Call`]). No Rust closure is handed to the browser, so none
+//! has to be kept alive, or freed, with the request.
+//!
+//! Bound by hand: web-sys wraps every getter in a `Result`, though `status` and `response` never
+//! throw.
 
-use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = XMLHttpRequest)]
     pub type Xhr;
-
-    #[wasm_bindgen(constructor, js_class = "XMLHttpRequest")]
-    fn new() -> Xhr;
-
-    /// Throws for a URL that does not parse.
-    #[wasm_bindgen(method, catch)]
-    fn open(this: &Xhr, method: &str, url: &str) -> Result<(), JsValue>;
-
-    /// Throws when the request cannot be sent (a page in the back-forward cache, say).
-    #[wasm_bindgen(method, catch)]
-    fn send(this: &Xhr, body: &JsValue) -> Result<(), JsValue>;
-
-    /// Of a valid header, before `send()`.
-    #[wasm_bindgen(method, js_name = setRequestHeader)]
-    pub fn set_request_header(this: &Xhr, name: &str, value: &str);
-
-    #[wasm_bindgen(method, setter = responseType)]
-    pub fn set_response_type(this: &Xhr, kind: &str);
 
     /// 0 until an answer came.
     #[wasm_bindgen(method, getter)]
@@ -37,66 +23,61 @@ extern "C" {
     /// The answer as `responseType` says (`null` for JSON that does not parse).
     #[wasm_bindgen(method, getter)]
     pub fn response(this: &Xhr) -> JsValue;
-
-    #[wasm_bindgen(method, getter = readyState)]
-    fn ready_state(this: &Xhr) -> u16;
-
-    #[wasm_bindgen(method)]
-    fn abort(this: &Xhr);
-
-    #[wasm_bindgen(method, setter)]
-    fn set_onloadend(this: &Xhr, handler: Option<&Function>);
-
-    #[wasm_bindgen(method, getter)]
-    fn upload(this: &Xhr) -> XhrUpload;
-
-    type XhrUpload;
-
-    #[wasm_bindgen(method, setter)]
-    fn set_onprogress(this: &XhrUpload, handler: Option<&Function>);
 }
 
-const DONE: u16 = 4;
+#[wasm_bindgen(module = "/js/effects.js")]
+extern "C" {
+    /// POSTs `body` to `url`: as a sign request (JSON in and out) with `sign`, else as an upload
+    /// whose progress events come back too. `undefined` when it could not be sent.
+    #[wasm_bindgen(js_name = post)]
+    fn send(url: &str, body: &JsValue, attempt: u32, call: u32, sign: bool) -> Option<Xhr>;
 
-/// A handler of XHR events. One closure type for all, so the widget carries one set of glue.
-pub type Handler = Closure<dyn FnMut(JsValue)>;
-
-/// Wraps `handler` for the browser.
-pub fn handler(handler: impl FnMut(JsValue) + 'static) -> Handler {
-    Closure::<dyn FnMut(JsValue)>::new(handler)
+    /// Detaches the request's listeners, then aborts it unless it is over.
+    fn stop(xhr: &Xhr);
 }
 
-/// A POST request on its way. Dropping it before it is over aborts it without calling its
-/// handlers, so a stopped upload sends no more bytes and reports nothing.
+/// What a request does for its attempt; the number effects.js hands back with its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// Signs the files of the attempt's field with this index.
+    Sign(usize),
+    /// Uploads the attempt's file with this number.
+    Upload(usize),
+}
+
+impl Call {
+    /// The number effects.js keeps for the request.
+    pub fn number(self) -> u32 {
+        match self {
+            Call::Sign(field) => (field as u32) << 1,
+            Call::Upload(file) => (file as u32) << 1 | 1,
+        }
+    }
+
+    /// The call `number` stands for.
+    pub fn of(number: u32) -> Call {
+        let index = (number >> 1) as usize;
+        if number & 1 == 0 {
+            Call::Sign(index)
+        } else {
+            Call::Upload(index)
+        }
+    }
+}
+
+/// A POST request on its way. Dropping it before it is over aborts it without reporting
+/// anything, so a stopped upload sends no more bytes and reports nothing.
 pub struct Request {
     pub xhr: Xhr,
-    /// Kept alive as long as the request can call them.
-    _on_end: Handler,
-    _on_progress: Option<Handler>,
 }
 
 impl Request {
-    /// POSTs `body` to `url` after `prepare` has set headers or the response type. `on_end`
-    /// gets the XHR's `loadend` event, which comes once whatever happened; `on_progress` gets
-    /// the `progress` events of the request body.
-    pub fn post(
-        url: &str,
-        body: &JsValue,
-        prepare: impl FnOnce(&Xhr),
-        on_progress: Option<Handler>,
-        on_end: Handler,
-    ) -> Result<Request, JsValue> {
-        let xhr = Xhr::new();
-        xhr.open("POST", url)?;
-        prepare(&xhr);
-        // Browsers only report upload progress to listeners registered before `send()`.
-        if let Some(on_progress) = &on_progress {
-            xhr.upload().set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
-        }
-        xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
-        let request = Request { xhr, _on_end: on_end, _on_progress: on_progress };
-        request.xhr.send(body)?;
-        Ok(request)
+    /// POSTs `body` to `url` for `call` of the attempt numbered `attempt`; `None` when the
+    /// browser refused to send it (a URL that does not parse, say). Its `loadend` event, which
+    /// comes once whatever happened, and an upload's progress events reach `page::answered`.
+    pub fn post(url: &str, body: &JsValue, attempt: u32, call: Call) -> Option<Request> {
+        let xhr = send(url, body, attempt, call.number(), matches!(call, Call::Sign(_)))?;
+        Some(Request { xhr })
     }
 
     /// The HTTP status of the answer; 0 when none came (network error, CORS, abort).
@@ -107,13 +88,19 @@ impl Request {
 
 impl Drop for Request {
     fn drop(&mut self) {
-        // Detach the handlers first: `abort()` fires `loadend` at once, and the closures are
-        // freed right after this.
-        self.xhr.set_onloadend(None);
-        self.xhr.upload().set_onprogress(None);
-        // `abort()` on a finished request would throw its response away; there is nothing to stop.
-        if self.xhr.ready_state() != DONE {
-            self.xhr.abort();
+        stop(&self.xhr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_survive_their_numbers() {
+        for call in [Call::Sign(0), Call::Sign(3), Call::Upload(0), Call::Upload(7), Call::Upload(40_000)] {
+            assert_eq!(Call::of(call.number()), call);
         }
+        assert_ne!(Call::Sign(1).number(), Call::Upload(1).number());
     }
 }
