@@ -6,7 +6,8 @@
 //    alike. wasm-bindgen names them after the Rust items plus a hash
 //    (`__wbg_addEventListener_847fd86b8c33ec43`); the hashes do not compress, and each name is
 //    written twice, once per file.
-// 2. Bundles the glue with the JS snippets it imports (`snippets/`, wasm-bindgen's copy of
+// 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`).
+// 3. Bundles the glue with the JS snippets it imports (`snippets/`, wasm-bindgen's copy of
 //    widget/js/effects.js) into `s3file_wasm.js`, minified, and removes `snippets/`; minifies the
 //    entry (`s3file.js`). This needs npm's `esbuild`.
 //
@@ -197,6 +198,47 @@ function renameGlue(glue, { imports, exports, snippetModules }) {
   return renamed.replaceAll(`'${GLUE_MODULE}'`, "'.'").replaceAll(`"${GLUE_MODULE}"`, '"."');
 }
 
+/**
+ * The loader that ends the glue: everything from `__wbg_load` on, wasm-bindgen's `initSync` and
+ * `init`, which take a module, bytes, a URL or a `Response` in a current and a deprecated form.
+ * The entry only ever calls `init()`: this one fetches the wasm next to the glue and compiles it
+ * while it downloads, or after, when the server does not say `application/wasm`.
+ */
+const LOADER = `async function __wbg_init() {
+    const response = fetch(new URL('${WASM}', import.meta.url));
+    const imports = __wbg_get_imports();
+    let result;
+    try {
+        result = await WebAssembly.instantiateStreaming(response, imports);
+    } catch (error) {
+        const answer = await response;
+        if (!answer.ok || answer.headers.get('Content-Type') === 'application/wasm') throw error;
+        console.warn('s3file: serve ${WASM} as application/wasm, so that it compiles while it downloads');
+        result = await WebAssembly.instantiate(await answer.arrayBuffer(), imports);
+    }
+    return __wbg_finalize_init(result.instance, result.module);
+}
+
+export { __wbg_init as default };
+`;
+
+/** Puts `LOADER` in place of wasm-bindgen's. */
+function replaceLoader(glue) {
+  const start = glue.indexOf('\nasync function __wbg_load(');
+  const end = 'export { initSync, __wbg_init as default };\n';
+  for (const needed of ['function __wbg_get_imports(', 'function __wbg_finalize_init(instance, module)']) {
+    if (!glue.includes(needed)) throw new Error(`the glue has no ${needed}: its loader cannot be replaced`);
+  }
+  if (start < 0 || !glue.endsWith(end)) throw new Error('the glue does not end with the loader pack knows');
+  return `${glue.slice(0, start + 1)}${LOADER}`;
+}
+
+/** The glue's declarations of its loader, for `LOADER`. */
+const LOADER_DECLARATIONS = `
+/** Fetches and instantiates the wasm, next to this module; the entry calls it once. */
+export default function __wbg_init(): Promise<InitOutput>;
+`;
+
 async function esbuild() {
   try {
     return await import('esbuild');
@@ -217,7 +259,7 @@ async function main() {
   const entryPath = join(dir, ENTRY);
   const renamings = renameWasm(readFileSync(wasmPath));
   const { wasm, imports, exports } = renamings;
-  const glue = renameGlue(readFileSync(gluePath, 'utf8'), renamings);
+  const glue = replaceLoader(renameGlue(readFileSync(gluePath, 'utf8'), renamings));
   await WebAssembly.compile(wasm);
 
   writeFileSync(gluePath, glue);
@@ -247,13 +289,18 @@ async function main() {
   console.log(`pack: ${imports.size} imports and ${exports.size} exports renamed, glue bundled and minified`);
 }
 
-/** The glue's declarations list the wasm's exports (`InitOutput`): they get the new names. */
+/** The glue's declarations list the wasm's exports (`InitOutput`): they get the new names. Its
+ *  loader's declarations, from `SyncInitInput` on, give way to `LOADER_DECLARATIONS`. */
 function renameDeclarations(path, exports) {
   if (!existsSync(path)) return;
   let text = readFileSync(path, 'utf8');
   for (const [from, to] of exports) {
     text = text.replace(new RegExp(`(?<=readonly )${escapeRegExp(from)}(?=:)`, 'g'), to);
   }
+  const loader = text.indexOf('\nexport type SyncInitInput');
+  if (loader < 0) throw new Error(`${path} does not declare the loader pack knows`);
+  text = text.slice(0, loader) + LOADER_DECLARATIONS;
+  text = text.replace(/^export type InitInput = .*\n\n/m, '');
   writeFileSync(path, text);
 }
 
