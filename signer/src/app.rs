@@ -13,7 +13,7 @@ use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::{Histogram, Rejection};
-use crate::routes::{finalize, sign};
+use crate::routes::{finalize, multipart, sign};
 use crate::state::AppState;
 
 /// Sign requests are small JSON documents; this bounds what a client can make the server parse.
@@ -32,6 +32,9 @@ pub fn app(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT))
                 .layer(middleware::from_fn_with_state(state.clone(), measure_sign)),
         )
+        .route("/s3file/parts", post(multipart::parts).layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)))
+        .route("/s3file/complete", post(multipart::complete).layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)))
+        .route("/s3file/abort", post(multipart::abort).layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)))
         .route(
             "/s3file/finalize",
             post(finalize::finalize)

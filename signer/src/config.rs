@@ -36,6 +36,15 @@ pub enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Abort multipart uploads under S3FILE_UPLOAD_PATH that were started long ago and never
+    /// finished (run it daily, or use a bucket lifecycle rule where the store has them).
+    Sweep {
+        /// Age in hours from which an unfinished upload is abandoned.
+        #[arg(long, default_value_t = 24)]
+        older_than_hours: u64,
+        #[command(flatten)]
+        settings: Settings,
+    },
 }
 
 impl Cli {
@@ -44,7 +53,9 @@ impl Cli {
         use clap::{CommandFactory, FromArgMatches};
         let first = Cli::try_parse_from(&argv)?;
         let path = match &first.command {
-            Some(Command::Serve(settings)) | Some(Command::Check { settings, .. }) => settings.config.clone(),
+            Some(Command::Serve(settings))
+            | Some(Command::Check { settings, .. })
+            | Some(Command::Sweep { settings, .. }) => settings.config.clone(),
             None => first.settings.config.clone(),
         };
         let Some(path) = path else { return Ok(first) };
@@ -194,9 +205,30 @@ pub struct Settings {
     #[arg(long, env = "S3FILE_FALLBACK_SECRET_KEYS", hide_env_values = true, value_delimiter = ',')]
     pub fallback_secret_keys: Vec<String>,
 
-    /// Largest file accepted, in bytes (S3FILE_MAX_FILE_SIZE). S3 caps a single POST at 5 GiB.
+    /// Largest file accepted, in bytes (S3FILE_MAX_FILE_SIZE); at most 5 TiB, S3's largest object.
     #[arg(long, env = "S3FILE_MAX_FILE_SIZE", default_value_t = 5 * 1024 * 1024 * 1024)]
     pub max_file_size: u64,
+
+    /// Files larger than this many bytes go up as S3 multipart uploads, their parts in parallel
+    /// (S3FILE_MULTIPART_THRESHOLD); at most 5 GiB, the largest single POST or PUT.
+    #[arg(long, env = "S3FILE_MULTIPART_THRESHOLD", default_value_t = 64 * 1024 * 1024)]
+    pub multipart_threshold: u64,
+
+    /// Bytes per part of a multipart upload (S3FILE_MULTIPART_PART_SIZE), 5 MiB to 5 GiB; larger
+    /// for files that would otherwise take more than 10,000 parts.
+    #[arg(long, env = "S3FILE_MULTIPART_PART_SIZE", default_value_t = 16 * 1024 * 1024)]
+    pub multipart_part_size: u64,
+
+    /// How browsers send files below the multipart threshold (S3FILE_UPLOAD_METHOD): `post`
+    /// (a POST policy) or `put` (a presigned PUT, for stores without POST uploads such as
+    /// Cloudflare R2).
+    #[arg(long, env = "S3FILE_UPLOAD_METHOD", value_enum, default_value_t = UploadMethod::Post)]
+    pub upload_method: UploadMethod,
+
+    /// Finalize copies objects larger than this many bytes in parts of this size
+    /// (S3FILE_MULTIPART_COPY_THRESHOLD); at most 5 GiB, the largest single CopyObject.
+    #[arg(long, env = "S3FILE_MULTIPART_COPY_THRESHOLD", default_value_t = 5 * 1024 * 1024 * 1024)]
+    pub multipart_copy_threshold: u64,
 
     /// Seconds a browser has to start its uploads after signing (S3FILE_UPLOAD_EXPIRE).
     #[arg(long, env = "S3FILE_UPLOAD_EXPIRE", default_value_t = 3600)]
@@ -222,6 +254,13 @@ pub struct Settings {
     /// Where the embedded dev store keeps its objects (S3FILE_DEV_STORE_DIR).
     #[arg(long, env = "S3FILE_DEV_STORE_DIR", default_value = ".s3file-dev")]
     pub dev_store_dir: PathBuf,
+}
+
+/// How browsers upload files that are not multipart uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UploadMethod {
+    Post,
+    Put,
 }
 
 /// The bucket of the embedded dev store.
@@ -317,6 +356,23 @@ impl Settings {
                 "S3FILE_SIGNATURE_EXPIRE must be at least S3FILE_UPLOAD_EXPIRE, and both above zero"
                     .to_owned(),
             );
+        }
+        use crate::part_plan::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MIN_PART_SIZE};
+        if self.max_file_size > MAX_OBJECT_SIZE {
+            errors.push("S3FILE_MAX_FILE_SIZE may be at most 5 TiB, S3's largest object".to_owned());
+        }
+        if self.multipart_threshold > MAX_PART_SIZE {
+            errors.push(
+                "S3FILE_MULTIPART_THRESHOLD may be at most 5 GiB, the largest single upload".to_owned(),
+            );
+        }
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.multipart_part_size) {
+            errors.push(
+                "S3FILE_MULTIPART_PART_SIZE must be between 5 MiB and 5 GiB, S3's part sizes".to_owned(),
+            );
+        }
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.multipart_copy_threshold) {
+            errors.push("S3FILE_MULTIPART_COPY_THRESHOLD must be between 5 MiB and 5 GiB".to_owned());
         }
         if !self.is_dev_mode() && self.secret_key.is_none() {
             errors.push("set S3FILE_SECRET_KEY (the same random value on every replica)".to_owned());
@@ -555,7 +611,7 @@ mod command_tests {
         };
         let settings = |cli: Cli| match cli.into_command() {
             Command::Serve(settings) => settings,
-            Command::Check { settings, .. } => settings,
+            Command::Check { settings, .. } | Command::Sweep { settings, .. } => settings,
         };
         let from_file = settings(Cli::parse_with_file(argv(&[])).unwrap());
         assert_eq!(from_file.location, "from-file");

@@ -17,6 +17,8 @@ pub enum Error {
     /// Something the request names does not exist.
     NotFound(String),
     PayloadTooLarge(String),
+    /// The request comes too early: what it needs is not there yet.
+    Conflict(String),
     /// Our fault or S3's; the message is logged, not shown.
     Internal(anyhow::Error),
 }
@@ -30,6 +32,7 @@ impl Error {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -40,7 +43,8 @@ impl Error {
             Error::BadRequest(message)
             | Error::Forbidden(message)
             | Error::NotFound(message)
-            | Error::PayloadTooLarge(message) => message.clone(),
+            | Error::PayloadTooLarge(message)
+            | Error::Conflict(message) => message.clone(),
             Error::Internal(_) => "internal error; the server log has the details".to_owned(),
         }
     }

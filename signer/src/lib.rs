@@ -14,13 +14,16 @@ pub mod forward_signature;
 pub mod integration;
 pub mod keys;
 pub mod metrics;
+pub mod multipart_ticket;
 pub mod object_parameters;
+pub mod part_plan;
 pub mod post_policy;
 pub mod proxy;
 pub mod routes;
 pub mod sigv4;
 pub mod state;
 pub mod storage;
+pub mod sweep;
 pub mod transport;
 
 pub use app::app;

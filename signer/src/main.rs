@@ -7,6 +7,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse_with_file(std::env::args().collect()).unwrap_or_else(|error| error.exit());
     match cli.into_command() {
         Command::Check { deploy, offline, settings } => check(settings, deploy, offline),
+        Command::Sweep { older_than_hours, settings } => sweep(settings, older_than_hours),
         Command::Serve(settings) => {
             let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
             match runtime.block_on(s3file_signer::serve(settings)) {
@@ -30,6 +31,24 @@ fn init_logging() {
         logs.json().with_current_span(true).init();
     } else {
         logs.init();
+    }
+}
+
+fn sweep(settings: s3file_signer::config::Settings, older_than_hours: u64) -> ExitCode {
+    let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
+    let swept = runtime.block_on(async {
+        let state = s3file_signer::AppState::build(settings, ([127, 0, 0, 1], 0).into()).await?;
+        s3file_signer::sweep::sweep(&state, std::time::Duration::from_secs(older_than_hours * 3600)).await
+    });
+    match swept {
+        Ok(count) => {
+            println!("Aborted {count} unfinished upload(s) older than {older_than_hours} hour(s).");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

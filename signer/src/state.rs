@@ -160,7 +160,14 @@ async fn build_dev(
     tracing::warn!(dir = %settings.dev_store_dir.display(), "dev mode: uploads go to the embedded store; never use it in production");
     let client = aws_sdk_s3::Client::from_conf(config);
     Ok(AppState(Arc::new(Shared {
-        storage: Storage { presigner: client.clone(), client, bucket: DEV_BUCKET.to_owned(), parameters },
+        storage: Storage {
+            presigner: client.clone(),
+            client,
+            bucket: DEV_BUCKET.to_owned(),
+            parameters,
+            single_copy_limit: settings.multipart_copy_threshold,
+            copy_part_size: settings.multipart_copy_threshold,
+        },
         credentials,
         signing_keys: SigningKeyCache::default(),
         folders,
@@ -238,7 +245,14 @@ async fn build_s3(
             .map_err(anyhow::Error::msg)?;
     tracing::info!(%bucket, %region, %bucket_url, "uploads go to S3");
     Ok(AppState(Arc::new(Shared {
-        storage: Storage { client, presigner, bucket, parameters },
+        storage: Storage {
+            client,
+            presigner,
+            bucket,
+            parameters,
+            single_copy_limit: settings.multipart_copy_threshold,
+            copy_part_size: settings.multipart_copy_threshold,
+        },
         credentials,
         signing_keys: SigningKeyCache::default(),
         folders,

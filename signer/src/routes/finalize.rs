@@ -238,7 +238,7 @@ async fn finalize_form(state: &AppState, form: Form) -> Result<Finalized> {
     let mut files: BTreeMap<String, Vec<StoredFile>> = BTreeMap::new();
     for (field, key, info) in sources {
         let final_key = final_key(state, key.name()).await?;
-        state.storage.copy(key.as_str(), &final_key).await?;
+        state.storage.copy_object(key.as_str(), &final_key, &info).await?;
         state.storage.delete(key.as_str()).await?;
         let url = download_url(state, &final_key).await?;
         files.entry(field).or_default().push(StoredFile {

@@ -1,6 +1,7 @@
 //! HTTP handlers. Each parses, calls into the pure modules and the storage shell, and answers.
 
 pub mod finalize;
+pub mod multipart;
 mod result_page;
 pub mod sign;
 

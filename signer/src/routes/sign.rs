@@ -9,10 +9,14 @@ use time::{Duration, OffsetDateTime};
 
 use super::JsonBody;
 use crate::accept::Accept;
+use crate::config::UploadMethod;
 use crate::error::{Error, Result};
 use crate::keys;
+use crate::multipart_ticket::{self, Ticket};
+use crate::part_plan::{PartPlan, PartsState};
 use crate::post_policy::{sign_post, PostPolicy};
 use crate::state::AppState;
+use crate::storage::PresignedPut;
 
 /// Most files one request may sign; bounds the work a single request can ask for.
 pub const MAX_FILES: usize = 1000;
@@ -28,6 +32,17 @@ pub struct SignRequest {
     /// A page's own size limit, in bytes; the signer's `S3FILE_MAX_FILE_SIZE` still applies.
     #[serde(default)]
     pub max_size: Option<u64>,
+    /// A folder this field signed before, to carry on its unfinished multipart uploads in
+    /// (after a reload): its files' keys and upload ids stay valid.
+    #[serde(default)]
+    pub resume: Option<ResumeFolder>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeFolder {
+    pub folder: String,
+    pub signature: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +52,9 @@ pub struct FileDescription {
     pub size: u64,
     #[serde(rename = "type", default)]
     pub content_type: String,
+    /// The multipart upload this file had in the resumed folder.
+    #[serde(rename = "uploadId", default)]
+    pub upload_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,12 +64,33 @@ pub struct SignResponse {
     pub files: Vec<SignedUpload>,
 }
 
+/// How one file goes up: exactly one of `url` + `fields` (a POST policy), `put` (a presigned
+/// PUT) and `multipart`.
 #[derive(Debug, Serialize)]
 pub struct SignedUpload {
     pub name: String,
     pub key: String,
-    pub url: String,
-    pub fields: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub put: Option<PresignedPut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<MultipartStart>,
+}
+
+/// A multipart upload the browser sends the parts of: it asks `/s3file/parts` for part URLs
+/// and `/s3file/complete` to finish, showing the ticket each time.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MultipartStart {
+    pub upload_id: String,
+    pub part_size: u64,
+    pub part_count: u64,
+    pub ticket: String,
+    /// Parts S3 already holds (a resumed upload): only the others need sending.
+    pub done: Vec<u64>,
 }
 
 /// Checks a form field name: the widget sends the input's `name`.
@@ -119,42 +158,152 @@ pub async fn sign(
     }
 
     let now = OffsetDateTime::now_utc();
-    let folder = keys::join(&[&state.settings.upload_path, &keys::folder_id(rand::random())]);
+    let resumed =
+        request.resume.as_ref().and_then(|resume| resumable_folder(&state, &request.field, resume, now));
+    let folder = resumed
+        .clone()
+        .unwrap_or_else(|| keys::join(&[&state.settings.upload_path, &keys::folder_id(rand::random())]));
     let signature = state.folders.sign(
         &request.field,
         &folder,
         now + Duration::seconds(state.settings.signature_expire as i64),
     );
-    let credentials = state.credentials.signing_credentials().await?;
-    let url =
-        if state.dev_store.is_some() { dev_store_url(&headers, &state) } else { state.bucket_url.clone() };
     let key_prefix = format!("{folder}/");
-    let key_template = format!("{folder}/${{filename}}");
-    let expires_at = now + Duration::seconds(state.settings.upload_expire as i64);
-    let extra_fields = state.storage.parameters.upload_fields();
-    let files: Vec<SignedUpload> = planned
-        .into_iter()
-        .map(|(name, size, content_type)| {
-            let policy = PostPolicy {
-                bucket: &state.storage.bucket,
-                key: &key_template,
-                key_prefix: &key_prefix,
-                content_type: &content_type,
-                // Exactly the announced size: a different file cannot ride on this policy.
-                content_length: size..=size,
-                expires_at,
-                extra_fields: &extra_fields,
-            };
-            let fields = sign_post(&policy, &credentials, &state.region, now, &state.signing_keys)
-                .into_iter()
-                .map(|(name, value)| (name, Value::String(value)))
-                .collect();
-            SignedUpload { key: format!("{key_prefix}{name}"), name, url: url.clone(), fields }
-        })
-        .collect();
+    let mut files = Vec::with_capacity(planned.len());
+    let mut post = None;
+    for (file, (name, size, content_type)) in request.files.iter().zip(planned) {
+        let key = format!("{key_prefix}{name}");
+        let mut upload = SignedUpload { name, key, url: None, fields: None, put: None, multipart: None };
+        if size > state.settings.multipart_threshold {
+            let previous = resumed.as_ref().and(file.upload_id.as_deref());
+            upload.multipart =
+                Some(start_multipart(&state, &upload.key, size, &content_type, previous, now).await?);
+        } else if state.settings.upload_method == UploadMethod::Put {
+            let expires_in = std::time::Duration::from_secs(state.settings.upload_expire);
+            upload.put = Some(state.storage.presign_put(&upload.key, &content_type, size, expires_in).await?);
+        } else {
+            if post.is_none() {
+                post = Some(PostSigning::new(&state, &headers, &folder, now).await?);
+            }
+            let (url, fields) = post.as_ref().expect("just set").sign(&state, size, &content_type);
+            (upload.url, upload.fields) = (Some(url), Some(fields));
+        }
+        files.push(upload);
+    }
     state.metrics.signed_files.fetch_add(files.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    tracing::info!(field = %request.field, %folder, files = files.len(), "signed uploads");
+    tracing::info!(field = %request.field, %folder, files = files.len(), resumed = resumed.is_some(), "signed uploads");
     Ok(Json(SignResponse { field: request.field, signature, files }))
+}
+
+/// The folder to resume in, if its signature still holds for this field; otherwise the
+/// browser starts over in a fresh folder.
+fn resumable_folder(
+    state: &AppState,
+    field: &str,
+    resume: &ResumeFolder,
+    now: OffsetDateTime,
+) -> Option<String> {
+    let shaped = keys::UploadKey::parse(&state.settings.upload_path, &format!("{}/x", resume.folder)).is_ok();
+    match state.folders.verify(&resume.signature, field, &resume.folder, now) {
+        Ok(()) if shaped => Some(resume.folder.clone()),
+        outcome => {
+            tracing::info!(folder = %resume.folder, ?outcome, "not resuming: starting a fresh folder");
+            None
+        }
+    }
+}
+
+/// Starts a multipart upload, or carries on `previous` when S3 still has it and its parts fit
+/// this file.
+async fn start_multipart(
+    state: &AppState,
+    key: &str,
+    size: u64,
+    content_type: &str,
+    previous: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<MultipartStart> {
+    let plan = PartPlan::new(size, state.settings.multipart_part_size).map_err(Error::PayloadTooLarge)?;
+    let mut resumed = None;
+    if let Some(upload_id) = previous {
+        match state.storage.list_parts(key, upload_id).await? {
+            Some(parts) => match plan.check(&parts) {
+                PartsState::Mismatch(why) => {
+                    tracing::info!(%key, %why, "not resuming a multipart upload of another file");
+                    state.storage.abort_multipart(key, upload_id).await?;
+                }
+                PartsState::Missing(_) | PartsState::Complete(_) => {
+                    resumed = Some((upload_id.to_owned(), parts.iter().map(|part| part.number).collect()));
+                }
+            },
+            None => tracing::info!(%key, "the multipart upload to resume is gone: starting over"),
+        }
+    }
+    let (upload_id, done) = match resumed {
+        Some(resumed) => resumed,
+        None => (state.storage.create_multipart(key, content_type).await?, Vec::new()),
+    };
+    let ticket = Ticket { key: key.to_owned(), upload_id: upload_id.clone(), plan };
+    let expires_at = now + Duration::seconds(state.settings.signature_expire as i64);
+    Ok(MultipartStart {
+        ticket: multipart_ticket::issue(&state.folders, &ticket, expires_at),
+        upload_id,
+        part_size: plan.part_size,
+        part_count: plan.count(),
+        done,
+    })
+}
+
+/// What every POST policy of one request shares.
+struct PostSigning {
+    credentials: crate::sigv4::Credentials,
+    url: String,
+    key_template: String,
+    key_prefix: String,
+    expires_at: OffsetDateTime,
+    extra_fields: Vec<(String, String)>,
+    now: OffsetDateTime,
+}
+
+impl PostSigning {
+    async fn new(
+        state: &AppState,
+        headers: &HeaderMap,
+        folder: &str,
+        now: OffsetDateTime,
+    ) -> Result<PostSigning> {
+        Ok(PostSigning {
+            credentials: state.credentials.signing_credentials().await?,
+            url: if state.dev_store.is_some() {
+                dev_store_url(headers, state)
+            } else {
+                state.bucket_url.clone()
+            },
+            key_template: format!("{folder}/${{filename}}"),
+            key_prefix: format!("{folder}/"),
+            expires_at: now + Duration::seconds(state.settings.upload_expire as i64),
+            extra_fields: state.storage.parameters.upload_fields(),
+            now,
+        })
+    }
+
+    fn sign(&self, state: &AppState, size: u64, content_type: &str) -> (String, Map<String, Value>) {
+        let policy = PostPolicy {
+            bucket: &state.storage.bucket,
+            key: &self.key_template,
+            key_prefix: &self.key_prefix,
+            content_type,
+            // Exactly the announced size: a different file cannot ride on this policy.
+            content_length: size..=size,
+            expires_at: self.expires_at,
+            extra_fields: &self.extra_fields,
+        };
+        let fields = sign_post(&policy, &self.credentials, &state.region, self.now, &state.signing_keys)
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+            .collect();
+        (self.url.clone(), fields)
+    }
 }
 
 /// In dev mode the store is this very server, reached at whatever host the browser used.

@@ -1,4 +1,8 @@
-//! The thin shell over S3: the few operations finalize needs, through `aws-sdk-s3`.
+//! The thin shell over S3: the few operations the handlers need, through `aws-sdk-s3`.
+
+mod multipart;
+
+pub use multipart::{PendingUpload, PresignedPut};
 
 use std::time::Duration;
 
@@ -16,6 +20,10 @@ pub struct Storage {
     pub presigner: aws_sdk_s3::Client,
     pub bucket: String,
     pub parameters: ObjectParameters,
+    /// Objects larger than this are copied in parts (CopyObject takes at most 5 GiB).
+    pub single_copy_limit: u64,
+    /// The part size of such copies.
+    pub copy_part_size: u64,
 }
 
 /// What finalize reports about a stored object.
@@ -37,6 +45,15 @@ impl Storage {
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
             Err(error) => Err(anyhow::Error::new(error).context(format!("HEAD {key}"))),
+        }
+    }
+
+    /// Server-side copy of the object `info` describes, in one request or in parts by size.
+    pub async fn copy_object(&self, from: &str, to: &str, info: &ObjectInfo) -> anyhow::Result<()> {
+        if info.size > self.single_copy_limit {
+            self.copy_in_parts(from, to, info.size, &info.content_type, self.copy_part_size).await
+        } else {
+            self.copy(from, to).await
         }
     }
 
