@@ -20,6 +20,7 @@ extern crate alloc;
 
 pub mod announcement;
 pub mod attempt;
+pub mod backoff;
 mod dom;
 pub mod effects;
 pub mod endpoint;
@@ -27,6 +28,7 @@ pub mod failure;
 pub mod instructions;
 mod js;
 pub mod page;
+pub mod parts;
 pub mod presigned;
 pub mod progress;
 pub mod queue;
