@@ -160,6 +160,17 @@ export function refusal(xhr) {
 const xmlText = (xhr, tag) =>
   new DOMParser().parseFromString(xhr.responseText, "text/xml").getElementsByTagName(tag)[0]?.textContent;
 
+/** django-s3file's fields on `input` (see widget/src/presigned.rs): each `data-fields-<name>`
+ *  as `<name>`, in attribute order, then `success_action_status` `201`. */
+export function markupFields(input) {
+  const fields = {};
+  for (const { name, value } of input.attributes) {
+    if (name.startsWith("data-fields-") && name.length > 12) fields[name.slice(12)] = value;
+  }
+  fields.success_action_status = "201";
+  return fields;
+}
+
 /** When a POST policy among `fields` expires, in Unix milliseconds; NaN when it does not say. */
 export function policyExpiry(fields) {
   try {

@@ -343,7 +343,7 @@ impl Attempt {
                     entries.push(&value.into());
                 }
                 let list: Array = field_keys.iter().map(|key| JsValue::from(key.as_str())).collect();
-                js::set(&keys, &field.name.as_str().into(), &list);
+                js::set(&keys, &field.name, &list);
             }
             return Some(Conclusion::Stored { form: self.form.clone(), then, inputs, entries, keys });
         }
@@ -520,7 +520,7 @@ fn finish(attempt: &Shared) {
                 Then::Submit(submitter) => effects::hand_over(&form, submitter, &inputs, &entries, true),
                 Then::Settle { resolve, .. } => {
                     effects::hand_over(&form, None, &inputs, &entries, false);
-                    let _ = resolve.call1(&JsValue::UNDEFINED, &keys);
+                    js::call(&resolve, &keys);
                 }
             }
         }
@@ -535,7 +535,7 @@ fn finish(attempt: &Shared) {
                 input.report_validity();
             }
             if let Then::Settle { reject, .. } = then {
-                let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(message));
+                js::call(&reject, &js_sys::Error::new(message));
             }
         }
     }
@@ -563,7 +563,7 @@ pub fn abort(attempt: &Shared) -> bool {
     if let Some(Then::Settle { reject, .. }) = then {
         let error = js_sys::Error::new("the upload was aborted");
         error.set_name("AbortError");
-        let _ = reject.call1(&JsValue::UNDEFINED, &error);
+        js::call(&reject, &error);
     }
     true
 }

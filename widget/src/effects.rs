@@ -15,7 +15,7 @@
 
 use alloc::string::String;
 
-use js_sys::Array;
+use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 use web_sys::{File, FormData, HtmlElement, HtmlFormElement, HtmlInputElement};
 
@@ -80,6 +80,11 @@ extern "C" {
 
     /// Why S3 refused an upload: the `<Message>` of its XML answer, else its `<Code>`.
     pub fn refusal(xhr: &Xhr) -> Option<String>;
+
+    /// django-s3file's fields on `input`: each `data-fields-<name>` as `<name>`, in attribute
+    /// order, then `success_action_status` `201`.
+    #[wasm_bindgen(js_name = markupFields)]
+    pub fn markup_fields(input: &HtmlInputElement) -> Object;
 
     /// When the POST policy among `fields` expires, in Unix milliseconds; NaN when unknown.
     #[wasm_bindgen(js_name = policyExpiry)]

@@ -64,18 +64,8 @@ pub fn from_sign_answer(answer: &JsValue, file_count: usize) -> Result<Instructi
 pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> Instructions {
     let attribute = |name: &str| input.get_attribute(name).unwrap_or_default();
     // The same fields for every file; the upload adds each file's `Content-Type`.
-    let fields = Object::new();
-    let mut key_template = String::new();
-    for name in input.get_attribute_names().iter() {
-        let Some(name) = name.as_string() else { continue };
-        let Some(field) = presigned::field_name(&name) else { continue };
-        let value = attribute(&name);
-        js::set(&fields, &field.into(), &value.as_str().into());
-        if field == "key" {
-            key_template = value;
-        }
-    }
-    js::set(&fields, &"success_action_status".into(), &"201".into());
+    let fields = effects::markup_fields(input);
+    let key_template = js::text(&fields, "key").unwrap_or_default();
     let url = attribute("data-url");
     let targets = files
         .iter()

@@ -1,19 +1,27 @@
-//! Building and reading plain JavaScript objects: event details, the sign request and response.
+//! Building and reading plain JavaScript objects (event details, the sign request and response),
+//! and calling the functions that settle the JS API's promises. None of these throws, so none
+//! needs wasm-bindgen's exception handling.
 
 use alloc::string::String;
 
-use js_sys::{Object, Reflect};
-use wasm_bindgen::JsValue;
+use js_sys::{Function, Object};
+use wasm_bindgen::prelude::*;
 
-/// `object[key] = value` on a plain object.
-pub fn set(object: &Object, key: &JsValue, value: &JsValue) {
-    // Cannot fail on a plain object.
-    let _ = Reflect::set(object, key, value);
-}
+#[wasm_bindgen(inline_js = "
+export const get = (object, key) => object?.[key];
+export const set = (object, key, value) => { object[key] = value; };
+export const call = (settle, value) => { settle(value); };
+")]
+extern "C" {
+    /// `object[key]`; `undefined` when `object` is `null` or `undefined` (a sign answer that
+    /// was not JSON).
+    pub fn get(object: &JsValue, key: &str) -> JsValue;
 
-/// `object[key]`, `undefined` when `object` is not an object.
-pub fn get(object: &JsValue, key: &str) -> JsValue {
-    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    /// `object[key] = value` on a plain object.
+    pub fn set(object: &Object, key: &str, value: &JsValue);
+
+    /// `settle(value)`, for the functions that settle a promise.
+    pub fn call(settle: &Function, value: &JsValue);
 }
 
 /// `object[key]` when it is a string.

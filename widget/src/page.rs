@@ -10,8 +10,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, HtmlFormElement, HtmlInputElement};
 
 use crate::attempt::{self, with, Fields, Shared, Then};
-use crate::effects;
 use crate::xhr::Call;
+use crate::{effects, js};
 
 /// The attempts of the page's forms, at most one per form, with their numbers.
 struct Attempts(RefCell<Vec<(HtmlFormElement, u32, Shared)>>);
@@ -123,17 +123,17 @@ pub fn upload(form: &JsValue) -> Promise {
     let (resolve, reject): (Function, Function) =
         (deferred.get(1).unchecked_into(), deferred.get(2).unchecked_into());
     let Some(form) = form.dyn_ref::<HtmlFormElement>() else {
-        let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new("upload() takes a form element"));
+        js::call(&reject, &js_sys::Error::new("upload() takes a form element"));
         return promise;
     };
     let earlier = attempt_of(form);
     if earlier.as_ref().is_some_and(running) {
-        let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new("the form is uploading already"));
+        js::call(&reject, &js_sys::Error::new("the form is uploading already"));
         return promise;
     }
     let fields = Fields::of(form);
     if fields.is_empty() {
-        let _ = resolve.call1(&JsValue::UNDEFINED, &Object::new());
+        js::call(&resolve, &Object::new());
         return promise;
     }
     attempt::start(form, fields, Then::Settle { resolve, reject }, earlier);

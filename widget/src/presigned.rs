@@ -8,16 +8,10 @@
 //!
 //! Each `data-fields-<name>` is a field of the upload, sent in attribute order, followed by
 //! `success_action_status=201` and the file's `Content-Type`, as django-s3file's own script does.
+//! `widget/js/effects.js` (`markupFields`) reads the fields from the attributes; the key S3 will
+//! answer is predicted here.
 
 use alloc::string::String;
-
-/// The prefix of the attributes that hold the policy's fields.
-const FIELD_PREFIX: &str = "data-fields-";
-
-/// The upload field an attribute holds, e.g. `x-amz-date` for `data-fields-x-amz-date`.
-pub fn field_name(attribute: &str) -> Option<&str> {
-    attribute.strip_prefix(FIELD_PREFIX).filter(|name| !name.is_empty())
-}
 
 /// The key S3 will store `file_name` under: the `key` field with `${filename}` replaced.
 ///
@@ -46,15 +40,6 @@ pub fn predicted_key(template: &str, file_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn field_attributes_lose_their_prefix() {
-        assert_eq!(field_name("data-fields-x-amz-algorithm"), Some("x-amz-algorithm"));
-        assert_eq!(field_name("data-fields-policy"), Some("policy"));
-        assert_eq!(field_name("data-fields-"), None);
-        assert_eq!(field_name("data-url"), None);
-        assert_eq!(field_name("data-s3f-signature"), None);
-    }
 
     #[test]
     fn the_key_template_takes_the_file_name() {
