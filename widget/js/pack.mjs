@@ -5,7 +5,8 @@
 // 1. Gives the wasm module's imports and exports short names, in the wasm and in its JS glue
 //    alike. wasm-bindgen names them after the Rust items plus a hash
 //    (`__wbg_addEventListener_847fd86b8c33ec43`); the hashes do not compress, and each name is
-//    written twice, once per file.
+//    written twice, once per file. The functions the wasm imports straight from a JS snippet
+//    join the glue's own imports, so the bundle needs no namespace object of the snippet.
 // 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`).
 // 3. Bundles the glue with the JS snippets it imports (`snippets/`, wasm-bindgen's copy of
 //    widget/js/effects.js) into `s3file_wasm.js`, minified, and removes `snippets/`; minifies the
@@ -105,14 +106,16 @@ class Reader {
 const encodedName = (text) => Buffer.concat([unsignedLeb(Buffer.byteLength(text)), Buffer.from(text)]);
 
 /**
- * Renames the imports of `GLUE_MODULE` (and the module itself, to `.`), the modules of
- * snippets, and every export. Returns the new wasm and the renamings: `imports`, `exports` and
- * `snippetModules`, each a Map from old to new name.
+ * Renames the imports of `GLUE_MODULE` and of snippets (and their modules, to `.`), and every
+ * export. Returns the new wasm and the renamings: `imports` and `exports`, each a Map from old
+ * to new name, and `snippetImports`, a Map from a snippet module to a Map from its functions'
+ * names to their new ones; `importCount` counts the renamed imports.
  */
 function renameWasm(wasm) {
   const imports = new Map();
   const exports = new Map();
-  const snippetModules = new Map();
+  const snippetImports = new Map();
+  let importCount = 0;
   const pieces = [wasm.subarray(0, 8)];
   const reader = new Reader(wasm, 8);
   while (reader.position < wasm.length) {
@@ -135,13 +138,15 @@ function renameWasm(wasm) {
         let renamed = field;
         let renamedModule = module;
         if (module === GLUE_MODULE) {
-          renamed = shortName(imports.size);
+          renamed = shortName(importCount++);
           imports.set(field, renamed);
           renamedModule = '.';
         } else if (module.startsWith(SNIPPETS)) {
-          // A snippet's functions that need no glue are imported from it directly.
-          if (!snippetModules.has(module)) snippetModules.set(module, `s${snippetModules.size}`);
-          renamedModule = snippetModules.get(module);
+          // A snippet's functions that need no glue, which wasm-bindgen imports from it directly.
+          if (!snippetImports.has(module)) snippetImports.set(module, new Map());
+          renamed = shortName(importCount++);
+          snippetImports.get(module).set(field, renamed);
+          renamedModule = '.';
         }
         body.push(encodedName(renamedModule), encodedName(renamed), description);
       } else {
@@ -161,26 +166,29 @@ function renameWasm(wasm) {
     pieces.push(Buffer.from([id]), unsignedLeb(section.length), section);
     reader.position = end;
   }
-  return { wasm: Buffer.concat(pieces), imports, exports, snippetModules };
+  return { wasm: Buffer.concat(pieces), imports, exports, snippetImports, importCount };
 }
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Applies the renamings to the glue; every name must be found, and found once for imports. */
-function renameGlue(glue, { imports, exports, snippetModules }) {
+function renameGlue(glue, { imports, exports, snippetImports }) {
   let renamed = glue;
-  for (const [from, to] of snippetModules) {
-    // The keys of the import object (`"./snippets/…": import1,`), once per imported function
-    // group; the `import` statements keep the path.
-    let first = true;
-    const pattern = new RegExp(`^\\s*["']${escapeRegExp(from)}["']: (\\w+),\\n`, 'gm');
-    renamed = renamed.replace(pattern, (_, namespace) => {
-      const line = first ? `        "${to}": ${namespace},\n` : '';
-      first = false;
-      return line;
-    });
-    if (first) throw new Error(`the glue does not import the snippet ${from}`);
+  const joined = [];
+  for (const [module, functions] of snippetImports) {
+    // The import object's keys (`"./snippets/…": import1,`), once per imported function group:
+    // the snippet's functions join the glue's own imports instead, through one of the
+    // namespaces (`import * as import1 from "./snippets/…"`), which the bundle then resolves to
+    // the functions themselves.
+    const key = new RegExp(`^\\s*["']${escapeRegExp(module)}["']: \\w+,\\n`, 'gm');
+    const namespace = renamed.match(new RegExp(`^import \\* as (\\w+) from ["']${escapeRegExp(module)}["']`, 'm'));
+    if (!key.test(renamed) || !namespace) throw new Error(`the glue does not import the snippet ${module}`);
+    renamed = renamed.replace(key, '');
+    for (const [from, to] of functions) joined.push(`        ${to}: ${namespace[1]}.${from},\n`);
   }
+  const importObject = /^(\s*const import0 = \{\n\s*__proto__: null,\n)/m;
+  if (!importObject.test(renamed)) throw new Error('the glue has no import object pack knows');
+  renamed = renamed.replace(importObject, (start) => start + joined.join(''));
   for (const [from, to] of imports) {
     // The import object's keys: `name: function(…)`.
     const pattern = new RegExp(`(?<![\\w$])${escapeRegExp(from)}(?=\\s*:)`, 'g');
@@ -258,7 +266,7 @@ async function main() {
   const gluePath = join(dir, GLUE);
   const entryPath = join(dir, ENTRY);
   const renamings = renameWasm(readFileSync(wasmPath));
-  const { wasm, imports, exports } = renamings;
+  const { wasm, importCount, exports } = renamings;
   const glue = replaceLoader(renameGlue(readFileSync(gluePath, 'utf8'), renamings));
   await WebAssembly.compile(wasm);
 
@@ -286,7 +294,7 @@ async function main() {
   renameDeclarations(join(dir, 's3file_wasm.d.ts'), exports);
   // The declarations of the wasm's own exports, under the names they no longer have.
   rmSync(join(dir, 's3file_wasm_bg.wasm.d.ts'), { force: true });
-  console.log(`pack: ${imports.size} imports and ${exports.size} exports renamed, glue bundled and minified`);
+  console.log(`pack: ${importCount} imports and ${exports.size} exports renamed, glue bundled and minified`);
 }
 
 /** The glue's declarations list the wasm's exports (`InitOutput`): they get the new names. Its
