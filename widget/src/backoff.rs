@@ -55,7 +55,9 @@ mod tests {
         assert_eq!(verdict(403, Some("RequestExpired"), None), Verdict::Resign);
         assert_eq!(verdict(403, Some("AccessDenied"), Some("Request has expired")), Verdict::Resign);
         assert_eq!(verdict(403, Some("AccessDenied"), Some("Access Denied")), Verdict::Fatal);
-        for (status, code) in [(400, Some("EntityTooLarge")), (403, Some("SignatureDoesNotMatch")), (404, None)] {
+        for (status, code) in
+            [(400, Some("EntityTooLarge")), (403, Some("SignatureDoesNotMatch")), (404, None)]
+        {
             assert_eq!(verdict(status, code, None), Verdict::Fatal, "{status} {code:?}");
         }
     }

@@ -164,7 +164,10 @@ mod tests {
         let mut parts = Parts::new(12.0 * MIB + 3.0, 5.0 * MIB, 3, &[]);
         assert_eq!(parts.range(1), (0.0, 5.0 * MIB));
         assert_eq!(parts.range(3), (10.0 * MIB, 12.0 * MIB + 3.0));
-        assert_eq!((parts.next(), parts.next(), parts.next(), parts.next()), (Some(1), Some(2), Some(3), None));
+        assert_eq!(
+            (parts.next(), parts.next(), parts.next(), parts.next()),
+            (Some(1), Some(2), Some(3), None)
+        );
         assert!(!parts.has_pending() && parts.is_sending());
         for number in [2, 3, 1] {
             parts.done(number);
