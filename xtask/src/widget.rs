@@ -66,14 +66,15 @@ fn pack(project: &Project, pkg: &Path) -> Result<()> {
     run(project.command("node").arg(project.root.join("widget/js/pack.mjs")).arg(pkg))
 }
 
-/// Runs wasm-opt -Oz over wasm-bindgen's output in place, then checks that a JavaScript engine
+/// Runs wasm-opt (`--merge-similar-functions -Oz`) over wasm-bindgen's output in place, then checks that a JavaScript engine
 /// compiles the result (wasm-opt validates what it reads, not what engines accept).
 pub fn optimise(project: &Project, tools: &WidgetTools, wasm: &Path) -> Result<()> {
     let optimized = wasm.with_extension("opt.wasm");
     let mut wasm_opt = project.command("node");
     wasm_opt
         .arg(&tools.wasm_opt)
-        .arg("-Oz")
+        // Functions that differ only in constants become one with a parameter, before -Oz.
+        .args(["--merge-similar-functions", "-Oz"])
         .args(WASM_FEATURES)
         .args(["--strip-debug", "--strip-producers", "--strip-target-features"])
         .arg(wasm)
