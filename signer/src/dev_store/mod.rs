@@ -1,8 +1,9 @@
 //! The embedded S3-compatible store used in dev mode, mounted at `/s3`.
 //!
 //! It speaks just enough S3 for s3file: browser POST uploads under a policy (checked as S3
-//! checks it), and, for the signer's own SDK client with SigV4 header auth, HEAD, GET, PUT,
-//! copy and DELETE of single objects. Errors come back as S3's XML.
+//! checks it); HEAD and GET of single objects; and PUT, copy and DELETE of single objects,
+//! signed with SigV4 in the `Authorization` header (the signer's own SDK client) or in the
+//! query string (presigned URLs). Errors come back as S3's XML.
 
 mod auth;
 mod objects;
@@ -68,7 +69,10 @@ impl DevStore {
     fn authenticate(&self, method: &Method, uri: &OriginalUri, headers: &HeaderMap) -> Result<(), S3Error> {
         let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         auth::verify(method.as_str(), path_and_query, headers, &self.0.credentials, SystemTime::now())
-            .map_err(|error| s3_error(StatusCode::FORBIDDEN, "AccessDenied", &error.to_string()))
+            .map_err(|error| {
+                let (status, code) = error.status_and_code();
+                s3_error(status, code, &error.to_string())
+            })
     }
 }
 
@@ -204,8 +208,12 @@ async fn put_object(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("binary/octet-stream")
         .to_owned();
-    let claimed_hash =
-        headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    // A presigned URL's payload is unsigned; a header signature always comes with the hash.
+    let claimed_hash = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("UNSIGNED-PAYLOAD")
+        .to_owned();
     let staged = store.0.objects.staging_path();
     let result = receive(body, &staged).await;
     let (size, digest) = match result {
