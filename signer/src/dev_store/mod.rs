@@ -3,9 +3,12 @@
 //! It speaks just enough S3 for s3file: browser POST uploads under a policy (checked as S3
 //! checks it); HEAD and GET of single objects; and PUT, copy and DELETE of single objects,
 //! signed with SigV4 in the `Authorization` header (the signer's own SDK client) or in the
-//! query string (presigned URLs). Errors come back as S3's XML.
+//! query string (presigned URLs). A PUT body is checked against `Content-MD5`,
+//! `x-amz-checksum-*` and a signed `x-amz-content-sha256`, and its ETag is its MD5, as in S3.
+//! Errors come back as S3's XML.
 
 mod auth;
+mod checksums;
 mod objects;
 mod post_upload;
 
@@ -20,11 +23,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{options, post};
 use axum::Router;
 use futures_util::TryStreamExt;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::sigv4::{self, SigningKeyCache};
+use checksums::{BodyDigest, Digests, Expected};
 pub use objects::{kept_headers, Meta, Objects};
+
+/// S3's largest single PUT.
+const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct DevStore(Arc<Inner>);
@@ -187,6 +193,12 @@ async fn get_object(
     response
 }
 
+impl From<checksums::DigestError> for S3Error {
+    fn from(error: checksums::DigestError) -> S3Error {
+        S3Error { status: error.status, code: error.code, message: error.message }
+    }
+}
+
 async fn put_object(
     State(store): State<DevStore>,
     method: Method,
@@ -208,58 +220,100 @@ async fn put_object(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("binary/octet-stream")
         .to_owned();
-    // A presigned URL's payload is unsigned; a header signature always comes with the hash.
-    let claimed_hash = headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("UNSIGNED-PAYLOAD")
-        .to_owned();
-    let staged = store.0.objects.staging_path();
-    let result = receive(body, &staged).await;
-    let (size, digest) = match result {
-        Ok(received) => received,
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&staged).await;
-            return internal(error);
-        }
+    let expected = match Expected::from_headers(&headers) {
+        Ok(expected) => expected,
+        Err(error) => return S3Error::from(error).into_response(),
     };
-    if claimed_hash != "UNSIGNED-PAYLOAD" && claimed_hash != hex::encode(digest) {
-        let _ = tokio::fs::remove_file(&staged).await;
-        return s3_error(
-            StatusCode::BAD_REQUEST,
-            "XAmzContentSHA256Mismatch",
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        )
-        .into_response();
-    }
+    let staged = store.0.objects.staging_path();
+    let digests = match receive_checked(body, &headers, &staged, &expected, MAX_PUT_SIZE).await {
+        Ok(digests) => digests,
+        Err(response) => return response,
+    };
     let meta = Meta {
         key,
         content_type,
-        size,
-        etag: hex::encode(&digest[..16]),
+        size: digests.size,
+        etag: digests.etag(),
         headers: kept_headers(
             headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
         ),
     };
     match store.0.objects.commit(&staged, meta).await {
-        Ok(meta) => (StatusCode::OK, [(header::ETAG, etag_header(&meta.etag))]).into_response(),
-        Err(error) => internal(error),
+        Ok(meta) => {
+            let mut response = (StatusCode::OK, [(header::ETAG, etag_header(&meta.etag))]).into_response();
+            echo_checksum(&expected, response.headers_mut());
+            response
+        }
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&staged).await;
+            internal(error)
+        }
     }
 }
 
-/// Streams a body to `path`, returning its length and SHA-256.
-async fn receive(body: Body, path: &Path) -> std::io::Result<(u64, [u8; 32])> {
+/// S3 answers a part or object sent with a checksum header with the same header.
+fn echo_checksum(expected: &Expected, headers: &mut HeaderMap) {
+    if let Some(checksum) = &expected.checksum {
+        if let Ok(value) = HeaderValue::from_str(&checksum.value) {
+            headers.insert(checksum.header, value);
+        }
+    }
+}
+
+/// Streams a body of at most `max` bytes to `path` and checks it against what the request
+/// says it is; on any failure the file is removed and the answer to give is returned.
+async fn receive_checked(
+    body: Body,
+    headers: &HeaderMap,
+    path: &Path,
+    expected: &Expected,
+    max: u64,
+) -> Result<Digests, Response> {
+    let too_large = || {
+        s3_error(
+            StatusCode::BAD_REQUEST,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+        )
+        .into_response()
+    };
+    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > max) {
+        return Err(too_large());
+    }
+    let received = receive(body, path, expected.digest(), max).await;
+    let failure = match received {
+        Ok(Some(digests)) => match expected.check(&digests) {
+            Ok(()) => return Ok(digests),
+            Err(error) => S3Error::from(error).into_response(),
+        },
+        Ok(None) => too_large(),
+        Err(error) => internal(error),
+    };
+    let _ = tokio::fs::remove_file(path).await;
+    Err(failure)
+}
+
+/// Streams a body to `path`, digesting it; `None` once it grows past `max` bytes.
+async fn receive(
+    body: Body,
+    path: &Path,
+    mut digest: BodyDigest,
+    max: u64,
+) -> std::io::Result<Option<Digests>> {
     let mut file = tokio::fs::File::create(path).await?;
-    let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut stream = body.into_data_stream().map_err(std::io::Error::other);
     while let Some(chunk) = stream.try_next().await? {
-        hasher.update(&chunk);
         size += chunk.len() as u64;
+        if size > max {
+            return Ok(None);
+        }
+        digest.update(&chunk);
         file.write_all(&chunk).await?;
     }
     file.flush().await?;
-    Ok((size, hasher.finalize().into()))
+    Ok(Some(digest.finish()))
 }
 
 async fn copy_object(store: &DevStore, source: &HeaderValue, key: &str) -> Response {

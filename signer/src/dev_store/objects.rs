@@ -13,8 +13,7 @@ pub struct Meta {
     pub key: String,
     pub content_type: String,
     pub size: u64,
-    /// Hex MD5 is what S3 uses for single-part objects; SHA-256 is as good for a local store and
-    /// already a dependency, so the ETag here is its first 16 bytes in hex.
+    /// S3's ETag, unquoted: the hex MD5 of the bytes.
     pub etag: String,
     /// Headers the object was stored with and returns on GET: see [`kept_headers`].
     #[serde(default)]

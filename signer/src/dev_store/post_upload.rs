@@ -4,7 +4,7 @@
 use axum::extract::{Multipart, Path as UrlPath, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
+use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 use tokio::io::AsyncWriteExt;
 
@@ -161,14 +161,15 @@ fn authorize(store: &DevStore, fields: &[(String, String)]) -> Result<PolicyDocu
     PolicyDocument::decode(encoded).map_err(policy_error)
 }
 
-/// Streams the file part to `path`; `None` once it grows past `max` bytes.
+/// Streams the file part to `path`, returning its length and ETag (hex MD5, as in S3); `None`
+/// once it grows past `max` bytes.
 async fn receive_limited(
     mut field: axum::extract::multipart::Field<'_>,
     path: &std::path::Path,
     max: u64,
 ) -> std::io::Result<Option<(u64, String)>> {
     let mut file = tokio::fs::File::create(path).await?;
-    let mut hasher = Sha256::new();
+    let mut hasher = Md5::new();
     let mut size = 0u64;
     while let Some(chunk) = field.chunk().await.map_err(std::io::Error::other)? {
         size += chunk.len() as u64;
@@ -179,7 +180,7 @@ async fn receive_limited(
         file.write_all(&chunk).await?;
     }
     file.flush().await?;
-    Ok(Some((size, hex::encode(&hasher.finalize()[..16]))))
+    Ok(Some((size, hex::encode(hasher.finalize()))))
 }
 
 fn created(bucket: &str, key: &str, etag: &str, status: Option<&str>) -> Response {
