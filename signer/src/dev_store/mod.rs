@@ -1,23 +1,35 @@
 //! The embedded S3-compatible store used in dev mode, mounted at `/s3`.
 //!
-//! It speaks just enough S3 for s3file: browser POST uploads under a policy (checked as S3
-//! checks it); HEAD and GET of single objects; and PUT, copy and DELETE of single objects,
-//! signed with SigV4 in the `Authorization` header (the signer's own SDK client) or in the
-//! query string (presigned URLs). A PUT body is checked against `Content-MD5`,
-//! `x-amz-checksum-*` and a signed `x-amz-content-sha256`, and its ETag is its MD5, as in S3.
-//! Errors come back as S3's XML.
+//! It speaks the S3 that s3file's upload modes use, and checks requests as S3 does:
+//!
+//! - browser POST uploads under a policy (`post_upload.rs`);
+//! - PutObject, UploadPart and UploadPartCopy, CopyObject, DeleteObject, and
+//!   Create/Complete/AbortMultipartUpload, ListParts, ListMultipartUploads
+//!   (`multipart_upload.rs`), signed with SigV4 either in the `Authorization` header (the
+//!   signer's SDK client) or in the query string (presigned URLs for browsers) (`auth.rs`);
+//! - bodies checked against `Content-MD5`, `x-amz-checksum-*` and a signed
+//!   `x-amz-content-sha256` (`checksums.rs`); ETags are S3's: the MD5 of a body or part, and
+//!   `<MD5 of the parts' MD5s>-<count>` for an object completed from parts (`multipart.rs`);
+//! - GET and HEAD of objects, unauthenticated: the dev store serves one developer's machine.
+//!
+//! Bodies stream to files under the store's directory, never into memory: objects under the
+//! SHA-256 of their key (`objects.rs`), the parts of uploads in progress under `.uploads/`
+//! (`uploads.rs`). CORS answers allow any origin and expose `ETag`. Errors come back as S3's XML.
 
 mod auth;
 mod checksums;
+mod multipart;
+mod multipart_upload;
 mod objects;
 mod post_upload;
+mod uploads;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path as UrlPath, State};
+use axum::extract::{OriginalUri, Path as UrlPath, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{options, post};
@@ -27,10 +39,9 @@ use tokio::io::AsyncWriteExt;
 
 use crate::sigv4::{self, SigningKeyCache};
 use checksums::{BodyDigest, Digests, Expected};
+pub use multipart::{MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use objects::{kept_headers, Meta, Objects};
-
-/// S3's largest single PUT.
-const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+use uploads::Uploads;
 
 #[derive(Clone)]
 pub struct DevStore(Arc<Inner>);
@@ -38,6 +49,7 @@ pub struct DevStore(Arc<Inner>);
 struct Inner {
     bucket: String,
     objects: Objects,
+    uploads: Uploads,
     credentials: sigv4::Credentials,
     signing_keys: SigningKeyCache,
 }
@@ -47,6 +59,7 @@ impl DevStore {
         Ok(DevStore(Arc::new(Inner {
             bucket: bucket.to_owned(),
             objects: Objects::open(root, bucket)?,
+            uploads: Uploads::open(&root.join(bucket))?,
             credentials,
             signing_keys: SigningKeyCache::default(),
         })))
@@ -54,11 +67,11 @@ impl DevStore {
 
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/{bucket}", post(post_upload::post_object).options(preflight))
-            .route("/{bucket}/", post(post_upload::post_object).options(preflight))
+            .route("/{bucket}", post(post_upload::post_object).get(bucket_get).options(preflight))
+            .route("/{bucket}/", post(post_upload::post_object).get(bucket_get).options(preflight))
             .route(
                 "/{bucket}/{*key}",
-                options(preflight).get(get_object).head(get_object).put(put_object).delete(delete_object),
+                options(preflight).get(object).head(object).put(object).post(object).delete(object),
             )
             .layer(axum::middleware::map_response(allow_any_origin))
             .with_state(self.clone())
@@ -80,6 +93,103 @@ impl DevStore {
                 s3_error(status, code, &error.to_string())
             })
     }
+}
+
+/// A request's query, decoded: S3 picks the operation by which parameters are present.
+pub(crate) struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(raw: Option<&str>) -> Query {
+        Query(serde_urlencoded::from_str(raw.unwrap_or_default()).unwrap_or_default())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// A request for a key, once its bucket is known to be ours.
+pub(crate) struct ObjectRequest {
+    bucket: String,
+    key: String,
+    query: Query,
+    headers: HeaderMap,
+    uri: OriginalUri,
+}
+
+/// Every request for a key: the operation follows from the method and the query, as in S3.
+async fn object(
+    State(store): State<DevStore>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    UrlPath((bucket, key)): UrlPath<(String, String)>,
+    body: Body,
+) -> Response {
+    if let Err(error) = store.check_bucket(&bucket) {
+        return error.into_response();
+    }
+    let query = Query::parse(query.as_deref());
+    let public_read = (method == Method::GET && !query.has("uploadId")) || method == Method::HEAD;
+    if public_read {
+        return get_object(&store, &method, &key).await;
+    }
+    if let Err(error) = store.authenticate(&method, &uri, &headers) {
+        return error.into_response();
+    }
+    let request = ObjectRequest { bucket, key, query, headers, uri };
+    let query = &request.query;
+    match method {
+        Method::GET => multipart_upload::list_parts(&store, &request).await,
+        Method::PUT if query.has("partNumber") || query.has("uploadId") => {
+            multipart_upload::upload_part(&store, &request, body).await
+        }
+        Method::PUT => put_object(&store, &request, body).await,
+        Method::POST if query.has("uploads") => multipart_upload::create(&store, &request).await,
+        Method::POST if query.has("uploadId") => multipart_upload::complete(&store, &request, body).await,
+        Method::DELETE if query.has("uploadId") => multipart_upload::abort(&store, &request).await,
+        Method::DELETE => delete_object(&store, &request.key).await,
+        _ => method_not_allowed(),
+    }
+}
+
+/// GET on the bucket: ListMultipartUploads; listing objects is not needed by s3file.
+async fn bucket_get(
+    State(store): State<DevStore>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    UrlPath(bucket): UrlPath<String>,
+) -> Response {
+    if let Err(error) = store.check_bucket(&bucket).and_then(|()| store.authenticate(&method, &uri, &headers))
+    {
+        return error.into_response();
+    }
+    let query = Query::parse(query.as_deref());
+    if query.has("uploads") {
+        return multipart_upload::list_uploads(&store, &bucket, &query).await;
+    }
+    s3_error(
+        StatusCode::NOT_IMPLEMENTED,
+        "NotImplemented",
+        "A header you provided implies functionality that is not implemented",
+    )
+    .into_response()
+}
+
+fn method_not_allowed() -> Response {
+    s3_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+    )
+    .into_response()
 }
 
 /// An S3 error, answered with S3's XML body.
@@ -151,15 +261,8 @@ fn etag_header(etag: &str) -> HeaderValue {
 
 /// Downloads are public in the dev store: it serves one developer's machine, and the demo's
 /// links must open in a plain browser tab.
-async fn get_object(
-    State(store): State<DevStore>,
-    method: Method,
-    UrlPath((bucket, key)): UrlPath<(String, String)>,
-) -> Response {
-    if let Err(response) = store.check_bucket(&bucket) {
-        return response.into_response();
-    }
-    let meta = match store.0.objects.meta(&key).await {
+async fn get_object(store: &DevStore, method: &Method, key: &str) -> Response {
+    let meta = match store.0.objects.meta(key).await {
         Ok(Some(meta)) => meta,
         Ok(None) if method == Method::HEAD => return StatusCode::NOT_FOUND.into_response(),
         Ok(None) => {
@@ -183,7 +286,7 @@ async fn get_object(
     let mut response = if method == Method::HEAD {
         (StatusCode::OK, headers).into_response()
     } else {
-        match tokio::fs::File::open(store.0.objects.data(&key)).await {
+        match tokio::fs::File::open(store.0.objects.data(key)).await {
             Ok(file) => (StatusCode::OK, headers, Body::from_stream(tokio_util::io::ReaderStream::new(file)))
                 .into_response(),
             Err(error) => return internal(error),
@@ -193,45 +296,44 @@ async fn get_object(
     response
 }
 
+/// The object's type as the request gives it, or S3's default.
+fn content_type_of(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("binary/octet-stream")
+        .to_owned()
+}
+
+fn xml_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
 impl From<checksums::DigestError> for S3Error {
     fn from(error: checksums::DigestError) -> S3Error {
         S3Error { status: error.status, code: error.code, message: error.message }
     }
 }
 
-async fn put_object(
-    State(store): State<DevStore>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    UrlPath((bucket, key)): UrlPath<(String, String)>,
-    body: Body,
-) -> Response {
-    if let Err(response) =
-        store.check_bucket(&bucket).and_then(|()| store.authenticate(&method, &uri, &headers))
-    {
-        return response.into_response();
-    }
+/// PutObject, by the signer's SDK (header signature) or a browser (presigned URL), and
+/// CopyObject.
+async fn put_object(store: &DevStore, request: &ObjectRequest, body: Body) -> Response {
+    let headers = &request.headers;
     if let Some(source) = headers.get("x-amz-copy-source") {
-        return copy_object(&store, source, &key).await;
+        return copy_object(store, source, &request.key).await;
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("binary/octet-stream")
-        .to_owned();
-    let expected = match Expected::from_headers(&headers) {
+    let expected = match Expected::from_headers(headers) {
         Ok(expected) => expected,
         Err(error) => return S3Error::from(error).into_response(),
     };
     let staged = store.0.objects.staging_path();
-    let digests = match receive_checked(body, &headers, &staged, &expected, MAX_PUT_SIZE).await {
+    let digests = match receive_checked(body, headers, &staged, &expected, MAX_PART_SIZE).await {
         Ok(digests) => digests,
         Err(response) => return response,
     };
     let meta = Meta {
-        key,
-        content_type,
+        key: request.key.clone(),
+        content_type: content_type_of(headers),
         size: digests.size,
         etag: digests.etag(),
         headers: kept_headers(
@@ -316,35 +418,35 @@ async fn receive(
     Ok(Some(digest.finish()))
 }
 
-async fn copy_object(store: &DevStore, source: &HeaderValue, key: &str) -> Response {
-    let Some(source) = source.to_str().ok().map(|s| s.trim_start_matches('/')) else {
-        return s3_error(
+/// The key an `x-amz-copy-source` header names in this bucket.
+fn copy_source(store: &DevStore, source: &HeaderValue) -> Result<String, S3Error> {
+    let malformed = || {
+        s3_error(
             StatusCode::BAD_REQUEST,
             "InvalidArgument",
             "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
         )
-        .into_response();
     };
+    let source = source.to_str().map_err(|_| malformed())?.trim_start_matches('/');
     let decoded = percent_encoding::percent_decode_str(source).decode_utf8_lossy();
-    let Some((bucket, from)) = decoded.split_once('/') else {
-        return s3_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidArgument",
-            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-        )
-        .into_response();
+    let (bucket, from) = decoded.split_once('/').ok_or_else(malformed)?;
+    store.check_bucket(bucket)?;
+    Ok(from.to_owned())
+}
+
+async fn copy_object(store: &DevStore, source: &HeaderValue, key: &str) -> Response {
+    let from = match copy_source(store, source) {
+        Ok(from) => from,
+        Err(error) => return error.into_response(),
     };
-    if let Err(response) = store.check_bucket(bucket) {
-        return response.into_response();
-    }
-    match store.0.objects.copy(from, key).await {
+    match store.0.objects.copy(&from, key).await {
         Ok(Some(meta)) => {
             let body = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult><LastModified>{}</LastModified><ETag>\"{}\"</ETag></CopyObjectResult>",
-                time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult><LastModified>{}</LastModified><ETag>&quot;{}&quot;</ETag></CopyObjectResult>",
+                multipart::timestamp(uploads::now_ms()),
                 meta.etag
             );
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+            xml_response(StatusCode::OK, body)
         }
         Ok(None) => {
             s3_error(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.").into_response()
@@ -353,20 +455,12 @@ async fn copy_object(store: &DevStore, source: &HeaderValue, key: &str) -> Respo
     }
 }
 
-async fn delete_object(
-    State(store): State<DevStore>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    UrlPath((bucket, key)): UrlPath<(String, String)>,
-) -> Response {
-    if let Err(response) =
-        store.check_bucket(&bucket).and_then(|()| store.authenticate(&method, &uri, &headers))
-    {
-        return response.into_response();
-    }
-    match store.0.objects.delete(&key).await {
+async fn delete_object(store: &DevStore, key: &str) -> Response {
+    match store.0.objects.delete(key).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => internal(error),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,8 @@ pub struct Meta {
     pub key: String,
     pub content_type: String,
     pub size: u64,
-    /// S3's ETag, unquoted: the hex MD5 of the bytes.
+    /// S3's ETag, unquoted: the hex MD5 of the bytes, or for an object completed from parts
+    /// `<hex MD5 of the parts' MD5s>-<number of parts>`.
     pub etag: String,
     /// Headers the object was stored with and returns on GET: see [`kept_headers`].
     #[serde(default)]
