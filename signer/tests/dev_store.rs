@@ -5,6 +5,7 @@ mod common;
 use common::*;
 
 store_suite!(dev_settings);
+s3_api_suite!(dev_settings);
 
 #[tokio::test]
 async fn two_dev_signers_with_one_secret_and_store_are_replicas() {

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod s3_api;
+
 use std::time::Duration;
 
 use clap::Parser;
