@@ -630,8 +630,12 @@ pub async fn sha256_checksums_of_puts_and_parts_are_checked(server: Server) {
     };
     let answer = send(&server, &part(wrong).await.unwrap(), b"hello".to_vec(), &[]).await;
     assert_eq!((answer.status, answer.code()), (400, "BadDigest"), "{}", answer.body);
-    let answer = send(&server, &part(right).await.unwrap(), b"hello".to_vec(), &[]).await;
+    let answer = send(&server, &part(right.clone()).await.unwrap(), b"hello".to_vec(), &[]).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.headers.get("x-amz-checksum-sha256").map(|v| v.to_str().unwrap()),
+        Some(right.as_str())
+    );
     let listed = storage
         .client
         .list_parts()
