@@ -320,7 +320,7 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       await page.context().close();
     });
 
-    for (const [failure, fail] of [
+    for (const [failure, fail, tries] of [
       [
         'a store that refuses the upload (403)',
         (route) =>
@@ -331,16 +331,17 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
             body: '<Error><Code>AccessDenied</Code><Message>Invalid according to Policy</Message></Error>',
           }),
       ],
-      ['a dropped connection', (route) => route.abort('connectionreset')],
+      // Transient: tried again at once, then once more (data-s3file-retries="1"), then given up.
+      ['a connection that keeps dropping', (route) => route.abort('connectionreset'), 2],
     ]) {
       test(`${failure} ends with s3file:error and a validity message, and a second submit sends only the failed file`, async () => {
         const page = await newPage();
         const events = await recordEvents(page);
         const seen = watchRequests(page, store);
-        let failOnce = true;
+        let failures = tries ?? 1;
         await page.route(store.pattern, async (route) => {
-          if (failOnce && route.request().postDataBuffer()?.includes('filename="b.bin"')) {
-            failOnce = false;
+          if (failures > 0 && route.request().postDataBuffer()?.includes('filename="b.bin"')) {
+            failures -= 1;
             return fail(route);
           }
           return route.continue();
@@ -349,7 +350,7 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
           page,
           signer,
           'retry',
-          `<form method="post" action="/s3file/finalize" data-s3file="" id="form">
+          `<form method="post" action="/s3file/finalize" data-s3file="" data-s3file-retries="1" id="form">
              <input type="file" name="file" id="file" multiple>
              <button id="go">Send</button>
            </form>`,
@@ -392,6 +393,7 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
           ],
           's3file:start counts the files each attempt sends',
         );
+        assert.equal(uploadsBefore, 3 + (tries ?? 1) - 1, 'a transient failure is tried again, a refusal is not');
         const retried = seen.store.slice(uploadsBefore);
         assert.equal(retried.length, 1, 'only the failed file is sent again');
         assert.ok(retried[0].postDataBuffer().includes('filename="b.bin"'));
@@ -402,6 +404,36 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
         await page.context().close();
       });
     }
+
+    test('a dropped connection is tried again without the user, only for the file it hit', async () => {
+      const page = await newPage();
+      const events = await recordEvents(page);
+      const seen = watchRequests(page, store);
+      let failures = 1;
+      await page.route(store.pattern, async (route) => {
+        if (failures > 0 && route.request().postDataBuffer()?.includes('filename="b.bin"')) {
+          failures -= 1;
+          return route.abort('connectionreset');
+        }
+        return route.continue();
+      });
+      await openFixture(
+        page,
+        signer,
+        'transient',
+        `<form method="post" action="/s3file/finalize" data-s3file="" id="form">
+           <input type="file" name="file" id="file" multiple>
+           <button id="go">Send</button>
+         </form>`,
+      );
+      await page.setInputFiles('#file', [file('a.bin', 1000), file('b.bin', 2000), file('c.bin', 3000)]);
+      await submitAndWaitForFinalize(page, '#go');
+      const sent = seen.store.map((request) => /filename="([^"]+)"/.exec(request.postDataBuffer().toString('latin1'))[1]);
+      assert.deepEqual(sent.sort(), ['a.bin', 'b.bin', 'b.bin', 'c.bin']);
+      assert.equal(events.filter((event) => event.type === 's3file:error').length, 0);
+      assert.deepEqual((await storedFiles(page)).map(({ name }) => name), ['a.bin', 'b.bin', 'c.bin']);
+      await page.context().close();
+    });
 
     test('files larger than data-s3file-max-size are refused before signing', async () => {
       const page = await newPage();

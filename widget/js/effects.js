@@ -10,25 +10,39 @@ export function listen(handler) {
   answered = handler;
 }
 
-/** POSTs `body` to `url` for request `call` of attempt `attempt` (numbers the widget gives and
- *  gets back): with `sign`, a sign request, JSON in and out (a body that is not JSON becomes a
- *  `null` response); else an upload, whose progress events are reported too. Its `loadend`,
- *  which comes once whatever happened, is reported with `end` true. Returns the XHR, or
- *  undefined when the browser refused to send it (a URL that does not parse, say). */
-export function post(url, body, attempt, call, sign) {
+/** Sends `body` with `method` to `url` for request `call` of attempt `attempt` (numbers the
+ *  widget gives and gets back), with the header pairs `headers` (or none). With `json`, a request
+ *  to the signer, JSON in and out (an answer that is not JSON becomes `null`); else an upload,
+ *  whose progress events are reported too, and which is aborted when it makes no progress for
+ *  `stall` ms (a stalled connection would otherwise hang the form). Its `loadend`, which comes
+ *  once whatever happened, is reported with `end` true. Returns the XHR, or undefined when the
+ *  browser refused to send it (a URL that does not parse, say). */
+export function send(method, url, headers, body, attempt, call, json, stall) {
   const xhr = new XMLHttpRequest();
   const report = (end) => (event) => answered(attempt, call, event, end);
+  const arm = () => {
+    clearTimeout(xhr.stall);
+    xhr.stall = setTimeout(() => xhr.abort(), stall);
+  };
   try {
-    xhr.open("POST", url);
-    if (sign) {
+    xhr.open(method, url);
+    for (const [name, value] of headers ?? []) xhr.setRequestHeader(name, value);
+    if (json) {
       xhr.setRequestHeader("Content-Type", "application/json");
       xhr.setRequestHeader("Accept", "application/json");
       xhr.responseType = "json";
     } else {
       // Browsers only report upload progress to listeners registered before `send()`.
-      xhr.upload.onprogress = report(false);
+      xhr.upload.onprogress = (event) => {
+        arm();
+        report(false)(event);
+      };
+      arm();
     }
-    xhr.onloadend = report(true);
+    xhr.onloadend = (event) => {
+      clearTimeout(xhr.stall);
+      report(true)(event);
+    };
     xhr.send(body);
     return xhr;
   } catch {
@@ -39,8 +53,58 @@ export function post(url, body, attempt, call, sign) {
 /** Stops reporting the request's events, then aborts it unless it is over (`abort()` fires
  *  `loadend` at once; on a finished request it would throw its response away). */
 export function stop(xhr) {
+  clearTimeout(xhr.stall);
   xhr.onloadend = xhr.upload.onprogress = null;
   if (xhr.readyState !== 4) xhr.abort();
+}
+
+/** Reports `call` of attempt `attempt` as over in `ms` milliseconds: a retry's delay. */
+export function later(ms, attempt, call) {
+  setTimeout(() => answered(attempt, call, undefined, true), ms);
+}
+
+/** Whether the browser is online; if not, reports `call` of attempt `attempt` once it is. */
+export function online(attempt, call) {
+  if (navigator.onLine) return true;
+  addEventListener("online", () => answered(attempt, call, undefined, true), { once: true });
+  return false;
+}
+
+/** Bytes `start` to `end` of `file`, as a `Blob`: nothing is read. */
+export const slice = (file, start, end) => file.slice(start, end);
+
+/** S3's error `<Code>` in the XML answer to an upload (`xhr`). */
+export const errorCode = (xhr) => xmlText(xhr, "Code")?.trim();
+
+/** Where the multipart upload of `file` for form field `field` is kept between page loads:
+ *  only its folder, signature and upload id, never file data. */
+const saved = (field, file) => `s3file:${field}:${file.name}:${file.size}:${file.lastModified}`;
+
+/** Keeps the multipart upload `uploadId` of `file` to `key`, signed with `signature`; forgets
+ *  it when `key` is undefined. */
+export function remember(field, file, key, signature, uploadId) {
+  try {
+    const folder = key?.slice(0, key.lastIndexOf("/"));
+    if (key) localStorage.setItem(saved(field, file), JSON.stringify({ folder, signature, uploadId }));
+    else localStorage.removeItem(saved(field, file));
+  } catch {
+    // Storage may be full or off (private browsing): uploads then start over after a reload.
+  }
+}
+
+/** The body of a request about one multipart upload (ARCHITECTURE.md, "Multipart endpoints"). */
+export const multipartBody = (key, uploadId, ticket, parts) =>
+  JSON.stringify({ key, uploadId, ticket, parts: parts.length ? parts : undefined });
+
+/** Asks the signer at `url` to abort a multipart upload, leaving the page free to go: the
+ *  request outlives it. */
+export function abandon(url, key, uploadId, ticket) {
+  fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: multipartBody(key, uploadId, ticket, []),
+    keepalive: true,
+  }).catch(() => {});
 }
 
 /** Buttons each busy form had enabled, to enable again. */
@@ -131,14 +195,20 @@ export function formFileInputs(root) {
   return [...(root ?? document).querySelectorAll("input[type=file]")].filter((input) => input.form);
 }
 
-/** The body of a sign request (ARCHITECTURE.md, `POST /s3file/sign`), as JSON text. */
+/** The body of a sign request (ARCHITECTURE.md, `POST /s3file/sign`), as JSON text. A file
+ *  with a multipart upload kept from an earlier page load asks to resume it, in its folder. */
 export function signBody(field, files, accept, maxSize) {
-  return JSON.stringify({
-    field,
-    files: files.map(({ name, size, type }) => ({ name, size, type })),
-    accept,
-    max_size: maxSize,
+  let resume;
+  const described = files.map((file) => {
+    let upload;
+    try {
+      upload = JSON.parse(localStorage.getItem(saved(field, file)));
+    } catch {}
+    if (upload && !resume) resume = { folder: upload.folder, signature: upload.signature };
+    const { name, size, type } = file;
+    return { name, size, type, uploadId: upload?.folder === resume?.folder ? upload?.uploadId : undefined };
   });
+  return JSON.stringify({ field, files: described, accept, max_size: maxSize, resume });
 }
 
 /** The `<Key>` of S3's XML answer to an upload (`xhr`), through `decodeURI` when `decode` (as

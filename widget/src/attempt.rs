@@ -17,19 +17,22 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use js_sys::{Array, Date, Function, Object};
+use js_sys::{Array, Date, Function, Math, Object};
 use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlElement, HtmlFormElement, HtmlInputElement, ProgressEvent};
 
 use crate::announcement::{quarter_passed, Announcement};
-use crate::endpoint::{source, Source};
+use crate::backoff::{self, Verdict};
+use crate::endpoint::{sibling, source, Source};
 use crate::failure::Failure;
 use crate::instructions::{self, Instructions, Target};
-use crate::progress::{Progress, Tally};
+use crate::parts::Parts;
+use crate::progress::{fraction, Progress, Tally};
 use crate::queue::Queue;
 use crate::sign::{self, Restrictions};
 use crate::submission::hidden_fields;
-use crate::xhr::{Call, Request};
+use crate::upload::Part;
+use crate::xhr::{Call, Request, Stall};
 use crate::{dom, effects, js, retry, settings, upload};
 
 /// What to do with the keys once every file is stored.
@@ -62,6 +65,20 @@ struct Field {
     message: bool,
 }
 
+/// What a multipart upload has from the signer. Reached with `get`/`get_mut` only: an index
+/// that could panic would bring the formatting of panic messages into the wasm.
+#[derive(Default)]
+struct Side {
+    /// Its request on the way (part URLs, completion).
+    asking: Option<Request>,
+    /// Failures of those requests in a row.
+    failures: u32,
+    /// `{url, headers}` per part number - 1.
+    urls: Vec<JsValue>,
+    /// When the URLs expire, in Unix milliseconds.
+    expires: f64,
+}
+
 pub struct Attempt {
     /// The number its requests' events come back with.
     pub id: u32,
@@ -72,8 +89,15 @@ pub struct Attempt {
     file_fields: Vec<usize>,
     queue: Queue,
     tally: Tally,
-    /// The running upload of each file.
-    uploads: Vec<Option<Request>>,
+    /// The transfers on their way: file, part, request.
+    transfers: Vec<(usize, u32, Option<Request>)>,
+    /// Each file's dealings with the signer after signing (a multipart upload's).
+    sides: Vec<Side>,
+    /// Tries after the first, per transfer.
+    retries: u32,
+    stall: Stall,
+    /// The browser went offline: nothing starts until it is back.
+    paused: bool,
     /// Each failure and the field it concerns.
     failures: Vec<(usize, Failure)>,
     /// The form's progress when it was last announced.
@@ -191,15 +215,19 @@ pub fn start(form: &HtmlFormElement, Fields(mut fields): Fields, then: Then, ear
         }
     }
     let total = tally.form().total;
-    let mut uploads = Vec::new();
-    uploads.resize_with(file_fields.len(), || None);
+    let mut sides = Vec::new();
+    sides.resize_with(file_fields.len(), Side::default);
 
     effects::busy(form, true);
     let attempt = Rc::new(RefCell::new(Attempt {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         form: form.clone(),
         then: Some(then),
-        uploads,
+        transfers: Vec::new(),
+        sides,
+        retries: settings::retries(form.get_attribute("data-s3file-retries").as_deref()),
+        stall: Stall(settings::stall_ms(form.get_attribute("data-s3file-stall-timeout").as_deref())),
+        paused: false,
         fields,
         file_fields,
         queue,
@@ -226,6 +254,20 @@ pub fn start(form: &HtmlFormElement, Fields(mut fields): Fields, then: Then, ear
 }
 
 impl Attempt {
+    /// Aborts the multipart uploads of the files not stored, on S3 through the signer, and
+    /// forgets them: the user gave up on them.
+    fn abandon_uploads(&mut self) {
+        for file in 0..self.file_fields.len() {
+            if self.queue.is_stored(file) {
+                continue;
+            }
+            let Some((field, blob, target)) = self.file(file) else { continue };
+            let (Some(url), Some(upload)) = (&field.sign_url, target.multipart()) else { continue };
+            effects::abandon(&sibling(url, "abort"), &target.key, &upload.upload_id, &upload.ticket);
+            effects::remember(&field.name, blob, None, "", "");
+        }
+    }
+
     /// The instructions and keys of this (failed) attempt that can serve `field` of a new one
     /// at `now`: those of the same input, for the same files, still valid.
     fn reusable(&mut self, field: &Field, now: f64) -> Option<(Rc<Instructions>, Vec<Option<String>>)> {
@@ -265,7 +307,7 @@ impl Attempt {
     fn prepare(&mut self, index: usize, form_max_size: Option<&str>) -> Result<(), Failure> {
         let Some(field) = self.fields.get_mut(index) else { return Ok(()) };
         if field.instructions.is_some() {
-            self.queue.signed(index);
+            self.release(index);
             return Ok(());
         }
         let max_size =
@@ -277,7 +319,7 @@ impl Attempt {
         }
         let Some(url) = &field.sign_url else {
             field.instructions = Some(Rc::new(instructions::from_markup(&field.input, &field.files)));
-            self.queue.signed(index);
+            self.release(index);
             return Ok(());
         };
         let accept = field.input.get_attribute("accept").filter(|accept| !accept.trim_ascii().is_empty());
@@ -293,16 +335,128 @@ impl Attempt {
         Some((field, field.files.get(index)?, field.instructions.as_ref()?.files.get(index)?))
     }
 
-    fn start_upload(&mut self, file: usize) -> Result<(), Failure> {
+    /// Field `index` is signed: each of its files not stored yet may go, a multipart upload
+    /// once it has part URLs. A multipart upload is kept in the browser's storage until it
+    /// completes, so a reload can resume it.
+    fn release(&mut self, index: usize) {
+        let Some(field) = self.fields.get(index) else { return };
+        for file in field.first_file..field.first_file + field.files.len() {
+            if !self.queue.is_unsigned(file) {
+                continue;
+            }
+            let Some((field, blob, target)) = self.file(file) else { continue };
+            let size = blob.size();
+            let (parts, held) = match (target.multipart(), &field.instructions) {
+                (Some(upload), Some(instructions)) => {
+                    let (key, signature) = (Some(target.key.as_str()), &instructions.signature);
+                    effects::remember(&field.name, blob, key, signature, &upload.upload_id);
+                    (Parts::new(size, upload.part_size, upload.part_count, &upload.done), true)
+                }
+                _ => (Parts::new(size, size, 1, &[]), false),
+            };
+            self.queue.signed(file, parts, held);
+            let sent = self.queue.sent(file);
+            self.tally.record(file, sent);
+            if held {
+                self.ask_signer(file);
+            }
+        }
+    }
+
+    /// Asks the signer for what the multipart upload of `file` needs next: URLs for the parts
+    /// not stored yet (up to 1,000 at a time), or, once all are, its completion.
+    fn ask_signer(&mut self, file: usize) {
+        let remaining = self.queue.remaining(file);
+        let Some((field, _, target)) = self.file(file) else { return };
+        let (Some(url), Some(upload)) = (&field.sign_url, target.multipart()) else { return };
+        let parts: Array = remaining.iter().take(1000).map(|number| JsValue::from(*number)).collect();
+        let (name, call) = if remaining.is_empty() {
+            ("complete", Call::Complete(file))
+        } else {
+            ("parts", Call::Urls(file))
+        };
+        let url = sibling(url, name);
+        let body = effects::multipart_body(&target.key, &upload.upload_id, &upload.ticket, &parts);
+        match (Request::json(&url, &body, self.id, call), self.sides.get_mut(file)) {
+            (Some(request), Some(side)) => side.asking = Some(request),
+            _ => self.fail(file, Failure::SignUnreachable { url }),
+        }
+    }
+
+    /// Starts sending part `number` of `file`; for a multipart upload whose URL for that part is
+    /// missing or about to expire, holds the file and asks for fresh URLs instead.
+    fn start_transfer(&mut self, file: usize, number: u32) -> Result<(), Failure> {
+        let now = Date::now();
         let Some((field, blob, target)) = self.file(file) else { return Ok(()) };
         let markup = field.instructions.as_ref().is_some_and(|instructions| instructions.markup);
-        let request = upload::start(blob, target, markup, self.id, file)?;
-        if let Some(slot) = self.uploads.get_mut(file) {
-            *slot = Some(request);
+        let size = blob.size();
+        let mut part = Part { number, presigned: &JsValue::UNDEFINED, range: (0.0, size) };
+        if let Some(upload) = target.multipart() {
+            let start = f64::from(number - 1) * upload.part_size;
+            part.range = (start, (start + upload.part_size).min(size));
+            let side = self.sides.get(file);
+            let fresh = side.filter(|side| side.expires - retry::MARGIN_MS > now);
+            let presigned =
+                fresh.and_then(|side| side.urls.get(number as usize - 1)).filter(|url| url.is_object());
+            match presigned {
+                Some(presigned) => part.presigned = presigned,
+                None => {
+                    let asking = side.is_some_and(|side| side.asking.is_some());
+                    self.queue.part_failed(file, number, false);
+                    self.queue.wake(file, number);
+                    self.queue.hold(file, true);
+                    if !asking {
+                        self.ask_signer(file);
+                    }
+                    return Ok(());
+                }
+            }
         }
+        let request = upload::start(blob, target, &part, markup, (self.id, file), &self.stall)?;
+        self.transfers.push((file, number, Some(request)));
         Ok(())
     }
 
+    /// `file` cannot be stored: its transfers stop, and the failure is reported at the end.
+    fn fail(&mut self, file: usize, failure: Failure) {
+        self.transfers.retain(|(other, _, _)| *other != file);
+        if let Some(side) = self.sides.get_mut(file) {
+            side.asking = None;
+        }
+        self.queue.failed(file);
+        let field = self.file_fields.get(file).copied().unwrap_or_default();
+        self.failures.push((field, failure));
+    }
+
+    /// A transfer (or, with part 0, a request to the signer) of `file` failed with `verdict`:
+    /// answers whether it will be tried again (after a delay), which it is while the tries
+    /// last and the failure is transient.
+    fn retry(&mut self, file: usize, number: u32, verdict: Verdict) -> bool {
+        let tries = if number == 0 {
+            let Some(side) = self.sides.get_mut(file) else { return false };
+            side.failures += 1;
+            side.failures
+        } else {
+            self.queue.part_failed(file, number, true)
+        };
+        let multipart = self.file(file).is_some_and(|(_, _, target)| target.multipart().is_some());
+        let again = match verdict {
+            Verdict::Retry => true,
+            // A part's URL expired: fresh ones are asked for while it waits. A whole file's
+            // policy or URL can only be renewed by signing again, at the next submit.
+            Verdict::Resign => multipart,
+            Verdict::Fatal => false,
+        };
+        if !again || tries > self.retries {
+            return false;
+        }
+        if let Some(side) = self.sides.get_mut(file).filter(|_| verdict == Verdict::Resign) {
+            side.expires = 0.0;
+        }
+        let delay = backoff::delay_ms(tries, Math::random());
+        effects::later(delay, self.id, Call::Wake(file, number).number());
+        true
+    }
     /// What a `progress` event of `file` reports, as the tally stands.
     fn progress_notice(&mut self, file: usize, file_progress: f64) -> Option<ProgressNotice> {
         let field_index = *self.file_fields.get(file)?;
@@ -375,8 +529,20 @@ impl Attempt {
 pub fn answered(attempt: &Shared, call: Call, event: JsValue, end: bool) {
     match call {
         Call::Sign(field) => on_signed(attempt, field),
-        Call::Upload(file) if end => on_upload_end(attempt, file, event),
-        Call::Upload(file) => on_upload_progress(attempt, file, event),
+        Call::Send(file, part) if end => on_sent(attempt, file, part, event),
+        Call::Send(file, part) => on_send_progress(attempt, file, part, event),
+        Call::Urls(file) | Call::Complete(file) => on_signer_answer(attempt, file, event),
+        Call::Wake(file, part) => {
+            with(attempt, |state| match part {
+                0 => state.ask_signer(file),
+                _ => state.queue.wake(file, part),
+            });
+            pump(attempt);
+        }
+        Call::Online => {
+            with(attempt, |state| state.paused = false);
+            pump(attempt);
+        }
     }
 }
 
@@ -387,7 +553,7 @@ fn on_signed(attempt: &Shared, index: usize) {
         match sign::read_answer(url, &request, field.files.len()) {
             Ok(instructions) => {
                 field.instructions = Some(Rc::new(instructions));
-                state.queue.signed(index);
+                state.release(index);
             }
             Err(failure) => {
                 state.queue.refused(index);
@@ -401,13 +567,17 @@ fn on_signed(attempt: &Shared, index: usize) {
 /// Starts uploads while slots are free; ends the attempt once every file is stored or failed.
 fn pump(attempt: &Shared) {
     let over = with(attempt, |state| {
-        if state.over {
+        if state.over || state.paused {
             return false;
         }
-        while let Some(file) = state.queue.start_next() {
-            if let Err(failure) = state.start_upload(file) {
-                state.queue.failed(file);
-                state.failures.push((state.file_fields.get(file).copied().unwrap_or_default(), failure));
+        // Offline, nothing would get through: wait until the browser is back.
+        if !effects::online(state.id, Call::Online.number()) {
+            state.paused = true;
+            return false;
+        }
+        while let Some((file, part)) = state.queue.start_next() {
+            if let Err(failure) = state.start_transfer(file, part) {
+                state.fail(file, failure);
             }
         }
         state.queue.is_over()
@@ -443,11 +613,16 @@ impl ProgressNotice {
     }
 }
 
-fn on_upload_progress(attempt: &Shared, file: usize, event: JsValue) {
+fn on_send_progress(attempt: &Shared, file: usize, part: u32, event: JsValue) {
     let notice = with(attempt, |state| {
         let progress: &ProgressEvent = event.unchecked_ref();
-        let total = progress.length_computable().then(|| progress.total());
-        let file_progress = state.tally.record(file, progress.loaded(), total);
+        // The counts cover the whole request body (a POST's policy fields too): the fraction
+        // applies to the part's own bytes.
+        let sent =
+            if progress.length_computable() { fraction(progress.loaded(), progress.total()) } else { 0.0 };
+        state.queue.progress(file, part, sent);
+        let sent = state.queue.sent(file);
+        let file_progress = state.tally.record(file, sent);
         state.progress_notice(file, file_progress)
     });
     if let Some(Some(notice)) = notice {
@@ -455,29 +630,113 @@ fn on_upload_progress(attempt: &Shared, file: usize, event: JsValue) {
     }
 }
 
-fn on_upload_end(attempt: &Shared, file: usize, event: JsValue) {
+/// The file is stored under `key`: what its last `progress` and `s3file:done` events report.
+fn store(state: &mut Attempt, file: usize, key: String) -> Option<(ProgressNotice, (String, String))> {
+    state.queue.stored(file, key.clone());
+    state.tally.finish(file);
+    let (field, blob, target) = state.file(file)?;
+    if target.multipart().is_some() {
+        effects::remember(&field.name, blob, None, "", "");
+    }
+    let name = field.name.clone();
+    // The last progress event may come before the body is complete; this one brings the file,
+    // and with the last file the form, to 1.
+    Some((state.progress_notice(file, 1.0)?, (name, key)))
+}
+
+fn on_sent(attempt: &Shared, file: usize, part: u32, event: JsValue) {
     let stored = with(attempt, |state| {
-        let request = state.uploads.get_mut(file)?.take()?;
+        let transfer = state.transfers.iter_mut().find(|(f, p, _)| (*f, *p) == (file, part))?;
+        let request = transfer.2.take()?;
+        state.transfers.retain(|(_, _, request)| request.is_some());
         let field_index = *state.file_fields.get(file)?;
         let (field, blob, target) = state.file(file)?;
         let decode_key = field.instructions.as_ref().is_some_and(|instructions| instructions.markup);
+        let multipart = target.multipart().is_some();
         match upload::read_answer(&request, blob, target, decode_key) {
             Ok(key) => {
-                let done = (field.name.clone(), key.clone());
-                state.queue.stored(file, key);
-                state.tally.finish(file);
-                // The last progress event may come before the body is complete; this one brings
-                // the file, and with the last file the form, to 1.
-                Some((state.progress_notice(file, 1.0)?, done))
+                let complete = state.queue.part_done(file, part);
+                if !complete {
+                    let sent = state.queue.sent(file);
+                    let file_progress = state.tally.record(file, sent);
+                    return state.progress_notice(file, file_progress).map(|notice| (notice, None));
+                }
+                if multipart {
+                    state.ask_signer(file);
+                    return None;
+                }
+                store(state, file, key).map(|(notice, done)| (notice, Some(done)))
             }
-            Err(failure) => {
-                let field = state.fields.get_mut(field_index)?;
-                field.stale |= field.reused && matches!(failure, Failure::UploadRefused { .. });
-                state.queue.failed(file);
-                state.failures.push((field_index, failure));
+            Err((_, _)) if request.status() == 0 && !effects::online(state.id, Call::Online.number()) => {
+                // Offline: not the part's fault. It goes again once the browser is back.
+                state.queue.part_failed(file, part, false);
+                state.queue.wake(file, part);
+                state.paused = true;
+                None
+            }
+            Err((failure, verdict)) => {
+                if !state.retry(file, part, verdict) {
+                    let field = state.fields.get_mut(field_index)?;
+                    field.stale |= field.reused && matches!(failure, Failure::UploadRefused { .. });
+                    state.fail(file, failure);
+                }
+                let sent = state.queue.sent(file);
+                state.tally.record(file, sent);
                 None
             }
         }
+    });
+    if let Some(Some((notice, done))) = stored {
+        notice.dispatch(&event);
+        if let Some((name, key)) = done {
+            effects::stored(&notice.input, &key, &notice.file, &name);
+        }
+    }
+    pump(attempt);
+}
+
+/// The signer answered a request for part URLs or for completion of the file's upload.
+fn on_signer_answer(attempt: &Shared, file: usize, event: JsValue) {
+    let stored = with(attempt, |state| {
+        let request = state.sides.get_mut(file)?.asking.take()?;
+        let status = request.status();
+        let answer = request.xhr.response();
+        let (field, _, target) = state.file(file)?;
+        let (url, key) = (field.sign_url.clone().unwrap_or_default(), target.key.clone());
+        if !(200..300).contains(&status) {
+            let verdict = backoff::verdict(status, None, None);
+            if !state.retry(file, 0, verdict) {
+                let reason = js::text(&answer, "error");
+                let failure = if status == 0 {
+                    Failure::SignUnreachable { url }
+                } else {
+                    Failure::SignRefused { url, status, reason }
+                };
+                state.fail(file, failure);
+            }
+            return None;
+        }
+        if state.queue.remaining(file).is_empty() {
+            return store(state, file, key);
+        }
+        // Part URLs: `{parts: [{n, url, headers}], expires}`.
+        let side = state.sides.get_mut(file)?;
+        side.failures = 0;
+        side.expires = js::get(&answer, "expires").as_f64().unwrap_or_default() * 1000.0;
+        let parts = js::get(&answer, "parts");
+        for part in parts.dyn_ref::<Array>().map(Array::iter).into_iter().flatten() {
+            let index = js::get(&part, "n").as_f64().unwrap_or_default() as usize;
+            if (1..=10_000).contains(&index) {
+                if side.urls.len() < index {
+                    side.urls.resize(index, JsValue::UNDEFINED);
+                }
+                if let Some(slot) = side.urls.get_mut(index - 1) {
+                    *slot = part;
+                }
+            }
+        }
+        state.queue.hold(file, false);
+        None
     });
     if let Some(Some((notice, (name, key)))) = stored {
         notice.dispatch(&event);
@@ -550,7 +809,9 @@ pub fn abort(attempt: &Shared) -> bool {
         }
         state.over = true;
         // Dropping the requests aborts them without calling back.
-        state.uploads.iter_mut().for_each(|upload| *upload = None);
+        state.transfers.clear();
+        state.sides.iter_mut().for_each(|side| side.asking = None);
+        state.abandon_uploads();
         for field in &mut state.fields {
             field.signing = None;
         }

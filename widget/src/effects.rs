@@ -90,6 +90,31 @@ extern "C" {
     #[wasm_bindgen(js_name = policyExpiry)]
     pub fn policy_expiry(fields: &JsValue) -> f64;
 
+    /// Reports `call` of the attempt numbered `attempt` as over in `ms` milliseconds.
+    pub fn later(ms: f64, attempt: u32, call: u32);
+
+    /// Whether the browser is online; if not, reports `call` of the attempt once it is.
+    pub fn online(attempt: u32, call: u32) -> bool;
+
+    /// Bytes `start` to `end` of `file`, as a `Blob`; nothing is read.
+    pub fn slice(file: &File, start: f64, end: f64) -> JsValue;
+
+    /// S3's error `<Code>` in the XML answer to an upload.
+    #[wasm_bindgen(js_name = errorCode)]
+    pub fn error_code(xhr: &Xhr) -> Option<String>;
+
+    /// Keeps the multipart upload of `file` for `field` across page loads (its key, folder
+    /// signature and upload id), or forgets it when `key` is `None`.
+    pub fn remember(field: &str, file: &File, key: Option<&str>, signature: &str, upload_id: &str);
+
+    /// The JSON body of a request about a multipart upload; `parts` (part numbers) only when
+    /// not empty.
+    #[wasm_bindgen(js_name = multipartBody)]
+    pub fn multipart_body(key: &str, upload_id: &str, ticket: &str, parts: &Array) -> JsValue;
+
+    /// Asks the signer at `url` to abort a multipart upload, with a request that outlives the page.
+    pub fn abandon(url: &str, key: &str, upload_id: &str, ticket: &str);
+
     /// `[promise, resolve, reject]`.
     pub fn deferred() -> Array;
 

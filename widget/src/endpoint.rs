@@ -34,8 +34,39 @@ pub fn source<'a>(
     Some(Source::Signer(url))
 }
 
+/// The URL of the signer's endpoint `name` (`parts`, `complete`, `abort`) next to its sign
+/// endpoint `sign_url`: its last path segment replaced, the query dropped.
+pub fn sibling(sign_url: &str, name: &str) -> alloc::string::String {
+    // By hand, without string searching or slicing that could panic: either would bring
+    // the formatting of panic messages into the wasm.
+    let mut base = alloc::string::String::new();
+    let mut segment = alloc::string::String::new();
+    for c in sign_url.chars() {
+        if c == '?' || c == '#' {
+            break;
+        }
+        segment.push(c);
+        if c == '/' {
+            base.push_str(&segment);
+            segment.clear();
+        }
+    }
+    base.push_str(name);
+    base
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sibling_endpoints_sit_next_to_the_sign_endpoint() {
+        assert_eq!(sibling("/s3file/sign", "parts"), "/s3file/parts");
+        assert_eq!(
+            sibling("https://up.example/api/s3file/sign?v=2", "complete"),
+            "https://up.example/api/s3file/complete"
+        );
+        assert_eq!(sibling("sign", "abort"), "abort");
+    }
+
     use super::*;
 
     #[test]

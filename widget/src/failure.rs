@@ -47,7 +47,8 @@ impl Failure {
                 concat(&["the upload signer at ", url, " gave an unexpected answer: ", problem])
             }
             Failure::UploadUnreachable { file, url } => {
-                concat(&["could not upload ", file, ": the storage at ", url, " could not be reached"])
+                let at = if url.is_empty() { "" } else { " at " };
+                concat(&["could not upload ", file, ": the storage", at, url, " could not be reached"])
             }
             Failure::UploadRefused { file, status, reason } => {
                 let message = concat(&["could not upload ", file, ": the storage refused it"]);

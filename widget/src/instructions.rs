@@ -4,7 +4,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::{Array, Object};
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlInputElement};
 
@@ -30,10 +30,80 @@ pub struct Target {
     pub name: String,
     /// The key the store is expected to answer.
     pub key: String,
+    /// Where a POST or PUT goes; empty for a multipart upload, whose parts have URLs of their own.
     pub url: String,
-    /// The form fields of the POST policy, in the order they must be sent. They go from the
-    /// signer's JSON or the input's attributes to the upload's `FormData` without a stop in Rust.
-    pub fields: Object,
+    /// The form fields of a POST policy, in the order they must be sent, or the header pairs of
+    /// a PUT. They go from the signer's JSON or the input's attributes to the request without a
+    /// stop in Rust.
+    pub fields: JsValue,
+    pub kind: Kind,
+}
+
+/// How a file goes up (ARCHITECTURE.md, "Upload").
+pub enum Kind {
+    Post,
+    Put,
+    Multipart(Multipart),
+}
+
+/// A multipart upload the signer started.
+pub struct Multipart {
+    pub upload_id: String,
+    pub ticket: String,
+    pub part_size: f64,
+    pub part_count: u32,
+    /// Parts S3 holds already: the upload was resumed.
+    pub done: Vec<u32>,
+}
+
+impl Target {
+    pub fn multipart(&self) -> Option<&Multipart> {
+        match &self.kind {
+            Kind::Multipart(multipart) => Some(multipart),
+            _ => None,
+        }
+    }
+}
+
+/// One file of the signer's answer.
+fn target(file: &JsValue) -> Result<Target, &'static str> {
+    let name = js::text(file, "name").ok_or("a file has no name")?;
+    let key = js::text(file, "key").ok_or("a file has no key")?;
+    let multipart = js::get(file, "multipart");
+    if multipart.is_object() {
+        let number = |name| js::get(&multipart, name).as_f64().filter(|number| *number >= 1.0);
+        let (Some(upload_id), Some(ticket), Some(part_size), Some(part_count)) = (
+            js::text(&multipart, "uploadId"),
+            js::text(&multipart, "ticket"),
+            number("partSize"),
+            number("partCount"),
+        ) else {
+            return Err("a multipart upload lacks its id, ticket or parts");
+        };
+        let done = js::get(&multipart, "done");
+        let done = done.dyn_ref::<Array>().map_or_else(Vec::new, |done| {
+            done.iter().filter_map(|number| number.as_f64()).map(|number| number as u32).collect()
+        });
+        let multipart = Multipart { upload_id, ticket, part_size, part_count: part_count as u32, done };
+        return Ok(Target {
+            name,
+            key,
+            url: String::new(),
+            fields: JsValue::UNDEFINED,
+            kind: Kind::Multipart(multipart),
+        });
+    }
+    let put = js::get(file, "put");
+    if put.is_object() {
+        let url = js::text(&put, "url").ok_or("a PUT has no url")?;
+        return Ok(Target { name, key, url, fields: js::get(&put, "headers"), kind: Kind::Put });
+    }
+    let url = js::text(file, "url").ok_or("a file has no url")?;
+    let fields = js::get(file, "fields");
+    if !fields.is_object() {
+        return Err("a file has no fields");
+    }
+    Ok(Target { name, key, url, fields, kind: Kind::Post })
 }
 
 /// Reads the signer's answer for `file_count` files; `Err` says what does not follow the
@@ -48,14 +118,7 @@ pub fn from_sign_answer(answer: &JsValue, file_count: usize) -> Result<Instructi
     }
     let mut targets = Vec::with_capacity(file_count);
     for file in files.iter() {
-        let name = js::text(&file, "name").ok_or("a file has no name")?;
-        let key = js::text(&file, "key").ok_or("a file has no key")?;
-        let url = js::text(&file, "url").ok_or("a file has no url")?;
-        let fields = js::get(&file, "fields");
-        if !fields.is_object() {
-            return Err("a file has no fields");
-        }
-        targets.push(Target { name, key, url, fields: fields.unchecked_into() });
+        targets.push(target(&file)?);
     }
     Ok(with_expiry(Instructions { signature, files: targets, markup: false, expires_at: None }))
 }
@@ -72,15 +135,21 @@ pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> Instructions {
         .map(|file| {
             let name = file.name();
             let key = presigned::predicted_key(&key_template, &name);
-            Target { key, name, url: url.clone(), fields: fields.clone() }
+            Target { key, name, url: url.clone(), fields: fields.clone().into(), kind: Kind::Post }
         })
         .collect();
     let signature = attribute("data-s3f-signature");
     with_expiry(Instructions { signature, files: targets, markup: true, expires_at: None })
 }
 
+/// Instructions with a multipart upload are never reused by a later attempt: it signs again and
+/// resumes the upload instead, learning which parts S3 holds. Otherwise they are good until the
+/// first POST policy expires.
 fn with_expiry(mut instructions: Instructions) -> Instructions {
     let expires_at = instructions.files.first().map(|target| effects::policy_expiry(&target.fields));
     instructions.expires_at = expires_at.filter(|time| !time.is_nan());
+    if instructions.files.iter().any(|target| target.multipart().is_some()) {
+        instructions.expires_at = Some(0.0);
+    }
     instructions
 }

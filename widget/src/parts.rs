@@ -17,40 +17,41 @@ enum State {
     Done,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    state: State,
+    tries: u32,
+    /// Bytes counted as sent.
+    sent: f64,
+}
+
+// Every access goes through `get`/`get_mut`: an index that could panic would bring the
+// formatting machinery of panic messages into the wasm.
 #[derive(Debug)]
 pub struct Parts {
     size: f64,
     part_size: f64,
-    states: Vec<State>,
-    tries: Vec<u32>,
-    /// Bytes of each part counted as sent.
-    sent: Vec<f64>,
+    parts: Vec<Part>,
 }
 
 impl Parts {
     /// A file of `size` bytes in `count` parts of `part_size`, of which the parts numbered in
     /// `done` are stored already (a resumed upload).
     pub fn new(size: f64, part_size: f64, count: u32, done: &[u32]) -> Parts {
-        let count = count.max(1) as usize;
-        let mut parts = Parts {
-            size,
-            part_size,
-            states: vec![State::Pending; count],
-            tries: vec![0; count],
-            sent: vec![0.0; count],
-        };
+        let part = Part { state: State::Pending, tries: 0, sent: 0.0 };
+        let mut parts = Parts { size, part_size, parts: vec![part; count.max(1) as usize] };
         for &number in done {
-            if let Some(index) = parts.index(number) {
-                parts.states[index] = State::Done;
-                parts.sent[index] = parts.len(number);
+            let len = parts.len(number);
+            if let Some(part) = parts.part(number) {
+                part.state = State::Done;
+                part.sent = len;
             }
         }
         parts
     }
 
-    fn index(&self, number: u32) -> Option<usize> {
-        let index = (number as usize).checked_sub(1)?;
-        (index < self.states.len()).then_some(index)
+    fn part(&mut self, number: u32) -> Option<&mut Part> {
+        self.parts.get_mut((number as usize).checked_sub(1)?)
     }
 
     /// The byte range `[start, end)` of part `number`.
@@ -65,61 +66,59 @@ impl Parts {
     }
 
     /// The lowest pending part, now counted as sending.
-    pub fn next(&mut self) -> Option<u32> {
-        let index = self.states.iter().position(|state| *state == State::Pending)?;
-        self.states[index] = State::Sending;
-        self.sent[index] = 0.0;
+    pub fn take(&mut self) -> Option<u32> {
+        let (index, part) =
+            self.parts.iter_mut().enumerate().find(|(_, part)| part.state == State::Pending)?;
+        part.state = State::Sending;
+        part.sent = 0.0;
         Some(index as u32 + 1)
     }
 
     /// Whether a part waits for a free slot.
     pub fn has_pending(&self) -> bool {
-        self.states.contains(&State::Pending)
+        self.parts.iter().any(|part| part.state == State::Pending)
     }
 
     /// Parts not stored yet, in order: those that need URLs.
     pub fn remaining(&self) -> Vec<u32> {
-        let numbers = self.states.iter().enumerate().filter(|(_, state)| **state != State::Done);
+        let numbers = self.parts.iter().enumerate().filter(|(_, part)| part.state != State::Done);
         numbers.map(|(index, _)| index as u32 + 1).collect()
     }
 
     /// A sending part has sent `fraction` of its bytes.
     pub fn progress(&mut self, number: u32, fraction: f64) {
-        let Some(index) = self.index(number) else { return };
-        if self.states[index] == State::Sending {
-            let bytes = fraction.clamp(0.0, 1.0) * self.len(number);
-            self.sent[index] = self.sent[index].max(bytes);
+        let bytes = fraction.max(0.0).min(1.0) * self.len(number);
+        if let Some(part) = self.part(number).filter(|part| part.state == State::Sending) {
+            part.sent = part.sent.max(bytes);
         }
     }
 
     /// A sending part is stored.
     pub fn done(&mut self, number: u32) {
-        let Some(index) = self.index(number) else { return };
-        if self.states[index] == State::Sending {
-            self.states[index] = State::Done;
-            self.sent[index] = self.len(number);
+        let len = self.len(number);
+        if let Some(part) = self.part(number).filter(|part| part.state == State::Sending) {
+            part.state = State::Done;
+            part.sent = len;
         }
     }
 
     /// A sending part failed: its bytes no longer count, and it waits for [`Parts::wake`].
-    /// Returns how many times it has failed.
-    pub fn failed(&mut self, number: u32) -> u32 {
-        let Some(index) = self.index(number) else { return 0 };
-        if self.states[index] != State::Sending {
-            return self.tries[index];
+    /// Returns how many times it has failed, this time included if it `counts` (a failure
+    /// while the browser is offline does not).
+    pub fn failed(&mut self, number: u32, counts: bool) -> u32 {
+        let Some(part) = self.part(number) else { return 0 };
+        if part.state == State::Sending {
+            part.state = State::Waiting;
+            part.sent = 0.0;
+            part.tries += u32::from(counts);
         }
-        self.states[index] = State::Waiting;
-        self.sent[index] = 0.0;
-        self.tries[index] += 1;
-        self.tries[index]
+        part.tries
     }
 
     /// A waiting part may go again.
     pub fn wake(&mut self, number: u32) {
-        if let Some(index) = self.index(number) {
-            if self.states[index] == State::Waiting {
-                self.states[index] = State::Pending;
-            }
+        if let Some(part) = self.part(number).filter(|part| part.state == State::Waiting) {
+            part.state = State::Pending;
         }
     }
 
@@ -127,29 +126,27 @@ impl Parts {
     /// went away, or the URLs must be renewed); returns how many there were.
     pub fn recall(&mut self) -> usize {
         let mut recalled = 0;
-        for (state, sent) in self.states.iter_mut().zip(&mut self.sent) {
-            if *state == State::Sending {
-                *state = State::Pending;
-                *sent = 0.0;
-                recalled += 1;
-            }
+        for part in self.parts.iter_mut().filter(|part| part.state == State::Sending) {
+            part.state = State::Pending;
+            part.sent = 0.0;
+            recalled += 1;
         }
         recalled
     }
 
     /// Bytes counted as sent, over all parts.
     pub fn sent(&self) -> f64 {
-        self.sent.iter().sum()
+        self.parts.iter().map(|part| part.sent).sum()
     }
 
     /// Whether every part is stored.
     pub fn is_complete(&self) -> bool {
-        self.states.iter().all(|state| *state == State::Done)
+        self.parts.iter().all(|part| part.state == State::Done)
     }
 
     /// Whether a part is on its way.
     pub fn is_sending(&self) -> bool {
-        self.states.contains(&State::Sending)
+        self.parts.iter().any(|part| part.state == State::Sending)
     }
 }
 
@@ -165,7 +162,7 @@ mod tests {
         assert_eq!(parts.range(1), (0.0, 5.0 * MIB));
         assert_eq!(parts.range(3), (10.0 * MIB, 12.0 * MIB + 3.0));
         assert_eq!(
-            (parts.next(), parts.next(), parts.next(), parts.next()),
+            (parts.take(), parts.take(), parts.take(), parts.take()),
             (Some(1), Some(2), Some(3), None)
         );
         assert!(!parts.has_pending() && parts.is_sending());
@@ -181,27 +178,27 @@ mod tests {
         let mut parts = Parts::new(15.0 * MIB, 5.0 * MIB, 3, &[1, 3, 9]);
         assert_eq!(parts.sent(), 10.0 * MIB);
         assert_eq!(parts.remaining(), [2]);
-        assert_eq!((parts.next(), parts.next()), (Some(2), None));
+        assert_eq!((parts.take(), parts.take()), (Some(2), None));
     }
 
     #[test]
     fn a_failure_takes_back_that_parts_bytes_only() {
         let mut parts = Parts::new(10.0 * MIB, 5.0 * MIB, 2, &[]);
-        parts.next();
-        parts.next();
+        parts.take();
+        parts.take();
         parts.progress(1, 0.5);
         parts.progress(2, 1.0);
         parts.done(2);
         assert_eq!(parts.sent(), 7.5 * MIB);
-        assert_eq!(parts.failed(1), 1);
+        assert_eq!(parts.failed(1, true), 1);
         assert_eq!(parts.sent(), 5.0 * MIB, "only part 1's bytes are taken back");
-        assert_eq!(parts.next(), None, "a failed part waits for its delay");
+        assert_eq!(parts.take(), None, "a failed part waits for its delay");
         parts.wake(1);
-        assert_eq!(parts.next(), Some(1));
+        assert_eq!(parts.take(), Some(1));
         parts.progress(1, 0.2);
-        assert_eq!(parts.failed(1), 2, "tries add up");
+        assert_eq!(parts.failed(1, true), 2, "tries add up");
         parts.wake(1);
-        parts.next();
+        parts.take();
         parts.progress(1, 1.0);
         parts.done(1);
         assert_eq!(parts.sent(), 10.0 * MIB, "exact at the end");
@@ -211,13 +208,13 @@ mod tests {
     #[test]
     fn late_events_do_not_move_a_part() {
         let mut parts = Parts::new(10.0 * MIB, 5.0 * MIB, 2, &[]);
-        parts.next();
+        parts.take();
         parts.progress(1, 0.8);
         parts.progress(1, 0.4);
         assert_eq!(parts.sent(), 4.0 * MIB, "progress within a try never goes back");
         parts.done(1);
         parts.progress(1, 0.1);
-        assert_eq!(parts.failed(1), 0, "a stored part cannot fail");
+        assert_eq!(parts.failed(1, true), 0, "a stored part cannot fail");
         assert_eq!(parts.sent(), 5.0 * MIB);
         parts.progress(2, 0.5);
         assert_eq!(parts.sent(), 5.0 * MIB, "a part that is not sending has sent nothing");
@@ -226,19 +223,22 @@ mod tests {
     #[test]
     fn recalled_parts_go_again_without_counting_as_failures() {
         let mut parts = Parts::new(10.0 * MIB, 5.0 * MIB, 2, &[]);
-        parts.next();
+        parts.take();
         parts.progress(1, 0.5);
         assert_eq!(parts.recall(), 1);
         assert_eq!(parts.sent(), 0.0);
-        assert_eq!(parts.next(), Some(1));
-        assert_eq!(parts.failed(1), 1);
+        assert_eq!(parts.take(), Some(1));
+        assert_eq!(parts.failed(1, false), 0, "offline failures do not count");
+        parts.wake(1);
+        parts.take();
+        assert_eq!(parts.failed(1, true), 1);
     }
 
     #[test]
     fn an_empty_file_has_one_empty_part() {
         let mut parts = Parts::new(0.0, 5.0 * MIB, 0, &[]);
         assert_eq!(parts.range(1), (0.0, 0.0));
-        assert_eq!(parts.next(), Some(1));
+        assert_eq!(parts.take(), Some(1));
         parts.done(1);
         assert!(parts.is_complete());
     }

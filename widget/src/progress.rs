@@ -49,22 +49,20 @@ impl Tally {
         Tally { files }
     }
 
-    /// Records an upload progress event of `file` and returns that file's own progress.
-    ///
-    /// `loaded`/`total` count the whole request body (policy fields too), so they are turned into
-    /// a fraction and applied to the file's size: the sums then never exceed the real total.
-    /// `total` is `None` when the browser cannot compute it.
-    pub fn record(&mut self, file: usize, loaded: f64, total: Option<f64>) -> f64 {
+    /// Records that `sent` bytes of `file` count as sent (see `parts`: a failed part takes its
+    /// bytes back) and returns that file's own progress.
+    pub fn record(&mut self, file: usize, sent: f64) -> f64 {
         let Some(tally) = self.files.get_mut(file) else {
             return 0.0;
         };
-        if tally.done {
-            return 1.0;
+        if !tally.done {
+            tally.sent = sent.max(0.0).min(tally.size);
         }
-        let progress = total.map_or(0.0, |total| fraction(loaded, total));
-        // Events arrive in order, but never let a late one move the bar backwards.
-        tally.sent = tally.sent.max(progress * tally.size);
-        fraction(tally.sent, tally.size)
+        if tally.done {
+            1.0
+        } else {
+            fraction(tally.sent, tally.size)
+        }
     }
 
     /// Marks `file` as stored: all its bytes count as sent.
@@ -122,43 +120,27 @@ mod tests {
         let mut tally = Tally::new([(0, 100.0), (0, 300.0), (1, 600.0)]);
         assert_eq!(tally.form(), Progress { loaded: 0.0, total: 1000.0, progress: 0.0 });
 
-        assert_eq!(tally.record(1, 50.0, Some(100.0)), 0.5);
+        assert_eq!(tally.record(1, 150.0), 0.5);
         assert_eq!(tally.input(0), Progress { loaded: 150.0, total: 400.0, progress: 0.375 });
         assert_eq!(tally.input(1), Progress { loaded: 0.0, total: 600.0, progress: 0.0 });
         assert_eq!(tally.form(), Progress { loaded: 150.0, total: 1000.0, progress: 0.15 });
     }
 
     #[test]
-    fn the_request_envelope_does_not_count_as_file_bytes() {
-        // A 100-byte file travels in a 1100-byte body: half the body is half the file.
+    fn sent_bytes_stay_within_the_file_and_may_go_back() {
         let mut tally = Tally::new([(0, 100.0)]);
-        assert_eq!(tally.record(0, 550.0, Some(1100.0)), 0.5);
-        assert_eq!(tally.form().loaded, 50.0);
-        // Browsers may report more than the total; the file still counts only its size.
-        assert_eq!(tally.record(0, 1200.0, Some(1100.0)), 1.0);
-        assert_eq!(tally.form(), Progress { loaded: 100.0, total: 100.0, progress: 1.0 });
-    }
-
-    #[test]
-    fn progress_never_goes_backwards() {
-        let mut tally = Tally::new([(0, 100.0)]);
-        tally.record(0, 80.0, Some(100.0));
-        assert_eq!(tally.record(0, 10.0, Some(100.0)), 0.8);
-    }
-
-    #[test]
-    fn unknown_totals_count_nothing_until_the_file_is_stored() {
-        let mut tally = Tally::new([(0, 100.0)]);
-        assert_eq!(tally.record(0, 60.0, None), 0.0);
+        assert_eq!(tally.record(0, 150.0), 1.0, "never more than the file");
+        assert_eq!(tally.record(0, 40.0), 0.4, "a failed part takes its bytes back");
+        assert_eq!(tally.form().loaded, 40.0);
         tally.finish(0);
-        assert_eq!(tally.form().progress, 1.0);
-        assert_eq!(tally.record(0, 60.0, None), 1.0);
+        assert_eq!(tally.record(0, 10.0), 1.0, "a stored file stays complete");
+        assert_eq!(tally.form(), Progress { loaded: 100.0, total: 100.0, progress: 1.0 });
     }
 
     #[test]
     fn finishing_every_file_reaches_one() {
         let mut tally = Tally::new([(0, 100.0), (1, 300.0)]);
-        tally.record(0, 10.0, Some(200.0));
+        tally.record(0, 50.0);
         tally.finish(0);
         tally.finish(1);
         assert_eq!(tally.form(), Progress { loaded: 400.0, total: 400.0, progress: 1.0 });

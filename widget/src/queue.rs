@@ -1,19 +1,25 @@
-//! The schedule of one attempt at uploading a form's files: which file goes next, how many go at
-//! once, and what came of each.
+//! The schedule of one attempt at uploading a form's files: what is sent next, how many
+//! transfers go at once, and what came of each file.
 //!
 //! Files are numbered across the whole form, the first input's files first, each input's in its
-//! own order; every file belongs to one field (one input). A file waits until its field is
-//! signed, then until one of the `limit` slots is free.
+//! own order; every file belongs to one field (one input). A file waits until it is signed,
+//! then its parts (see `parts`; a file sent whole is one part) take the `limit` slots, which all
+//! files share: the first file's parts go first, so files finish in order. A file whose part
+//! URLs are being renewed is held: its parts in flight go on, no new one starts.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-#[derive(Debug, Clone, PartialEq)]
+use crate::parts::Parts;
+
+#[derive(Debug)]
 enum Slot {
     /// Its field is being signed.
     Unsigned,
-    Ready,
-    Running,
+    Sending {
+        parts: Parts,
+        held: bool,
+    },
     Stored(String),
     Failed,
 }
@@ -28,72 +34,132 @@ pub struct Queue {
 
 impl Queue {
     /// `files` yields each file's field and, when an earlier attempt stored it already, its key.
-    /// At most `limit` files (at least one) are uploaded at once.
+    /// At most `limit` transfers (at least one) go at once.
     pub fn new(files: Vec<(usize, Option<String>)>, limit: usize) -> Queue {
         let files =
             files.into_iter().map(|(field, key)| (field, key.map_or(Slot::Unsigned, Slot::Stored))).collect();
         Queue { files, limit: limit.max(1), running: 0 }
     }
 
-    /// The field's upload instructions are here: its waiting files may go.
-    pub fn signed(&mut self, field: usize) {
-        self.move_files(field, Slot::Unsigned, Slot::Ready);
+    /// The file is signed: its parts may go, unless `held` (it waits for part URLs).
+    pub fn signed(&mut self, file: usize, parts: Parts, held: bool) {
+        if let Some((_, slot @ Slot::Unsigned)) = self.files.get_mut(file) {
+            *slot = Slot::Sending { parts, held };
+        }
+    }
+
+    /// Whether the file waits for its field's signature.
+    pub fn is_unsigned(&self, file: usize) -> bool {
+        matches!(self.files.get(file), Some((_, Slot::Unsigned)))
     }
 
     /// The field cannot be uploaded (signing failed, a file is too large): its files that are
-    /// not stored yet fail without being sent.
+    /// not stored yet fail.
     pub fn refused(&mut self, field: usize) {
-        self.move_files(field, Slot::Unsigned, Slot::Failed);
-        self.move_files(field, Slot::Ready, Slot::Failed);
-    }
-
-    fn move_files(&mut self, field: usize, from: Slot, to: Slot) {
-        for (file_field, slot) in &mut self.files {
-            if *file_field == field && *slot == from {
-                *slot = to.clone();
+        for file in 0..self.files.len() {
+            if self.files.get(file).is_some_and(|(file_field, _)| *file_field == field) {
+                self.failed(file);
             }
         }
     }
 
-    /// The next file to send, in file order, when a slot is free; it now counts as running.
-    pub fn start_next(&mut self) -> Option<usize> {
+    /// The next part to send, `(file, part number)`, when a slot is free; it now counts as
+    /// running.
+    pub fn start_next(&mut self) -> Option<(usize, u32)> {
         if self.running >= self.limit {
             return None;
         }
-        let index = self.files.iter().position(|(_, slot)| *slot == Slot::Ready)?;
-        self.files[index].1 = Slot::Running;
-        self.running += 1;
-        Some(index)
+        for (file, (_, slot)) in self.files.iter_mut().enumerate() {
+            if let Slot::Sending { parts, held: false } = slot {
+                if let Some(number) = parts.take() {
+                    self.running += 1;
+                    return Some((file, number));
+                }
+            }
+        }
+        None
     }
 
-    /// A running file is stored under `key`.
+    fn parts(&mut self, file: usize) -> Option<&mut Parts> {
+        match self.files.get_mut(file) {
+            Some((_, Slot::Sending { parts, .. })) => Some(parts),
+            _ => None,
+        }
+    }
+
+    /// Holds the file's new parts back (its URLs are renewed), or lets them go again.
+    pub fn hold(&mut self, file: usize, on: bool) {
+        if let Some((_, Slot::Sending { held, .. })) = self.files.get_mut(file) {
+            *held = on;
+        }
+    }
+
+    /// A running part has sent `fraction` of its bytes.
+    pub fn progress(&mut self, file: usize, number: u32, fraction: f64) {
+        if let Some(parts) = self.parts(file) {
+            parts.progress(number, fraction);
+        }
+    }
+
+    /// A running part is stored; answers whether that completes the file's parts.
+    pub fn part_done(&mut self, file: usize, number: u32) -> bool {
+        let Some(parts) = self.parts(file) else { return false };
+        parts.done(number);
+        let complete = parts.is_complete();
+        self.running -= 1;
+        complete
+    }
+
+    /// A running part failed; it waits for [`Queue::wake`]. Answers its failures so far (see
+    /// [`Parts::failed`]).
+    pub fn part_failed(&mut self, file: usize, number: u32, counts: bool) -> u32 {
+        let Some(parts) = self.parts(file) else { return 0 };
+        let tries = parts.failed(number, counts);
+        self.running -= 1;
+        tries
+    }
+
+    /// A failed part may go again.
+    pub fn wake(&mut self, file: usize, number: u32) {
+        if let Some(parts) = self.parts(file) {
+            parts.wake(number);
+        }
+    }
+
+    /// Bytes of the file counted as sent.
+    pub fn sent(&mut self, file: usize) -> f64 {
+        self.parts(file).map_or(0.0, |parts| parts.sent())
+    }
+
+    /// The file's parts that are not stored, in order.
+    pub fn remaining(&mut self, file: usize) -> Vec<u32> {
+        self.parts(file).map_or_else(Vec::new, |parts| parts.remaining())
+    }
+
+    /// A file whose parts are all stored is stored under `key`.
     pub fn stored(&mut self, file: usize, key: String) {
-        self.finish(file, Slot::Stored(key));
+        if let Some((_, slot @ Slot::Sending { .. })) = self.files.get_mut(file) {
+            *slot = Slot::Stored(key);
+        }
     }
 
-    /// A running file could not be stored.
+    /// The file cannot be stored: it fails, and its parts in flight no longer count (the
+    /// caller drops them).
     pub fn failed(&mut self, file: usize) {
-        self.finish(file, Slot::Failed);
-    }
-
-    fn finish(&mut self, file: usize, outcome: Slot) {
-        let Some((_, slot)) = self.files.get_mut(file) else {
-            return;
-        };
-        if *slot == Slot::Running {
-            self.running -= 1;
-            *slot = outcome;
+        let Some((_, slot)) = self.files.get_mut(file) else { return };
+        if let Slot::Sending { parts, .. } = slot {
+            self.running -= parts.recall();
+        }
+        if !matches!(slot, Slot::Stored(_)) {
+            *slot = Slot::Failed;
         }
     }
 
     /// Everything not stored yet fails: the attempt is stopped.
     pub fn stop(&mut self) {
-        for (_, slot) in &mut self.files {
-            if !matches!(slot, Slot::Stored(_)) {
-                *slot = Slot::Failed;
-            }
+        for file in 0..self.files.len() {
+            self.failed(file);
         }
-        self.running = 0;
     }
 
     /// Whether every file is stored or failed.
@@ -122,36 +188,91 @@ impl Queue {
 mod tests {
     use super::*;
 
-    fn drain(queue: &mut Queue) -> Vec<usize> {
+    fn whole(size: f64) -> Parts {
+        Parts::new(size, size, 1, &[])
+    }
+
+    fn drain(queue: &mut Queue) -> Vec<(usize, u32)> {
         core::iter::from_fn(|| queue.start_next()).collect()
+    }
+
+    fn sign_all(queue: &mut Queue, files: core::ops::Range<usize>) {
+        for file in files {
+            queue.signed(file, whole(10.0), false);
+        }
     }
 
     #[test]
     fn files_go_in_order_and_at_most_limit_at_once() {
         let mut queue = Queue::new(vec![(0, None), (0, None), (1, None), (1, None), (1, None)], 2);
-        assert_eq!(queue.start_next(), None, "nothing goes before its field is signed");
-        queue.signed(1);
-        queue.signed(0);
-        assert_eq!(drain(&mut queue), [0, 1]);
+        assert_eq!(queue.start_next(), None, "nothing goes before it is signed");
+        sign_all(&mut queue, 0..5);
+        assert_eq!(drain(&mut queue), [(0, 1), (1, 1)]);
+        assert!(queue.part_done(1, 1));
         queue.stored(1, "k1".into());
-        assert_eq!(drain(&mut queue), [2]);
+        assert_eq!(drain(&mut queue), [(2, 1)]);
         queue.failed(0);
+        queue.part_done(2, 1);
         queue.stored(2, "k2".into());
-        assert_eq!(drain(&mut queue), [3, 4]);
+        assert_eq!(drain(&mut queue), [(3, 1), (4, 1)]);
         assert!(!queue.is_over());
-        queue.stored(3, "k3".into());
-        queue.stored(4, "k4".into());
+        for file in [3, 4] {
+            queue.part_done(file, 1);
+            queue.stored(file, "k".into());
+        }
         assert!(queue.is_over());
+    }
+
+    #[test]
+    fn parts_of_several_files_share_the_slots_first_file_first() {
+        let mut queue = Queue::new(vec![(0, None), (0, None)], 3);
+        queue.signed(0, Parts::new(20.0, 10.0, 2, &[]), false);
+        queue.signed(1, Parts::new(30.0, 10.0, 3, &[]), false);
+        assert_eq!(drain(&mut queue), [(0, 1), (0, 2), (1, 1)]);
+        assert!(!queue.part_done(0, 2), "part 1 is still on its way");
+        assert_eq!(drain(&mut queue), [(1, 2)]);
+        assert!(queue.part_done(0, 1));
+        assert_eq!(queue.sent(0), 20.0);
+        assert_eq!(drain(&mut queue), [(1, 3)]);
+    }
+
+    #[test]
+    fn a_held_file_starts_no_part_until_released() {
+        let mut queue = Queue::new(vec![(0, None), (0, None)], 4);
+        queue.signed(0, Parts::new(20.0, 10.0, 2, &[]), true);
+        queue.signed(1, whole(5.0), false);
+        assert_eq!(drain(&mut queue), [(1, 1)]);
+        queue.hold(0, false);
+        assert_eq!(drain(&mut queue), [(0, 1), (0, 2)]);
+    }
+
+    #[test]
+    fn a_failed_part_frees_its_slot_and_waits_to_be_woken() {
+        let mut queue = Queue::new(vec![(0, None)], 1);
+        queue.signed(0, Parts::new(20.0, 10.0, 2, &[]), false);
+        assert_eq!(drain(&mut queue), [(0, 1)]);
+        queue.progress(0, 1, 0.5);
+        assert_eq!(queue.sent(0), 5.0);
+        assert_eq!(queue.part_failed(0, 1, true), 1);
+        assert_eq!(queue.sent(0), 0.0);
+        assert_eq!(drain(&mut queue), [(0, 2)], "the failed part waits; the next goes");
+        queue.wake(0, 1);
+        queue.part_done(0, 2);
+        assert_eq!(drain(&mut queue), [(0, 1)]);
+        assert_eq!(queue.remaining(0), [1]);
     }
 
     #[test]
     fn keys_come_back_in_file_order_whatever_order_the_files_finish_in() {
         let mut queue = Queue::new(vec![(0, None), (0, None), (0, None)], 4);
-        queue.signed(0);
-        assert_eq!(drain(&mut queue), [0, 1, 2]);
-        queue.stored(2, "c".into());
-        queue.stored(0, "a".into());
+        sign_all(&mut queue, 0..3);
+        drain(&mut queue);
+        for (file, key) in [(2, "c"), (0, "a")] {
+            queue.part_done(file, 1);
+            queue.stored(file, key.into());
+        }
         assert_eq!(queue.all_keys(0), None);
+        queue.part_done(1, 1);
         queue.stored(1, "b".into());
         assert_eq!(queue.all_keys(0), Some(vec!["a".into(), "b".into(), "c".into()]));
     }
@@ -159,9 +280,9 @@ mod tests {
     #[test]
     fn files_stored_by_an_earlier_attempt_are_not_sent_again() {
         let mut queue = Queue::new(vec![(0, Some("a".into())), (0, None)], 4);
-        assert!(queue.is_stored(0));
-        queue.signed(0);
-        assert_eq!(drain(&mut queue), [1]);
+        assert!(queue.is_stored(0) && !queue.is_unsigned(0) && queue.is_unsigned(1));
+        sign_all(&mut queue, 0..2);
+        assert_eq!(drain(&mut queue), [(1, 1)]);
         queue.failed(1);
         assert!(queue.is_over());
         assert_eq!(queue.keys(0), [Some("a".into()), None]);
@@ -174,39 +295,37 @@ mod tests {
         queue.refused(1);
         assert_eq!(queue.keys(1), [Some("b0".into()), None], "a stored file stays stored");
         assert!(!queue.is_over());
-        queue.signed(0);
-        assert_eq!(drain(&mut queue), [0]);
+        sign_all(&mut queue, 0..1);
+        assert_eq!(drain(&mut queue), [(0, 1)]);
+        queue.part_done(0, 1);
         queue.stored(0, "a0".into());
         assert!(queue.is_over());
     }
 
     #[test]
-    fn stopping_fails_everything_not_stored() {
-        let mut queue = Queue::new(vec![(0, None), (0, None), (1, None)], 1);
-        queue.signed(0);
-        assert_eq!(drain(&mut queue), [0]);
-        queue.stored(0, "a".into());
-        assert_eq!(drain(&mut queue), [1]);
+    fn stopping_fails_everything_not_stored_and_frees_the_slots() {
+        let mut queue = Queue::new(vec![(0, None), (0, None), (1, None)], 2);
+        queue.signed(0, Parts::new(20.0, 10.0, 2, &[]), false);
+        assert_eq!(drain(&mut queue), [(0, 1), (0, 2)]);
         queue.stop();
         assert!(queue.is_over());
-        assert_eq!(queue.keys(0), [Some("a".into()), None]);
+        assert_eq!(queue.running, 0);
         assert_eq!(queue.start_next(), None);
     }
 
     #[test]
-    fn outcomes_of_files_that_are_not_running_are_ignored() {
+    fn outcomes_of_files_that_are_not_sending_are_ignored() {
         let mut queue = Queue::new(vec![(0, None)], 1);
         queue.stored(0, "too early".into());
         queue.failed(7);
         assert_eq!(queue.keys(0), [None]);
-        queue.signed(0);
-        assert_eq!(queue.start_next(), Some(0));
+        assert_eq!(queue.part_failed(7, 1, true), 0);
     }
 
     #[test]
     fn the_limit_is_at_least_one() {
         let mut queue = Queue::new(vec![(0, None)], 0);
-        queue.signed(0);
-        assert_eq!(queue.start_next(), Some(0));
+        sign_all(&mut queue, 0..1);
+        assert_eq!(queue.start_next(), Some((0, 1)));
     }
 }

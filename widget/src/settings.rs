@@ -22,6 +22,25 @@ pub fn max_size(input_attribute: Option<&str>, form_attribute: Option<&str>) -> 
     input_attribute.or(form_attribute).and_then(whole_number)
 }
 
+/// Retries of a failed transfer when the form does not say.
+pub const DEFAULT_RETRIES: u32 = 5;
+
+/// The form's `data-s3file-retries`: how many times a failed part (or file sent whole) is tried
+/// again, at most 20.
+pub fn retries(attribute: Option<&str>) -> u32 {
+    attribute.and_then(whole_number).map_or(DEFAULT_RETRIES, |number| number.min(20) as u32)
+}
+
+/// Seconds an upload may go without progress when the form does not say.
+pub const DEFAULT_STALL_SECONDS: u64 = 30;
+
+/// The form's `data-s3file-stall-timeout`, in seconds (at least 1): an upload that makes no
+/// progress for that long is abandoned and tried again. In milliseconds.
+pub fn stall_ms(attribute: Option<&str>) -> f64 {
+    let seconds = attribute.and_then(whole_number).map_or(DEFAULT_STALL_SECONDS, |number| number.max(1));
+    seconds as f64 * 1000.0
+}
+
 /// Decimal digits, surrounding whitespace aside. By hand: `str::parse` brings a general radix
 /// parser several times the size of this.
 fn whole_number(text: &str) -> Option<u64> {
@@ -43,6 +62,17 @@ fn whole_number(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_and_stall_timeout_have_defaults_and_bounds() {
+        assert_eq!(retries(None), 5);
+        assert_eq!(retries(Some("0")), 0);
+        assert_eq!(retries(Some("99")), 20);
+        assert_eq!(retries(Some("x")), 5);
+        assert_eq!(stall_ms(None), 30_000.0);
+        assert_eq!(stall_ms(Some("0")), 1000.0);
+        assert_eq!(stall_ms(Some(" 5 ")), 5000.0);
+    }
 
     #[test]
     fn concurrency_defaults_to_four() {

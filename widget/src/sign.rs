@@ -32,7 +32,7 @@ pub fn request(
 ) -> Result<Request, Failure> {
     let body = request_body(field, files, restrictions);
     // The browser parses the answer; a body that is not JSON becomes `null`.
-    Request::post(url, &body, attempt, Call::Sign(index))
+    Request::json(url, &body, attempt, Call::Sign(index))
         .ok_or_else(|| Failure::SignUnreachable { url: url.to_owned() })
 }
 
