@@ -29,7 +29,10 @@ pub fn verdict(status: u16, code: Option<&str>, message: Option<&str>) -> Verdic
         (400, Some("RequestTimeout")) => Verdict::Retry,
         (403, Some("ExpiredToken" | "RequestExpired" | "TokenRefreshRequired")) => Verdict::Resign,
         // S3 says `AccessDenied` with "Request has expired": only the message tells.
-        (403, _) if message.is_some_and(|message| message.as_bytes().windows(7).any(|word| word == b"expired")) => {
+        (403, _)
+            if message
+                .is_some_and(|message| message.as_bytes().windows(7).any(|word| word == b"expired")) =>
+        {
             Verdict::Resign
         }
         _ => Verdict::Fatal,
@@ -41,7 +44,10 @@ pub fn verdict(status: u16, code: Option<&str>, message: Option<&str>) -> Verdic
 pub fn delay_ms(tries: u32, unit: f64) -> f64 {
     let exponent = tries.saturating_sub(1).min(16);
     let bound = (BASE_MS * f64::from(1u32 << exponent)).min(CAP_MS);
-    bound * unit.max(0.0).min(1.0)
+    // Not `clamp`, whose assertion would bring panic formatting into the wasm.
+    #[allow(clippy::manual_clamp)]
+    let unit = unit.max(0.0).min(1.0);
+    bound * unit
 }
 
 #[cfg(test)]

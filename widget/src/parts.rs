@@ -87,6 +87,8 @@ impl Parts {
 
     /// A sending part has sent `fraction` of its bytes.
     pub fn progress(&mut self, number: u32, fraction: f64) {
+        // Not `clamp`, whose assertion would bring panic formatting into the wasm.
+        #[allow(clippy::manual_clamp)]
         let bytes = fraction.max(0.0).min(1.0) * self.len(number);
         if let Some(part) = self.part(number).filter(|part| part.state == State::Sending) {
             part.sent = part.sent.max(bytes);
