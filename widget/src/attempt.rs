@@ -75,8 +75,9 @@ struct Side {
     failures: u32,
     /// `{url, headers}` per part number - 1.
     urls: Vec<JsValue>,
-    /// When the URLs expire, in Unix milliseconds.
-    expires: f64,
+    /// Until when the URLs are used, in Unix milliseconds: a margin before they expire, so a
+    /// part does not start on a URL about to be refused.
+    fresh_until: f64,
 }
 
 pub struct Attempt {
@@ -395,7 +396,7 @@ impl Attempt {
             let start = f64::from(number - 1) * upload.part_size;
             part.range = (start, (start + upload.part_size).min(size));
             let side = self.sides.get(file);
-            let fresh = side.filter(|side| side.expires - retry::MARGIN_MS > now);
+            let fresh = side.filter(|side| side.fresh_until > now);
             let presigned =
                 fresh.and_then(|side| side.urls.get(number as usize - 1)).filter(|url| url.is_object());
             match presigned {
@@ -451,7 +452,7 @@ impl Attempt {
             return false;
         }
         if let Some(side) = self.sides.get_mut(file).filter(|_| verdict == Verdict::Resign) {
-            side.expires = 0.0;
+            side.fresh_until = 0.0;
         }
         let delay = backoff::delay_ms(tries, Math::random());
         effects::later(delay, self.id, Call::Wake(file, number).number());
@@ -722,7 +723,9 @@ fn on_signer_answer(attempt: &Shared, file: usize, event: JsValue) {
         // Part URLs: `{parts: [{n, url, headers}], expires}`.
         let side = state.sides.get_mut(file)?;
         side.failures = 0;
-        side.expires = js::get(&answer, "expires").as_f64().unwrap_or_default() * 1000.0;
+        let expires = js::get(&answer, "expires").as_f64().unwrap_or_default() * 1000.0;
+        let now = Date::now();
+        side.fresh_until = expires - retry::MARGIN_MS.min((expires - now) / 2.0);
         let parts = js::get(&answer, "parts");
         for part in parts.dyn_ref::<Array>().map(Array::iter).into_iter().flatten() {
             let index = js::get(&part, "n").as_f64().unwrap_or_default() as usize;

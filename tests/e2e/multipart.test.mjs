@@ -1,0 +1,309 @@
+// Big files in real Chromium, against the embedded dev store and SeaweedFS: multipart uploads
+// with parts in flight together, a part tried again alone, part URLs renewed when they expire,
+// a reload that resumes from the parts S3 holds, abort, and PUT mode.
+//
+// The signers run with a lowered threshold (multipart above 6 MiB, parts of 5 MiB, S3's least).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { launchBrowser } from './support/browser.mjs';
+import { WWW_DIR, startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
+
+const MIB = 1024 * 1024;
+const MULTIPART = ['--multipart-threshold', String(6 * MIB), '--multipart-part-size', String(5 * MIB)];
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** Part uploads (PUTs with a part number) the page sends, with their timing and outcome. */
+function watchParts(page) {
+  const parts = [];
+  page.on('requestfinished', async (request) => {
+    const url = new URL(request.url());
+    if (request.method() !== 'PUT' || !url.searchParams.has('partNumber')) return;
+    const timing = request.timing();
+    const response = await request.response();
+    parts.push({
+      number: Number(url.searchParams.get('partNumber')),
+      start: timing.startTime,
+      end: timing.startTime + timing.responseEnd,
+      status: response?.status(),
+    });
+  });
+  page.on('requestfailed', (request) => {
+    const url = new URL(request.url());
+    if (request.method() === 'PUT' && url.searchParams.has('partNumber')) {
+      parts.push({ number: Number(url.searchParams.get('partNumber')), failed: true });
+    }
+  });
+  return parts;
+}
+
+/** Requests to the signer's own endpoints, by name (`sign`, `parts`, `complete`, `abort`), and
+ *  the answers to sign requests (read at once: a later navigation discards them). */
+function watchSigner(page, signer) {
+  const calls = { sign: [], parts: [], complete: [], abort: [], signed: [] };
+  page.on('request', (request) => {
+    const match = /\/s3file\/(sign|parts|complete|abort)$/.exec(request.url());
+    if (match && request.url().startsWith(signer.url)) calls[match[1]].push(request);
+  });
+  page.on('response', (response) => {
+    if (response.url() === `${signer.url}/s3file/sign`) calls.signed.push(response.json());
+  });
+  return calls;
+}
+
+/** The most transfers in flight at once, from their [start, end) intervals. The browser times
+ *  a request's start and end on different clocks: a few milliseconds at the ends are not
+ *  counted, so one request ending as the next starts is not an overlap. */
+function mostAtOnce(intervals) {
+  const edges = intervals.flatMap(({ start, end }) => [[start + 5, 1], [end - 5, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let most = 0;
+  for (const [, step] of edges) most = Math.max(most, (now += step));
+  return most;
+}
+
+/** Records the form's `progress` values on the demo page. */
+async function recordProgress(page) {
+  const values = [];
+  await page.exposeFunction('__progress', (value) => values.push(value));
+  await page.addInitScript(() => {
+    document.addEventListener('DOMContentLoaded', () => {
+      document.getElementById('upload-form').addEventListener('progress', (event) => window.__progress(event.detail.loaded));
+    });
+  });
+  return values;
+}
+
+async function storedFiles(page) {
+  return page.$$eval('#files li[data-key]', (items) =>
+    items.map((item) => ({ key: item.dataset.key, name: item.querySelector('a').textContent, href: item.querySelector('a').href })),
+  );
+}
+
+async function download(href) {
+  const response = await fetch(href);
+  assert.equal(response.status, 200, `GET ${href}`);
+  return Buffer.from(await response.arrayBuffer());
+}
+
+/** Slows the page's uploads down, so that parts take long enough to overlap and to be seen. */
+async function throttle(page, bytesPerSecond) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+  return cdp;
+}
+
+for (const [storeName, startSigner] of [
+  ['the embedded dev store', startDevSigner],
+  ['SeaweedFS', startSeaweedfsSigner],
+]) {
+  describe(`multipart uploads against ${storeName}`, () => {
+    let signer;
+    let shortUrls;
+    let putSigner;
+    let browser;
+    let dir;
+
+    before(async () => {
+      const args = (extra = []) => ['serve', '--www', WWW_DIR, ...MULTIPART, ...extra];
+      [signer, shortUrls, putSigner] = await Promise.all([
+        startSigner({ args: args() }),
+        // Part URLs valid for 2 seconds: a slow upload outlives them.
+        startSigner({ args: args(['--upload-expire', '2']) }),
+        startSigner({ args: args(['--upload-method', 'put']) }),
+      ]);
+      browser = await launchBrowser();
+      dir = await mkdtemp(join(tmpdir(), 's3file-multipart-'));
+    });
+
+    after(async () => {
+      await browser?.close();
+      await Promise.all([signer, shortUrls, putSigner].map((s) => s?.stop()));
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    /** A file on disk (so its lastModified stays the same when chosen again). */
+    async function fileOnDisk(name, size) {
+      const bytes = randomBytes(size);
+      const path = join(dir, name);
+      await writeFile(path, bytes);
+      return { path, bytes };
+    }
+
+    test('a big file goes up in parts, several at once, and arrives byte-identical', async () => {
+      const page = await browser.newPage();
+      const parts = watchParts(page);
+      const calls = watchSigner(page, signer);
+      const progress = await recordProgress(page);
+      const { path, bytes } = await fileOnDisk('film.bin', 23 * MIB + 11);
+      await page.goto(`${signer.url}/`);
+      await throttle(page, 40 * MIB);
+      await page.setInputFiles('#file', path);
+      await Promise.all([page.waitForURL('**/s3file/finalize', { timeout: 120_000 }), page.click('#submit')]);
+
+      assert.deepEqual(parts.map((part) => part.number).sort((a, b) => a - b), [1, 2, 3, 4, 5]);
+      assert.ok(parts.every((part) => part.status === 200), JSON.stringify(parts));
+      const atOnce = mostAtOnce(parts);
+      assert.ok(atOnce >= 2, `parts overlap in time (at most ${atOnce} at once)`);
+      assert.ok(atOnce <= 4, `no more than the form's concurrency (${atOnce})`);
+      assert.equal(calls.sign.length, 1);
+      assert.equal(calls.complete.length, 1);
+      for (let i = 1; i < progress.length; i += 1) {
+        assert.ok(progress[i] >= progress[i - 1], `progress went from ${progress[i - 1]} to ${progress[i]}`);
+      }
+      assert.equal(progress.at(-1), bytes.length, 'progress ends at exactly the file size');
+      const [stored] = await storedFiles(page);
+      assert.equal(stored.name, 'film.bin');
+      assert.equal(sha256(await download(stored.href)), sha256(bytes));
+      await page.close();
+    });
+
+    test('a part that fails is tried again alone, and progress loses only its bytes', async () => {
+      const page = await browser.newPage();
+      const parts = watchParts(page);
+      const progress = await recordProgress(page);
+      const { path, bytes } = await fileOnDisk('retried.bin', 12 * MIB);
+      let failures = 1;
+      await page.route('**/*partNumber=2*', (route) => {
+        if (route.request().method() === 'PUT' && failures-- > 0) return route.abort('connectionreset');
+        return route.continue();
+      });
+      await page.goto(`${signer.url}/`);
+      await page.setInputFiles('#file', path);
+      await Promise.all([page.waitForURL('**/s3file/finalize', { timeout: 60_000 }), page.click('#submit')]);
+
+      const tries = (number) => parts.filter((part) => part.number === number).length;
+      assert.deepEqual([tries(1), tries(2), tries(3)], [1, 2, 1], JSON.stringify(parts));
+      for (let i = 1; i < progress.length; i += 1) {
+        assert.ok(progress[i] >= progress[i - 1] - 5 * MIB, `progress fell by more than a part: ${progress[i - 1]} → ${progress[i]}`);
+      }
+      assert.equal(progress.at(-1), bytes.length);
+      const [stored] = await storedFiles(page);
+      assert.equal(sha256(await download(stored.href)), sha256(bytes));
+      await page.close();
+    });
+
+    test('part URLs that expire during the upload are renewed and the upload completes', async () => {
+      const page = await browser.newPage();
+      const parts = watchParts(page);
+      const calls = watchSigner(page, shortUrls);
+      const { path, bytes } = await fileOnDisk('slow.bin', 16 * MIB);
+      await page.goto(`${shortUrls.url}/`);
+      // One part at a time, about 4 seconds in all: twice the URLs' lifetime.
+      await page.evaluate(() => document.querySelector('form').setAttribute('data-s3file-concurrency', '1'));
+      await throttle(page, 4 * MIB);
+      await page.setInputFiles('#file', path);
+      await Promise.all([page.waitForURL('**/s3file/finalize', { timeout: 120_000 }), page.click('#submit')]);
+
+      assert.ok(calls.parts.length >= 2, `part URLs were asked for ${calls.parts.length} time(s)`);
+      assert.ok(parts.filter((part) => part.status === 200).length === 4, JSON.stringify(parts));
+      const [stored] = await storedFiles(page);
+      assert.equal(sha256(await download(stored.href)), sha256(bytes));
+      await page.close();
+    });
+
+    test('after a reload, choosing the file again sends only the parts S3 does not have', async () => {
+      const page = await browser.newPage();
+      const parts = watchParts(page);
+      const calls = watchSigner(page, signer);
+      const { path, bytes } = await fileOnDisk('resumed.bin', 22 * MIB);
+      await page.goto(`${signer.url}/`);
+      await page.evaluate(() => document.querySelector('form').setAttribute('data-s3file-concurrency', '1'));
+      await throttle(page, 8 * MIB);
+      await page.setInputFiles('#file', path);
+      await page.click('#submit');
+      // Two parts stored, then the page goes away mid-upload.
+      const deadline = Date.now() + 60_000;
+      while (parts.filter((part) => part.status === 200).length < 2) {
+        assert.ok(Date.now() < deadline, 'two parts were stored');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const firstSign = await calls.signed[0];
+      await page.reload();
+      const before = parts.length;
+      await page.setInputFiles('#file', path);
+      await Promise.all([page.waitForURL('**/s3file/finalize', { timeout: 120_000 }), page.click('#submit')]);
+
+      const resumedSign = calls.sign[1];
+      const asked = JSON.parse(resumedSign.postData());
+      assert.equal(asked.files[0].uploadId, firstSign.files[0].multipart.uploadId, 'the page asked to resume its upload');
+      const answer = await calls.signed[1];
+      const done = answer.files[0].multipart.done;
+      assert.ok(done.length >= 2, `S3 held ${done.length} parts`);
+      assert.equal(answer.files[0].key, firstSign.files[0].key);
+      const sentAfter = parts.slice(before).filter((part) => part.status === 200).map((part) => part.number);
+      assert.deepEqual(
+        [...sentAfter].sort((a, b) => a - b),
+        [1, 2, 3, 4, 5].filter((number) => !done.includes(number)),
+        'only the missing parts were sent again',
+      );
+      const [stored] = await storedFiles(page);
+      assert.equal(sha256(await download(stored.href)), sha256(bytes));
+      assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('s3file:')).length), 0,
+        'nothing is kept once the upload is complete');
+      await page.close();
+    });
+
+    test('abort() stops the parts and aborts the multipart upload on S3', async () => {
+      const page = await browser.newPage();
+      const parts = watchParts(page);
+      const calls = watchSigner(page, signer);
+      const { path } = await fileOnDisk('abandoned.bin', 22 * MIB);
+      await page.goto(`${signer.url}/`);
+      await throttle(page, 4 * MIB);
+      await page.setInputFiles('#file', path);
+      await page.click('#submit');
+      await page.waitForFunction(() => document.querySelector('form').getAttribute('aria-busy') === 'true');
+      while (calls.parts.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      const signed = await calls.signed[0];
+      const aborted = await page.evaluate(async () => (await import('/pkg/s3file.js')).abort(document.querySelector('form')));
+      assert.equal(aborted, true);
+      await page.waitForFunction(() => document.querySelector('form').getAttribute('aria-busy') === null);
+      // The abort request outlives the page's own requests; wait for it to be answered.
+      const deadline = Date.now() + 10_000;
+      const file = signed.files[0];
+      const body = { key: file.key, uploadId: file.multipart.uploadId, ticket: file.multipart.ticket };
+      let status;
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const response = await fetch(`${signer.url}/s3file/complete`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        status = response.status;
+      } while (status !== 404 && Date.now() < deadline);
+      assert.equal(calls.abort.length, 1);
+      assert.equal(status, 404, 'S3 no longer has the upload');
+      assert.ok(parts.filter((part) => part.status === 200).length < 5, 'the upload was stopped before its end');
+      assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('s3file:')).length), 0);
+      await page.close();
+    });
+
+    test('PUT mode uploads small files with a presigned PUT', async () => {
+      const page = await browser.newPage();
+      const methods = [];
+      page.on('request', (request) => {
+        if (!request.url().startsWith(`${putSigner.url}/s3file/`) && request.method() !== 'GET') methods.push(request.method());
+      });
+      const bytes = randomBytes(300 * 1024);
+      await page.goto(`${putSigner.url}/`);
+      await page.setInputFiles('#file', { name: 'note.bin', mimeType: 'application/octet-stream', buffer: bytes });
+      await Promise.all([page.waitForURL('**/s3file/finalize'), page.click('#submit')]);
+      assert.ok(methods.includes('PUT') && !methods.includes('POST'), `store requests: ${methods}`);
+      const [stored] = await storedFiles(page);
+      assert.equal(sha256(await download(stored.href)), sha256(bytes));
+      await page.close();
+    });
+  });
+}
