@@ -183,6 +183,8 @@ async fn a_multipart_upload_is_completed_and_finalized(server: Server) {
     let stored = finalize(&server, &signed, file).await;
     assert_eq!(stored["size"], bytes.len() as u64);
     assert_eq!(stored["content_type"], "application/octet-stream");
+    let etag = stored["etag"].as_str().unwrap_or_default();
+    assert!(etag.len() >= 32 && etag.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'), "{etag}");
     assert_eq!(sha256(&download(&server, stored["key"].as_str().unwrap()).await), sha256(&bytes));
     assert!(!server.exists(file["key"].as_str().unwrap()).await, "the upload was moved, not copied");
 }

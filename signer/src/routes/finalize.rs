@@ -42,6 +42,10 @@ pub struct StoredFile {
     pub size: u64,
     pub content_type: String,
     pub url: String,
+    /// The stored object's S3 ETag, quotes removed: for an object stored in one piece, the hex
+    /// MD5 of its bytes (unless the bucket encrypts with KMS); `<hex>-<parts>` for one stored in
+    /// parts. `None` when the store did not say.
+    pub etag: Option<String>,
 }
 
 /// A form as received: text fields, and files the browser sent itself (no JavaScript).
@@ -238,7 +242,7 @@ async fn finalize_form(state: &AppState, form: Form) -> Result<Finalized> {
     let mut files: BTreeMap<String, Vec<StoredFile>> = BTreeMap::new();
     for (field, key, info) in sources {
         let final_key = final_key(state, key.name()).await?;
-        state.storage.copy_object(key.as_str(), &final_key, &info).await?;
+        let etag = state.storage.copy_object(key.as_str(), &final_key, &info).await?;
         state.storage.delete(key.as_str()).await?;
         let url = download_url(state, &final_key).await?;
         files.entry(field).or_default().push(StoredFile {
@@ -247,11 +251,12 @@ async fn finalize_form(state: &AppState, form: Form) -> Result<Finalized> {
             size: info.size,
             content_type: info.content_type,
             url,
+            etag,
         });
     }
     for spooled in &form.spooled {
         let final_key = final_key(state, &spooled.name).await?;
-        state.storage.put_file(&final_key, &spooled.path, &spooled.content_type).await?;
+        let etag = state.storage.put_file(&final_key, &spooled.path, &spooled.content_type).await?;
         let size = tokio::fs::metadata(&spooled.path).await.map_err(anyhow::Error::from)?.len();
         let url = download_url(state, &final_key).await?;
         files.entry(spooled.field.clone()).or_default().push(StoredFile {
@@ -260,6 +265,7 @@ async fn finalize_form(state: &AppState, form: Form) -> Result<Finalized> {
             size,
             content_type: spooled.content_type.clone(),
             url,
+            etag,
         });
     }
 

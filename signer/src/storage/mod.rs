@@ -26,6 +26,11 @@ pub struct Storage {
     pub copy_part_size: u64,
 }
 
+/// An ETag without the quotes S3 puts around it.
+pub(crate) fn unquoted(etag: &str) -> String {
+    etag.trim_matches('"').to_owned()
+}
+
 /// What finalize reports about a stored object.
 #[derive(Debug, Clone)]
 pub struct ObjectInfo {
@@ -49,7 +54,13 @@ impl Storage {
     }
 
     /// Server-side copy of the object `info` describes, in one request or in parts by size.
-    pub async fn copy_object(&self, from: &str, to: &str, info: &ObjectInfo) -> anyhow::Result<()> {
+    /// Answers the copy's ETag.
+    pub async fn copy_object(
+        &self,
+        from: &str,
+        to: &str,
+        info: &ObjectInfo,
+    ) -> anyhow::Result<Option<String>> {
         if info.size > self.single_copy_limit {
             self.copy_in_parts(from, to, info.size, &info.content_type, self.copy_part_size).await
         } else {
@@ -59,7 +70,7 @@ impl Storage {
 
     /// Server-side copy: the bytes stay in S3. Headers and metadata come along from the upload;
     /// what only the final object gets (storage class, ACL, tags, encryption) is set here.
-    pub async fn copy(&self, from: &str, to: &str) -> anyhow::Result<()> {
+    pub async fn copy(&self, from: &str, to: &str) -> anyhow::Result<Option<String>> {
         let source = format!("{}/{}", self.bucket, url_path(from));
         let parameters = &self.parameters;
         let mut request = self.client.copy_object().bucket(&self.bucket).copy_source(source).key(to);
@@ -79,8 +90,8 @@ impl Storage {
             request =
                 request.tagging(tagging).tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace);
         }
-        request.send().await.with_context(|| format!("copy {from} to {to}"))?;
-        Ok(())
+        let copied = request.send().await.with_context(|| format!("copy {from} to {to}"))?;
+        Ok(copied.copy_object_result().and_then(|result| result.e_tag()).map(unquoted))
     }
 
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
@@ -100,7 +111,7 @@ impl Storage {
         key: &str,
         path: &std::path::Path,
         content_type: &str,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<String>> {
         let body = ByteStream::from_path(path).await.context("read spooled upload")?;
         let parameters = &self.parameters;
         let request = self
@@ -121,8 +132,8 @@ impl Storage {
             .set_metadata(
                 (!parameters.metadata.is_empty()).then(|| parameters.metadata.clone().into_iter().collect()),
             );
-        request.body(body).send().await.with_context(|| format!("put {key}"))?;
-        Ok(())
+        let stored = request.body(body).send().await.with_context(|| format!("put {key}"))?;
+        Ok(stored.e_tag().map(unquoted))
     }
 
     /// A time-limited download URL.

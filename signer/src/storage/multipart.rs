@@ -176,17 +176,19 @@ impl Storage {
         }
     }
 
+    /// Completes an upload from `parts`; answers the object's ETag.
     pub async fn complete_multipart(
         &self,
         key: &str,
         upload_id: &str,
         parts: &[ListedPart],
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<String>> {
         let completed = parts
             .iter()
             .map(|part| CompletedPart::builder().part_number(part.number as i32).e_tag(&part.etag).build())
             .collect();
-        self.client
+        let completed = self
+            .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -195,7 +197,7 @@ impl Storage {
             .send()
             .await
             .with_context(|| format!("complete multipart upload {key}"))?;
-        Ok(())
+        Ok(completed.e_tag().map(super::unquoted))
     }
 
     /// Aborts an upload; one that no longer exists counts as aborted.
@@ -259,7 +261,7 @@ impl Storage {
         size: u64,
         content_type: &str,
         part_size: u64,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<String>> {
         let upload_id = self.start_multipart(to, content_type, true).await?;
         let copied = self.copy_parts(from, to, &upload_id, PartPlan { size, part_size }).await;
         let parts = match copied {

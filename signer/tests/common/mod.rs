@@ -261,6 +261,15 @@ pub async fn valid_upload_is_finalized_with_a_server_side_copy(server: Server) {
     assert_eq!(stored["key"], server.final_key("hello.txt"));
     assert_eq!(stored["size"], bytes.len());
     assert_eq!(stored["content_type"], "text/plain");
+    {
+        use md5::Digest;
+        let md5 = hex::encode(md5::Md5::digest(&bytes));
+        assert_eq!(
+            stored["etag"],
+            md5.as_str(),
+            "finalize reports the object's checksum (its ETag, the MD5)"
+        );
+    }
     let downloaded = server.http.get(stored["url"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(downloaded.status(), 200);
     assert_eq!(downloaded.bytes().await.unwrap().to_vec(), bytes);
