@@ -78,6 +78,7 @@ mod tests {
                 size: 3,
                 content_type: "image/png".into(),
                 url: "http://h/a?b=1&c=\"2\"".into(),
+                etag: None,
             }],
         );
         let page = render(&finalized);
