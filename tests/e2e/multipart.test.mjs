@@ -290,6 +290,39 @@ for (const [storeName, startSigner] of [
       await page.close();
     });
 
+    test('going offline pauses the upload, and coming back finishes it without spending retries', async () => {
+      const page = await browser.newPage();
+      const errors = [];
+      await page.exposeFunction('__error', (message) => errors.push(message));
+      await page.addInitScript(() =>
+        document.addEventListener('s3file:error', (event) => window.__error(event.detail.message), true),
+      );
+      const parts = watchParts(page);
+      const { path, bytes } = await fileOnDisk('offline.bin', 16 * MIB);
+      await page.goto(`${signer.url}/`);
+      // No retries at all: only failures that do not count can be survived. One part at a
+      // time, slowly, so that going offline catches one on its way.
+      await page.evaluate(() => {
+        const form = document.querySelector('form');
+        form.setAttribute('data-s3file-retries', '0');
+        form.setAttribute('data-s3file-concurrency', '1');
+      });
+      const cdp = await throttle(page, 2 * MIB);
+      await page.setInputFiles('#file', path);
+      await page.click('#submit');
+      while (parts.filter((part) => part.status === 200).length < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await page.waitForFunction(() => !navigator.onLine);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(await page.$eval('form', (form) => form.getAttribute('aria-busy')), 'true', 'still uploading, paused');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 8 * MIB });
+      await page.waitForURL('**/s3file/finalize', { timeout: 60_000 });
+      assert.deepEqual(errors, []);
+      const [stored] = await storedFiles(page);
+      assert.equal(sha256(await download(stored.href)), sha256(bytes));
+      await page.close();
+    });
+
     test('PUT mode uploads small files with a presigned PUT', async () => {
       const page = await browser.newPage();
       const methods = [];

@@ -704,6 +704,10 @@ fn on_signer_answer(attempt: &Shared, file: usize, event: JsValue) {
         let answer = request.xhr.response();
         let (field, _, target) = state.file(file)?;
         let (url, key) = (field.sign_url.clone().unwrap_or_default(), target.key.clone());
+        // Offline: asked again once the browser is back, without counting as a failure.
+        if status == 0 && !effects::online(state.id, Call::Wake(file, 0).number()) {
+            return None;
+        }
         if !(200..300).contains(&status) {
             let verdict = backoff::verdict(status, None, None);
             if !state.retry(file, 0, verdict) {
