@@ -290,6 +290,33 @@ for (const [storeName, startSigner] of [
       await page.close();
     });
 
+    test('choosing other files during an upload stops it and aborts its multipart upload', async () => {
+      const page = await browser.newPage();
+      const calls = watchSigner(page, signer);
+      const { path } = await fileOnDisk('replaced.bin', 22 * MIB);
+      await page.goto(`${signer.url}/`);
+      await throttle(page, 4 * MIB);
+      await page.setInputFiles('#file', path);
+      await page.click('#submit');
+      while (calls.parts.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await page.setInputFiles('#file', { name: 'other.txt', mimeType: 'text/plain', buffer: Buffer.from('other') });
+      await page.waitForFunction(() => document.querySelector('form').getAttribute('aria-busy') === null);
+      const file = (await calls.signed[0]).files[0];
+      const body = JSON.stringify({ key: file.key, uploadId: file.multipart.uploadId, ticket: file.multipart.ticket });
+      let status;
+      const deadline = Date.now() + 10_000;
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const headers = { 'Content-Type': 'application/json' };
+        status = (await fetch(`${signer.url}/s3file/complete`, { method: 'POST', headers, body })).status;
+      } while (status !== 404 && Date.now() < deadline);
+      assert.equal(status, 404, 'S3 no longer has the upload');
+      assert.equal(calls.abort.length, 1, 'the page asked the signer to abort it');
+      assert.equal(calls.complete.length, 0, 'the upload was not completed');
+      assert.ok(!page.url().includes('/s3file/finalize'), 'the form was not submitted');
+      await page.close();
+    });
+
     test('going offline pauses the upload, and coming back finishes it without spending retries', async () => {
       const page = await browser.newPage();
       const errors = [];

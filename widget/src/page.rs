@@ -93,10 +93,15 @@ pub fn clicked(form: &JsValue) {
     }
 }
 
-/// Other files were chosen in `input`: what failed before concerns files that are gone.
+/// Other files were chosen in `input`: what failed before concerns files that are gone, and an
+/// upload under way sends files the user took back, so it stops (its multipart uploads are
+/// aborted on S3).
 pub fn changed(input: &JsValue) {
     let Some(input) = input.dyn_ref::<HtmlInputElement>() else { return };
     if let Some(attempt) = input.form().as_ref().and_then(attempt_of) {
+        if running(&attempt) {
+            attempt::abort(&attempt);
+        }
         with(&attempt, |state| state.forget(input));
     }
 }
