@@ -5,68 +5,83 @@
 /** The widget's entry point for the events of its requests, given by `listen`. */
 let answered;
 
-/** Called once at start with the widget's `answered(attempt, call, event, end)`. */
+/** Called once at start with the widget's `answered(attempt, call, event, xhr)`. */
 export function listen(handler) {
   answered = handler;
 }
 
+/** The requests on their way, each with the numbers of its attempt and call. */
+const requests = new Set();
+
 /** Sends `body` with `method` to `url` for request `call` of attempt `attempt` (numbers the
- *  widget gives and gets back), with the header pairs `headers` (or none). With `json`, a request
- *  to the signer, JSON in and out (an answer that is not JSON becomes `null`); else an upload,
- *  whose progress events are reported too, and which is aborted when it makes no progress for
- *  `stall` ms (a stalled connection would otherwise hang the form). Its `loadend`, which comes
- *  once whatever happened, is reported with `end` true. Returns the XHR, or undefined when the
- *  browser refused to send it (a URL that does not parse, say). */
-export function send(method, url, headers, body, attempt, call, json, stall) {
+ *  widget gives and gets back), with the header pairs `headers` (or none): an upload, whose
+ *  progress events are reported too, and which is aborted when it makes no progress for `stall`
+ *  ms (a stalled connection would otherwise hang the form); with `stall` 0, a request to the
+ *  signer, JSON in and out (an answer that is not JSON becomes `null`). Its `loadend`, which
+ *  comes once whatever happened, is reported with the request. Returns whether it was sent
+ *  (not when the browser refused, for a URL that does not parse, say). */
+export function send(method, url, headers, body, attempt, call, stall) {
   const xhr = new XMLHttpRequest();
-  const report = (end) => (event) => answered(attempt, call, event, end);
   const arm = () => {
     clearTimeout(xhr.stall);
     xhr.stall = setTimeout(() => xhr.abort(), stall);
   };
+  xhr.attempt = attempt;
+  xhr.call = call;
   try {
     xhr.open(method, url);
     for (const [name, value] of headers ?? []) xhr.setRequestHeader(name, value);
-    if (json) {
-      xhr.setRequestHeader("Content-Type", "application/json");
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.responseType = "json";
-    } else {
+    if (stall) {
       // Browsers only report upload progress to listeners registered before `send()`.
       xhr.upload.onprogress = (event) => {
         arm();
-        report(false)(event);
+        answered(attempt, call, event);
       };
       arm();
+    } else {
+      xhr.setRequestHeader("Content-Type", "application/json");
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.responseType = "json";
     }
     xhr.onloadend = (event) => {
-      clearTimeout(xhr.stall);
-      report(true)(event);
+      forget(xhr);
+      answered(attempt, call, event, xhr);
     };
     xhr.send(body);
-    return xhr;
+    requests.add(xhr);
+    return true;
   } catch {
-    stop(xhr);
+    forget(xhr);
   }
 }
 
-/** Stops reporting the request's events, then aborts it unless it is over (`abort()` fires
- *  `loadend` at once; on a finished request it would throw its response away). */
-export function stop(xhr) {
+/** Stops reporting the request's events. */
+function forget(xhr) {
   clearTimeout(xhr.stall);
   xhr.onloadend = xhr.upload.onprogress = null;
-  if (xhr.readyState !== 4) xhr.abort();
+  requests.delete(xhr);
 }
 
-/** Reports `call` of attempt `attempt` as over in `ms` milliseconds: a retry's delay. */
+/** Stops the requests of attempt `attempt` whose call number, masked with `mask`, is `call`:
+ *  they report nothing more, and are aborted. */
+export function stop(attempt, call, mask) {
+  for (const xhr of requests) {
+    if (xhr.attempt === attempt && (xhr.call & mask) === call) {
+      forget(xhr);
+      xhr.abort();
+    }
+  }
+}
+
+/** Reports `call` of attempt `attempt` in `ms` milliseconds: a retry's delay. */
 export function later(ms, attempt, call) {
-  setTimeout(() => answered(attempt, call, undefined, true), ms);
+  setTimeout(() => answered(attempt, call), ms);
 }
 
 /** Whether the browser is online; if not, reports `call` of attempt `attempt` once it is. */
 export function online(attempt, call) {
   if (navigator.onLine) return true;
-  addEventListener("online", () => answered(attempt, call, undefined, true), { once: true });
+  addEventListener("online", () => answered(attempt, call), { once: true });
   return false;
 }
 
@@ -80,32 +95,43 @@ export const errorCode = (xhr) => xmlText(xhr, "Code")?.trim();
  *  only its folder, signature and upload id, never file data. */
 const saved = (field, file) => `s3file:${field}:${file.name}:${file.size}:${file.lastModified}`;
 
-/** Keeps the multipart upload `uploadId` of `file` to `key`, signed with `signature`; forgets
- *  it when `key` is undefined. */
-export function remember(field, file, key, signature, uploadId) {
+/** Keeps the multipart upload `multipart` (the signer's object) of `file` to `key`, signed with
+ *  `signature`; forgets it when `key` is undefined. */
+export function remember(field, file, key, signature, multipart) {
   try {
     const folder = key?.slice(0, key.lastIndexOf("/"));
-    if (key) localStorage.setItem(saved(field, file), JSON.stringify({ folder, signature, uploadId }));
+    if (key) localStorage.setItem(saved(field, file), JSON.stringify({ folder, signature, uploadId: multipart.uploadId }));
     else localStorage.removeItem(saved(field, file));
   } catch {
     // Storage may be full or off (private browsing): uploads then start over after a reload.
   }
 }
 
-/** The body of a request about one multipart upload (ARCHITECTURE.md, "Multipart endpoints"). */
-export const multipartBody = (key, uploadId, ticket, parts) =>
+/** The body of a request about the multipart upload `multipart` (the signer's object) of `key`
+ *  (ARCHITECTURE.md, "Multipart endpoints"). */
+export const multipartBody = (key, { uploadId, ticket }, parts) =>
   JSON.stringify({ key, uploadId, ticket, parts: parts.length ? parts : undefined });
 
 /** Asks the signer at `url` to abort a multipart upload, leaving the page free to go: the
  *  request outlives it. */
-export function abandon(url, key, uploadId, ticket) {
+export function abandon(url, key, multipart) {
   fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: multipartBody(key, uploadId, ticket, []),
+    body: multipartBody(key, multipart, []),
     keepalive: true,
   }).catch(() => {});
 }
+
+/** Keeps the part URLs of the signer's `answer` (`{parts: [{n, url, headers}]}`) for file
+ *  number `file` in `urls` (a Map, created when undefined), and returns it. */
+export function keepUrls(urls = new Map(), file, answer) {
+  for (const part of [].concat(answer?.parts ?? [])) urls.set(`${file} ${part?.n}`, part);
+  return urls;
+}
+
+/** The `{url, headers}` kept in `urls` for part `number` of file number `file`. */
+export const partUrl = (urls, file, number) => urls?.get(`${file} ${number}`);
 
 /** Buttons each busy form had enabled, to enable again. */
 const disabledButtons = new WeakMap();

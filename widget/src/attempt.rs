@@ -6,15 +6,13 @@
 //! the next attempt for the form takes each input's instructions and the keys of its stored
 //! files from it, so it sends only what failed (see `retry`).
 //!
-//! The attempt is driven by its requests' XHR events, which reach it through [`answered`]. Its
-//! state is borrowed only between them, never while page code runs: events are dispatched, and
-//! the form submitted, after the borrow ends, so a listener may call `abort()` or start another
-//! upload.
+//! The attempt is driven by its requests' XHR events, which reach it through [`answered`]. It
+//! is borrowed (see `page`) only between them, never while page code runs: events are
+//! dispatched, and the form submitted, after the borrow ends, so a listener may call `abort()`
+//! or start another upload.
 
-use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use js_sys::{Array, Date, Function, Math, Object};
@@ -25,15 +23,16 @@ use crate::announcement::{quarter_passed, Announcement};
 use crate::backoff::{self, Verdict};
 use crate::endpoint::{sibling, source, Source};
 use crate::failure::Failure;
-use crate::instructions::{self, Instructions, Target};
+use crate::instructions::{self, Instructions, Kind, Target};
+use crate::page::{self, Key};
 use crate::parts::Parts;
 use crate::progress::{fraction, Progress, Tally};
 use crate::queue::Queue;
 use crate::sign::{self, Restrictions};
 use crate::submission::hidden_fields;
-use crate::upload::Part;
-use crate::xhr::{Call, Request, Stall};
-use crate::{dom, effects, js, retry, settings, upload};
+use crate::upload::{self, Part};
+use crate::xhr::{self, Call, Xhr};
+use crate::{dom, effects, js, retry, settings};
 
 /// What to do with the keys once every file is stored.
 pub enum Then {
@@ -44,7 +43,7 @@ pub enum Then {
 }
 
 /// An upgraded file input that takes part in the attempt.
-struct Field {
+pub struct Field {
     input: HtmlInputElement,
     /// The input's `name`: the form field the keys are submitted as.
     name: String,
@@ -54,30 +53,14 @@ struct Field {
     files: Vec<File>,
     /// The number of the field's first file among the form's files.
     first_file: usize,
-    instructions: Option<Rc<Instructions>>,
+    instructions: Option<Instructions>,
     /// The instructions come from an earlier attempt.
     reused: bool,
     /// The instructions must not serve another attempt: the store refused one of their
     /// uploads after a reuse, or other files were chosen.
     stale: bool,
-    signing: Option<Request>,
     /// The input shows one of this attempt's failures as its validity message.
     message: bool,
-}
-
-/// What a multipart upload has from the signer. Reached with `get`/`get_mut` only: an index
-/// that could panic would bring the formatting of panic messages into the wasm.
-#[derive(Default)]
-struct Side {
-    /// Its request on the way (part URLs, completion).
-    asking: Option<Request>,
-    /// Failures of those requests in a row.
-    failures: u32,
-    /// `{url, headers}` per part number - 1.
-    urls: Vec<JsValue>,
-    /// Until when the URLs are used, in Unix milliseconds: a margin before they expire, so a
-    /// part does not start on a URL about to be refused.
-    fresh_until: f64,
 }
 
 pub struct Attempt {
@@ -86,17 +69,15 @@ pub struct Attempt {
     pub form: HtmlFormElement,
     then: Option<Then>,
     fields: Vec<Field>,
-    /// The field of each of the form's files.
-    file_fields: Vec<usize>,
+    /// Files are numbered across the form, in field order.
     queue: Queue,
     tally: Tally,
-    /// The transfers on their way: file, part, request.
-    transfers: Vec<(usize, u32, Option<Request>)>,
-    /// Each file's dealings with the signer after signing (a multipart upload's).
-    sides: Vec<Side>,
+    /// The part URLs of its multipart uploads, kept by effects.js (see `effects::keep_urls`).
+    urls: JsValue,
     /// Tries after the first, per transfer.
     retries: u32,
-    stall: Stall,
+    /// How long an upload may go without progress before it is abandoned as stalled, in ms.
+    stall: f64,
     /// The browser went offline: nothing starts until it is back.
     paused: bool,
     /// Each failure and the field it concerns.
@@ -107,57 +88,39 @@ pub struct Attempt {
     pub over: bool,
 }
 
-pub type Shared = Rc<RefCell<Attempt>>;
-
 /// The number of the next attempt.
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 
-/// Runs `f` on the attempt unless it is borrowed already, which would mean a page listener
-/// re-entered the widget in a way it does not expect: it is then left alone.
-pub fn with<R>(attempt: &Shared, f: impl FnOnce(&mut Attempt) -> R) -> Option<R> {
-    let mut attempt = attempt.try_borrow_mut().ok()?;
-    Some(f(&mut attempt))
-}
-
-/// The upgraded file inputs of a form that have files to upload.
-pub struct Fields(Vec<Field>);
-
-impl Fields {
-    /// Those of `form`: named, enabled, with files, as the browser would submit them.
-    pub fn of(form: &HtmlFormElement) -> Fields {
-        let form_attribute = form.get_attribute("data-s3file");
-        let mut fields = Vec::new();
-        let mut first_file = 0;
-        for input in effects::file_inputs(form) {
-            let input: HtmlInputElement = input.unchecked_into();
-            let Some(sign_url) = sign_url(&input, form_attribute.as_deref()) else { continue };
-            let mut files = Vec::new();
-            if let Some(list) = input.files() {
-                for index in 0..list.length() {
-                    files.extend(list.get(index));
-                }
+/// The upgraded file inputs of `form` that have files to upload: named, enabled, with files, as
+/// the browser would submit them.
+pub fn fields(form: &HtmlFormElement) -> Vec<Field> {
+    let form_attribute = form.get_attribute("data-s3file");
+    let mut fields = Vec::new();
+    let mut first_file = 0;
+    for input in effects::file_inputs(form) {
+        let input: HtmlInputElement = input.unchecked_into();
+        let Some(sign_url) = sign_url(&input, form_attribute.as_deref()) else { continue };
+        let mut files = Vec::new();
+        if let Some(list) = input.files() {
+            for index in 0..list.length() {
+                files.extend(list.get(index));
             }
-            let count = files.len();
-            fields.push(Field {
-                name: input.name(),
-                input,
-                sign_url,
-                files,
-                first_file,
-                instructions: None,
-                reused: false,
-                stale: false,
-                signing: None,
-                message: false,
-            });
-            first_file += count;
         }
-        Fields(fields)
+        let count = files.len();
+        fields.push(Field {
+            name: input.name(),
+            input,
+            sign_url,
+            files,
+            first_file,
+            instructions: None,
+            reused: false,
+            stale: false,
+            message: false,
+        });
+        first_file += count;
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
+    fields
 }
 
 /// Whether `input` is upgraded and, if so, its signer's URL (`None` inside: django-s3file's
@@ -171,75 +134,71 @@ pub fn sign_url(input: &HtmlInputElement, form_attribute: Option<&str>) -> Optio
     }
 }
 
-/// Starts uploading the files of `fields`, of `form`. `earlier` is the form's last attempt, if
-/// it failed: its instructions and stored keys serve this one where they still can.
-pub fn start(form: &HtmlFormElement, Fields(mut fields): Fields, then: Then, earlier: Option<Shared>) {
+/// Starts uploading the files of `fields`, of `form`, in place of the form's last attempt,
+/// whose instructions and stored keys serve this one where they still can (it failed, or was
+/// stopped).
+pub fn start(form: &HtmlFormElement, mut fields: Vec<Field>, then: Then) {
+    let Some(mut all) = page::attempts() else { return };
     let now = Date::now();
-    let mut stored_keys = Vec::new();
-    for field in &mut fields {
-        let reused =
-            earlier.as_ref().and_then(|earlier| with(earlier, |earlier| earlier.reusable(field, now)));
+    let mut earlier = all.iter_mut().find(|earlier| earlier.form == *form);
+    let mut files = Vec::new();
+    let mut sizes = Vec::new();
+    let mut sending = 0;
+    for (index, field) in fields.iter_mut().enumerate() {
         let mut keys = Vec::new();
-        if let Some(Some((instructions, earlier_keys))) = reused {
+        if let Some((instructions, earlier_keys)) =
+            earlier.as_mut().and_then(|earlier| earlier.reusable(field, now))
+        {
             field.instructions = Some(instructions);
             field.reused = true;
             keys = earlier_keys;
         }
         keys.resize(field.files.len(), None);
-        stored_keys.append(&mut keys);
-    }
-    let mut stored_keys = stored_keys.into_iter();
-    if let Some(earlier) = &earlier {
-        with(earlier, Attempt::clear_messages);
-    }
-
-    let mut file_fields = Vec::new();
-    let mut queued = Vec::new();
-    let mut sizes = Vec::new();
-    let mut sending = 0;
-    for (index, field) in fields.iter().enumerate() {
-        for file in &field.files {
-            let key = stored_keys.next().flatten();
+        for (file, key) in field.files.iter().zip(keys) {
             // Progress counts the files this attempt sends.
             sizes.push((index, if key.is_some() { 0.0 } else { file.size() }));
             sending += usize::from(key.is_none());
-            file_fields.push(index);
-            queued.push((index, key));
+            files.push((index, key));
         }
     }
+    if let Some(earlier) = earlier {
+        earlier.clear_messages();
+    }
     let limit = settings::concurrency(form.get_attribute("data-s3file-concurrency").as_deref());
-    let queue = Queue::new(queued, limit);
+    let queue = Queue::new(files, limit);
     let mut tally = Tally::new(sizes);
-    for file in 0..file_fields.len() {
+    for file in 0..queue.file_count() {
         if queue.is_stored(file) {
             tally.finish(file);
         }
     }
     let total = tally.form().total;
-    let mut sides = Vec::new();
-    sides.resize_with(file_fields.len(), Side::default);
 
-    effects::busy(form, true);
-    let attempt = Rc::new(RefCell::new(Attempt {
-        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    // In place of the form's last attempt; attempts of forms that left the page stop.
+    all.retain(|other| {
+        let keep = other.form != *form && other.form.is_connected();
+        if !keep {
+            xhr::stop_requests(other.id, None);
+        }
+        keep
+    });
+    all.push(Attempt {
+        id,
         form: form.clone(),
         then: Some(then),
-        transfers: Vec::new(),
-        sides,
+        urls: JsValue::UNDEFINED,
         retries: settings::retries(form.get_attribute("data-s3file-retries").as_deref()),
-        stall: Stall(settings::stall_ms(form.get_attribute("data-s3file-stall-timeout").as_deref())),
+        stall: settings::stall_ms(form.get_attribute("data-s3file-stall-timeout").as_deref()),
         paused: false,
         fields,
-        file_fields,
         queue,
         tally,
         failures: Vec::new(),
         announced_progress: 0.0,
         over: false,
-    }));
-    crate::page::register(&attempt);
-
-    with(&attempt, |state| {
+    });
+    if let Some(state) = all.last_mut() {
         let form_max_size = form.get_attribute("data-s3file-max-size");
         for index in 0..state.fields.len() {
             if let Err(failure) = state.prepare(index, form_max_size.as_deref()) {
@@ -247,45 +206,45 @@ pub fn start(form: &HtmlFormElement, Fields(mut fields): Fields, then: Then, ear
                 state.failures.push((index, failure));
             }
         }
-    });
+    }
+    drop(all);
 
+    effects::busy(form, true);
     effects::started(form, sending, total);
     effects::announce(form, &Announcement::Uploading { files: sending }.text());
-    pump(&attempt);
+    pump(id);
 }
 
 impl Attempt {
     /// Aborts the multipart uploads of the files not stored, on S3 through the signer, and
     /// forgets them: the user gave up on them.
     fn abandon_uploads(&mut self) {
-        for file in 0..self.file_fields.len() {
+        for file in 0..self.queue.file_count() {
             if self.queue.is_stored(file) {
                 continue;
             }
             let Some((field, blob, target)) = self.file(file) else { continue };
-            let (Some(url), Some(upload)) = (&field.sign_url, target.multipart()) else { continue };
-            effects::abandon(&sibling(url, "abort"), &target.key, &upload.upload_id, &upload.ticket);
-            effects::remember(&field.name, blob, None, "", "");
+            let (Some(url), Some(multipart)) = (&field.sign_url, target.multipart()) else { continue };
+            effects::abandon(&sibling(url, "abort"), &target.key, multipart);
+            effects::remember(&field.name, blob, None, "", &JsValue::UNDEFINED);
         }
     }
 
     /// The instructions and keys of this (failed) attempt that can serve `field` of a new one
-    /// at `now`: those of the same input, for the same files, still valid.
-    fn reusable(&mut self, field: &Field, now: f64) -> Option<(Rc<Instructions>, Vec<Option<String>>)> {
+    /// at `now`: those of the same input, for the same files, still valid. They move to it.
+    fn reusable(&mut self, field: &Field, now: f64) -> Option<(Instructions, Vec<Option<String>>)> {
         let index = self.fields.iter().position(|earlier| earlier.input == field.input)?;
-        let earlier = self.fields.get(index)?;
-        let instructions =
-            earlier.instructions.clone().filter(|_| !earlier.stale && earlier.files == field.files)?;
-        retry::reusable(instructions.expires_at, now).then(|| (instructions, self.queue.keys(index)))
+        let earlier = self.fields.get_mut(index)?;
+        let usable = earlier.instructions.as_ref().is_some_and(|instructions| {
+            !earlier.stale && earlier.files == field.files && retry::reusable(instructions.expires_at, now)
+        });
+        Some((earlier.instructions.take().filter(|_| usable)?, self.queue.keys(index)))
     }
 
     /// Clears this attempt's validity messages, so the form gets past the browser's validation.
     pub fn clear_messages(&mut self) {
         for field in &mut self.fields {
-            if field.message {
-                field.input.set_custom_validity("");
-                field.message = false;
-            }
+            field.clear_message();
         }
     }
 
@@ -295,10 +254,7 @@ impl Attempt {
         for field in &mut self.fields {
             if field.input == *input {
                 field.stale = true;
-                if field.message {
-                    field.input.set_custom_validity("");
-                    field.message = false;
-                }
+                field.clear_message();
             }
         }
     }
@@ -307,31 +263,31 @@ impl Attempt {
     /// input for django-s3file's markup, or by asking the signer.
     fn prepare(&mut self, index: usize, form_max_size: Option<&str>) -> Result<(), Failure> {
         let Some(field) = self.fields.get_mut(index) else { return Ok(()) };
-        if field.instructions.is_some() {
-            self.release(index);
-            return Ok(());
-        }
-        let max_size =
-            settings::max_size(field.input.get_attribute("data-s3file-max-size").as_deref(), form_max_size);
-        if let Some(max) = max_size {
-            if let Some(file) = field.files.iter().find(|file| file.size() > max as f64) {
-                return Err(Failure::TooLarge { file: file.name(), size: file.size() as u64, max });
+        if field.instructions.is_none() {
+            let max_size = settings::max_size(
+                field.input.get_attribute("data-s3file-max-size").as_deref(),
+                form_max_size,
+            );
+            if let Some(max) = max_size {
+                if let Some(file) = field.files.iter().find(|file| file.size() > max as f64) {
+                    return Err(Failure::TooLarge { file: file.name(), size: file.size() as u64, max });
+                }
             }
+            if let Some(url) = &field.sign_url {
+                let accept =
+                    field.input.get_attribute("accept").filter(|accept| !accept.trim_ascii().is_empty());
+                let restrictions = Restrictions { accept: accept.as_deref(), max_size };
+                return sign::request(url, &field.name, &field.files, &restrictions, self.id, index);
+            }
+            field.instructions = Some(instructions::from_markup(&field.input, &field.files));
         }
-        let Some(url) = &field.sign_url else {
-            field.instructions = Some(Rc::new(instructions::from_markup(&field.input, &field.files)));
-            self.release(index);
-            return Ok(());
-        };
-        let accept = field.input.get_attribute("accept").filter(|accept| !accept.trim_ascii().is_empty());
-        let restrictions = Restrictions { accept: accept.as_deref(), max_size };
-        field.signing = Some(sign::request(url, &field.name, &field.files, &restrictions, self.id, index)?);
+        self.release(index);
         Ok(())
     }
 
     /// The file numbered `file` among the form's files: its field, the file, its target.
     fn file(&self, file: usize) -> Option<(&Field, &File, &Target)> {
-        let field = self.fields.get(*self.file_fields.get(file)?)?;
+        let field = self.fields.get(self.queue.field(file)?)?;
         let index = file.checked_sub(field.first_file)?;
         Some((field, field.files.get(index)?, field.instructions.as_ref()?.files.get(index)?))
     }
@@ -347,11 +303,10 @@ impl Attempt {
             }
             let Some((field, blob, target)) = self.file(file) else { continue };
             let size = blob.size();
-            let (parts, held) = match (target.multipart(), &field.instructions) {
-                (Some(upload), Some(instructions)) => {
-                    let (key, signature) = (Some(target.key.as_str()), &instructions.signature);
-                    effects::remember(&field.name, blob, key, signature, &upload.upload_id);
-                    (Parts::new(size, upload.part_size, upload.part_count, &upload.done), true)
+            let (parts, held) = match (&target.kind, &field.instructions) {
+                (Kind::Multipart { spec, part_size, part_count, done }, Some(instructions)) => {
+                    effects::remember(&field.name, blob, Some(&target.key), &instructions.signature, spec);
+                    (Parts::new(size, *part_size, *part_count, done), true)
                 }
                 _ => (Parts::new(size, size, 1, &[]), false),
             };
@@ -367,20 +322,25 @@ impl Attempt {
     /// Asks the signer for what the multipart upload of `file` needs next: URLs for the parts
     /// not stored yet (up to 1,000 at a time), or, once all are, its completion.
     fn ask_signer(&mut self, file: usize) {
-        let remaining = self.queue.remaining(file);
+        let Some(remaining) = self.queue.parts(file).map(|parts| parts.remaining()) else { return };
         let Some((field, _, target)) = self.file(file) else { return };
-        let (Some(url), Some(upload)) = (&field.sign_url, target.multipart()) else { return };
-        let parts: Array = remaining.iter().take(1000).map(|number| JsValue::from(*number)).collect();
+        let (Some(url), Some(multipart)) = (&field.sign_url, target.multipart()) else { return };
+        let parts = Array::new();
+        for number in remaining.iter().take(1000) {
+            parts.push(&JsValue::from(*number));
+        }
         let (name, call) = if remaining.is_empty() {
             ("complete", Call::Complete(file))
         } else {
             ("parts", Call::Urls(file))
         };
         let url = sibling(url, name);
-        let body = effects::multipart_body(&target.key, &upload.upload_id, &upload.ticket, &parts);
-        match (Request::json(&url, &body, self.id, call), self.sides.get_mut(file)) {
-            (Some(request), Some(side)) => side.asking = Some(request),
-            _ => self.fail(file, Failure::SignUnreachable { url }),
+        let body = effects::multipart_body(&target.key, multipart, &parts);
+        if !call.ask(self.id, &url, &body) {
+            return self.fail(file, Failure::SignUnreachable { url });
+        }
+        if let Some(parts) = self.queue.parts(file) {
+            parts.asking = true;
         }
     }
 
@@ -388,44 +348,31 @@ impl Attempt {
     /// missing or about to expire, holds the file and asks for fresh URLs instead.
     fn start_transfer(&mut self, file: usize, number: u32) -> Result<(), Failure> {
         let now = Date::now();
+        let Some(parts) = self.queue.parts(file) else { return Ok(()) };
+        let (range, fresh, asking) = (parts.range(number), parts.fresh_until > now, parts.asking);
         let Some((field, blob, target)) = self.file(file) else { return Ok(()) };
-        let markup = field.instructions.as_ref().is_some_and(|instructions| instructions.markup);
-        let size = blob.size();
-        let mut part = Part { number, presigned: &JsValue::UNDEFINED, range: (0.0, size) };
-        if let Some(upload) = target.multipart() {
-            let start = f64::from(number - 1) * upload.part_size;
-            part.range = (start, (start + upload.part_size).min(size));
-            let side = self.sides.get(file);
-            let fresh = side.filter(|side| side.fresh_until > now);
-            let presigned =
-                fresh.and_then(|side| side.urls.get(number as usize - 1)).filter(|url| url.is_object());
-            match presigned {
-                Some(presigned) => part.presigned = presigned,
-                None => {
-                    let asking = side.is_some_and(|side| side.asking.is_some());
-                    self.queue.part_failed(file, number, false);
-                    self.queue.wake(file, number);
-                    self.queue.hold(file, true);
-                    if !asking {
-                        self.ask_signer(file);
-                    }
-                    return Ok(());
-                }
+        let multipart = target.multipart().is_some();
+        let presigned =
+            if multipart && fresh { effects::part_url(&self.urls, file, number) } else { JsValue::UNDEFINED };
+        if multipart && !presigned.is_object() {
+            self.queue.part_failed(file, number, false);
+            self.queue.wake(file, number);
+            self.queue.hold(file, true);
+            if !asking {
+                self.ask_signer(file);
             }
+            return Ok(());
         }
-        let request = upload::start(blob, target, &part, markup, (self.id, file), &self.stall)?;
-        self.transfers.push((file, number, Some(request)));
-        Ok(())
+        let part = Part { presigned: &presigned, range };
+        let call = (self.id, Call::Send(file, number));
+        upload::start(blob, target, &part, field.sign_url.is_none(), call, self.stall)
     }
 
-    /// `file` cannot be stored: its transfers stop, and the failure is reported at the end.
+    /// `file` cannot be stored: its requests stop, and the failure is reported at the end.
     fn fail(&mut self, file: usize, failure: Failure) {
-        self.transfers.retain(|(other, _, _)| *other != file);
-        if let Some(side) = self.sides.get_mut(file) {
-            side.asking = None;
-        }
+        xhr::stop_requests(self.id, Some(file));
         self.queue.failed(file);
-        let field = self.file_fields.get(file).copied().unwrap_or_default();
+        let field = self.queue.field(file).unwrap_or_default();
         self.failures.push((field, failure));
     }
 
@@ -433,14 +380,14 @@ impl Attempt {
     /// answers whether it will be tried again (after a delay), which it is while the tries
     /// last and the failure is transient.
     fn retry(&mut self, file: usize, number: u32, verdict: Verdict) -> bool {
+        let multipart = self.file(file).is_some_and(|(_, _, target)| target.multipart().is_some());
         let tries = if number == 0 {
-            let Some(side) = self.sides.get_mut(file) else { return false };
-            side.failures += 1;
-            side.failures
+            let Some(parts) = self.queue.parts(file) else { return false };
+            parts.failures += 1;
+            parts.failures
         } else {
             self.queue.part_failed(file, number, true)
         };
-        let multipart = self.file(file).is_some_and(|(_, _, target)| target.multipart().is_some());
         let again = match verdict {
             Verdict::Retry => true,
             // A part's URL expired: fresh ones are asked for while it waits. A whole file's
@@ -451,29 +398,142 @@ impl Attempt {
         if !again || tries > self.retries {
             return false;
         }
-        if let Some(side) = self.sides.get_mut(file).filter(|_| verdict == Verdict::Resign) {
-            side.fresh_until = 0.0;
+        if let Some(parts) = self.queue.parts(file).filter(|_| verdict == Verdict::Resign) {
+            parts.fresh_until = 0.0;
         }
         let delay = backoff::delay_ms(tries, Math::random());
         effects::later(delay, self.id, Call::Wake(file, number).number());
         true
     }
-    /// What a `progress` event of `file` reports, as the tally stands.
-    fn progress_notice(&mut self, file: usize, file_progress: f64) -> Option<ProgressNotice> {
-        let field_index = *self.file_fields.get(file)?;
+
+    /// What a `progress` event of `file` reports, as the tally stands, with what it sent
+    /// recorded; with `stored`, the file is stored under that key and the event brings it to 1.
+    fn notice(&mut self, file: usize, stored: Option<String>) -> Option<Notice> {
+        let file_progress = if stored.is_some() {
+            1.0
+        } else {
+            let sent = self.queue.sent(file);
+            self.tally.record(file, sent)
+        };
         let of_form = self.tally.form();
         let quarter = quarter_passed(self.announced_progress, of_form.progress);
         self.announced_progress = of_form.progress;
         let (field, blob, _) = self.file(file)?;
-        Some(ProgressNotice {
+        Some(Notice {
             form: self.form.clone(),
             input: field.input.clone(),
             file: blob.clone(),
             of_form,
-            of_input: self.tally.input(field_index),
+            of_input: self.tally.input(self.queue.field(file)?),
             file_progress,
             quarter,
+            stored: stored.map(|key| (field.name.clone(), key)),
         })
+    }
+
+    /// The file is stored under `key`: its last `progress` event, and its `s3file:done`.
+    fn store(&mut self, file: usize, key: String) -> Option<Notice> {
+        self.queue.stored(file, key.clone());
+        self.tally.finish(file);
+        let (field, blob, target) = self.file(file)?;
+        if target.multipart().is_some() {
+            effects::remember(&field.name, blob, None, "", &JsValue::UNDEFINED);
+        }
+        // The last progress event may come before the body is complete; this one brings the
+        // file, and with the last file the form, to 1.
+        self.notice(file, Some(key))
+    }
+
+    /// An upload's progress: part `part` of `file` sent what `event` says.
+    fn progressed(&mut self, file: usize, part: u32, event: &JsValue) -> Option<Notice> {
+        let progress: &ProgressEvent = event.unchecked_ref();
+        // The counts cover the whole request body (a POST's policy fields too): the fraction
+        // applies to the part's own bytes.
+        let sent =
+            if progress.length_computable() { fraction(progress.loaded(), progress.total()) } else { 0.0 };
+        self.queue.progress(file, part, sent);
+        self.notice(file, None)
+    }
+
+    /// Field `index` is signed, or failed to be.
+    fn signed(&mut self, index: usize, xhr: &Xhr) {
+        let Some(field) = self.fields.get_mut(index) else { return };
+        let Some(url) = &field.sign_url else { return };
+        match sign::read_answer(url, xhr, field.files.len()) {
+            Ok(instructions) => {
+                field.instructions = Some(instructions);
+                self.release(index);
+            }
+            Err(failure) => {
+                self.queue.refused(index);
+                self.failures.push((index, failure));
+            }
+        }
+    }
+
+    /// Part `part` of `file` is over.
+    fn sent(&mut self, file: usize, part: u32, xhr: &Xhr) -> Option<Notice> {
+        let field_index = self.queue.field(file)?;
+        let (field, blob, target) = self.file(file)?;
+        let multipart = target.multipart().is_some();
+        match upload::read_answer(xhr, blob, target, field.sign_url.is_none()) {
+            Ok(key) => {
+                if !self.queue.part_done(file, part) {
+                    return self.notice(file, None);
+                }
+                if multipart {
+                    self.ask_signer(file);
+                    return None;
+                }
+                self.store(file, key)
+            }
+            Err(_) if xhr.status() == 0 && !effects::online(self.id, Call::Online.number()) => {
+                // Offline: not the part's fault. It goes again once the browser is back.
+                self.queue.part_failed(file, part, false);
+                self.queue.wake(file, part);
+                self.paused = true;
+                None
+            }
+            Err((failure, verdict)) => {
+                if !self.retry(file, part, verdict) {
+                    let field = self.fields.get_mut(field_index)?;
+                    field.stale |= field.reused && matches!(failure, Failure::UploadRefused { .. });
+                    self.fail(file, failure);
+                }
+                let sent = self.queue.sent(file);
+                self.tally.record(file, sent);
+                None
+            }
+        }
+    }
+
+    /// The signer answered a request for part URLs or for completion of the file's upload.
+    fn signer_answered(&mut self, file: usize, xhr: &Xhr) -> Option<Notice> {
+        let (field, _, target) = self.file(file)?;
+        let (url, key) = (field.sign_url.clone().unwrap_or_default(), target.key.clone());
+        let (status, answer) = (xhr.status(), xhr.response());
+        let parts = self.queue.parts(file)?;
+        parts.asking = false;
+        // Offline: asked again once the browser is back, without counting as a failure.
+        if status == 0 && !effects::online(self.id, Call::Wake(file, 0).number()) {
+            return None;
+        }
+        if !(200..300).contains(&status) {
+            if !self.retry(file, 0, backoff::verdict(status, None, None)) {
+                self.fail(file, sign::signer_failure(&url, status, &answer));
+            }
+            return None;
+        }
+        if parts.is_complete() {
+            return self.store(file, key);
+        }
+        // Part URLs: `{parts: [{n, url, headers}], expires}`.
+        parts.failures = 0;
+        let expires = js::get(&answer, "expires").as_f64().unwrap_or_default() * 1000.0;
+        parts.fresh_until = expires - retry::MARGIN_MS.min((expires - Date::now()) / 2.0);
+        self.urls = effects::keep_urls(&self.urls, file, &answer);
+        self.queue.hold(file, false);
+        None
     }
 
     /// Ends the attempt and says what to do: hand the keys over, or report the failures.
@@ -525,71 +585,78 @@ impl Attempt {
     }
 }
 
-/// An XHR event of the attempt's request `call`: the end of a request (`end`), or an upload's
-/// progress.
-pub fn answered(attempt: &Shared, call: Call, event: JsValue, end: bool) {
-    match call {
-        Call::Sign(field) => on_signed(attempt, field),
-        Call::Send(file, part) if end => on_sent(attempt, file, part, event),
-        Call::Send(file, part) => on_send_progress(attempt, file, part, event),
-        Call::Urls(file) | Call::Complete(file) => on_signer_answer(attempt, file, event),
-        Call::Wake(file, part) => {
-            with(attempt, |state| match part {
-                0 => state.ask_signer(file),
-                _ => state.queue.wake(file, part),
-            });
-            pump(attempt);
-        }
-        Call::Online => {
-            with(attempt, |state| state.paused = false);
-            pump(attempt);
+impl Field {
+    fn clear_message(&mut self) {
+        if self.message {
+            self.input.set_custom_validity("");
+            self.message = false;
         }
     }
 }
 
-fn on_signed(attempt: &Shared, index: usize) {
-    with(attempt, |state| {
-        let Some(field) = state.fields.get_mut(index) else { return };
-        let (Some(request), Some(url)) = (field.signing.take(), &field.sign_url) else { return };
-        match sign::read_answer(url, &request, field.files.len()) {
-            Ok(instructions) => {
-                field.instructions = Some(Rc::new(instructions));
-                state.release(index);
-            }
-            Err(failure) => {
-                state.queue.refused(index);
-                state.failures.push((index, failure));
-            }
+/// An XHR event of request `call` of the attempt numbered `id`, from `widget/js/effects.js`:
+/// with `xhr`, the end of the request, else an upload's progress (or a timer). An attempt that
+/// is gone or over has stopped its requests; late events are ignored.
+pub fn answered(id: u32, call: Call, event: &JsValue, xhr: Option<Xhr>) {
+    let Some(mut state) = page::attempt(Key::Id(id)).filter(|state| !state.over) else { return };
+    let end = xhr.is_some() || !matches!(call, Call::Send(..));
+    let notice = match (call, xhr) {
+        (Call::Send(file, part), None) => state.progressed(file, part, event),
+        (Call::Send(file, part), Some(xhr)) => state.sent(file, part, &xhr),
+        (Call::Sign(field), Some(xhr)) => {
+            state.signed(field, &xhr);
+            None
         }
-    });
-    pump(attempt);
+        (Call::Urls(file) | Call::Complete(file), Some(xhr)) => state.signer_answered(file, &xhr),
+        (Call::Wake(file, 0), _) => {
+            state.ask_signer(file);
+            None
+        }
+        (Call::Wake(file, part), _) => {
+            state.queue.wake(file, part);
+            None
+        }
+        (Call::Online, _) => {
+            state.paused = false;
+            None
+        }
+        _ => None,
+    };
+    drop(state);
+    if let Some(notice) = notice {
+        notice.dispatch(event);
+    }
+    if end {
+        pump(id);
+    }
 }
 
 /// Starts uploads while slots are free; ends the attempt once every file is stored or failed.
-fn pump(attempt: &Shared) {
-    let over = with(attempt, |state| {
-        if state.over || state.paused {
-            return false;
+fn pump(id: u32) {
+    let Some(mut state) = page::attempt(Key::Id(id)) else { return };
+    if state.over || state.paused {
+        return;
+    }
+    // Offline, nothing would get through: wait until the browser is back.
+    if !effects::online(id, Call::Online.number()) {
+        state.paused = true;
+        return;
+    }
+    while let Some((file, part)) = state.queue.start_next() {
+        if let Err(failure) = state.start_transfer(file, part) {
+            state.fail(file, failure);
         }
-        // Offline, nothing would get through: wait until the browser is back.
-        if !effects::online(state.id, Call::Online.number()) {
-            state.paused = true;
-            return false;
-        }
-        while let Some((file, part)) = state.queue.start_next() {
-            if let Err(failure) = state.start_transfer(file, part) {
-                state.fail(file, failure);
-            }
-        }
-        state.queue.is_over()
-    });
-    if over == Some(true) {
-        finish(attempt);
+    }
+    let over = state.queue.is_over();
+    drop(state);
+    if over {
+        finish(id);
     }
 }
 
-/// What a `progress` event reports, gathered while the attempt is borrowed.
-struct ProgressNotice {
+/// What a `progress` event reports, and with `stored` the `s3file:done` that follows it,
+/// gathered while the attempt is borrowed.
+struct Notice {
     form: HtmlFormElement,
     input: HtmlInputElement,
     file: File,
@@ -597,10 +664,13 @@ struct ProgressNotice {
     of_input: Progress,
     file_progress: f64,
     quarter: Option<u8>,
+    /// The field's name and the key the file is stored under.
+    stored: Option<(String, String)>,
 }
 
-impl ProgressNotice {
-    /// Dispatches `progress` on the form, then on the input, as django-s3file does.
+impl Notice {
+    /// Dispatches `progress` on the form, then on the input, as django-s3file does, then
+    /// `s3file:done` if the file is stored.
     fn dispatch(&self, original: &JsValue) {
         let (form, input) = (self.of_form, self.of_input);
         #[rustfmt::skip]
@@ -611,145 +681,10 @@ impl ProgressNotice {
         if let Some(quarter) = self.quarter {
             effects::announce(&self.form, &Announcement::Quarter(quarter).text());
         }
-    }
-}
-
-fn on_send_progress(attempt: &Shared, file: usize, part: u32, event: JsValue) {
-    let notice = with(attempt, |state| {
-        let progress: &ProgressEvent = event.unchecked_ref();
-        // The counts cover the whole request body (a POST's policy fields too): the fraction
-        // applies to the part's own bytes.
-        let sent =
-            if progress.length_computable() { fraction(progress.loaded(), progress.total()) } else { 0.0 };
-        state.queue.progress(file, part, sent);
-        let sent = state.queue.sent(file);
-        let file_progress = state.tally.record(file, sent);
-        state.progress_notice(file, file_progress)
-    });
-    if let Some(Some(notice)) = notice {
-        notice.dispatch(&event);
-    }
-}
-
-/// The file is stored under `key`: what its last `progress` and `s3file:done` events report.
-fn store(state: &mut Attempt, file: usize, key: String) -> Option<(ProgressNotice, (String, String))> {
-    state.queue.stored(file, key.clone());
-    state.tally.finish(file);
-    let (field, blob, target) = state.file(file)?;
-    if target.multipart().is_some() {
-        effects::remember(&field.name, blob, None, "", "");
-    }
-    let name = field.name.clone();
-    // The last progress event may come before the body is complete; this one brings the file,
-    // and with the last file the form, to 1.
-    Some((state.progress_notice(file, 1.0)?, (name, key)))
-}
-
-fn on_sent(attempt: &Shared, file: usize, part: u32, event: JsValue) {
-    let stored = with(attempt, |state| {
-        let transfer = state.transfers.iter_mut().find(|(f, p, _)| (*f, *p) == (file, part))?;
-        let request = transfer.2.take()?;
-        state.transfers.retain(|(_, _, request)| request.is_some());
-        let field_index = *state.file_fields.get(file)?;
-        let (field, blob, target) = state.file(file)?;
-        let decode_key = field.instructions.as_ref().is_some_and(|instructions| instructions.markup);
-        let multipart = target.multipart().is_some();
-        match upload::read_answer(&request, blob, target, decode_key) {
-            Ok(key) => {
-                let complete = state.queue.part_done(file, part);
-                if !complete {
-                    let sent = state.queue.sent(file);
-                    let file_progress = state.tally.record(file, sent);
-                    return state.progress_notice(file, file_progress).map(|notice| (notice, None));
-                }
-                if multipart {
-                    state.ask_signer(file);
-                    return None;
-                }
-                store(state, file, key).map(|(notice, done)| (notice, Some(done)))
-            }
-            Err((_, _)) if request.status() == 0 && !effects::online(state.id, Call::Online.number()) => {
-                // Offline: not the part's fault. It goes again once the browser is back.
-                state.queue.part_failed(file, part, false);
-                state.queue.wake(file, part);
-                state.paused = true;
-                None
-            }
-            Err((failure, verdict)) => {
-                if !state.retry(file, part, verdict) {
-                    let field = state.fields.get_mut(field_index)?;
-                    field.stale |= field.reused && matches!(failure, Failure::UploadRefused { .. });
-                    state.fail(file, failure);
-                }
-                let sent = state.queue.sent(file);
-                state.tally.record(file, sent);
-                None
-            }
-        }
-    });
-    if let Some(Some((notice, done))) = stored {
-        notice.dispatch(&event);
-        if let Some((name, key)) = done {
-            effects::stored(&notice.input, &key, &notice.file, &name);
+        if let Some((name, key)) = &self.stored {
+            effects::stored(&self.input, key, &self.file, name);
         }
     }
-    pump(attempt);
-}
-
-/// The signer answered a request for part URLs or for completion of the file's upload.
-fn on_signer_answer(attempt: &Shared, file: usize, event: JsValue) {
-    let stored = with(attempt, |state| {
-        let request = state.sides.get_mut(file)?.asking.take()?;
-        let status = request.status();
-        let answer = request.xhr.response();
-        let (field, _, target) = state.file(file)?;
-        let (url, key) = (field.sign_url.clone().unwrap_or_default(), target.key.clone());
-        // Offline: asked again once the browser is back, without counting as a failure.
-        if status == 0 && !effects::online(state.id, Call::Wake(file, 0).number()) {
-            return None;
-        }
-        if !(200..300).contains(&status) {
-            let verdict = backoff::verdict(status, None, None);
-            if !state.retry(file, 0, verdict) {
-                let reason = js::text(&answer, "error");
-                let failure = if status == 0 {
-                    Failure::SignUnreachable { url }
-                } else {
-                    Failure::SignRefused { url, status, reason }
-                };
-                state.fail(file, failure);
-            }
-            return None;
-        }
-        if state.queue.remaining(file).is_empty() {
-            return store(state, file, key);
-        }
-        // Part URLs: `{parts: [{n, url, headers}], expires}`.
-        let side = state.sides.get_mut(file)?;
-        side.failures = 0;
-        let expires = js::get(&answer, "expires").as_f64().unwrap_or_default() * 1000.0;
-        let now = Date::now();
-        side.fresh_until = expires - retry::MARGIN_MS.min((expires - now) / 2.0);
-        let parts = js::get(&answer, "parts");
-        for part in parts.dyn_ref::<Array>().map(Array::iter).into_iter().flatten() {
-            let index = js::get(&part, "n").as_f64().unwrap_or_default() as usize;
-            if (1..=10_000).contains(&index) {
-                if side.urls.len() < index {
-                    side.urls.resize(index, JsValue::UNDEFINED);
-                }
-                if let Some(slot) = side.urls.get_mut(index - 1) {
-                    *slot = part;
-                }
-            }
-        }
-        state.queue.hold(file, false);
-        None
-    });
-    if let Some(Some((notice, (name, key)))) = stored {
-        notice.dispatch(&event);
-        effects::stored(&notice.input, &key, &notice.file, &name);
-    }
-    pump(attempt);
 }
 
 enum Conclusion {
@@ -773,11 +708,11 @@ enum Conclusion {
 }
 
 /// Ends the attempt: hands the keys over, or the form back with the reasons.
-fn finish(attempt: &Shared) {
-    let Some(Some(conclusion)) = with(attempt, Attempt::conclude) else { return };
+fn finish(id: u32) {
+    let Some(conclusion) = page::attempt(Key::Id(id)).and_then(|mut state| state.conclude()) else { return };
     match conclusion {
         Conclusion::Stored { form, then, inputs, entries, keys } => {
-            crate::page::unregister(attempt);
+            page::unregister(id);
             // The form is itself again before it goes, in case the page stays (a `target`
             // elsewhere, the back-forward cache).
             effects::busy(&form, false);
@@ -807,27 +742,18 @@ fn finish(attempt: &Shared) {
     }
 }
 
-/// Stops the attempt: running requests are aborted, what is stored is kept for the next
-/// attempt. Answers whether there was an attempt to stop.
-pub fn abort(attempt: &Shared) -> bool {
-    let stopped = with(attempt, |state| {
-        if state.over {
-            return None;
-        }
-        state.over = true;
-        // Dropping the requests aborts them without calling back.
-        state.transfers.clear();
-        state.sides.iter_mut().for_each(|side| side.asking = None);
-        state.abandon_uploads();
-        for field in &mut state.fields {
-            field.signing = None;
-        }
-        state.queue.stop();
-        Some((state.form.clone(), state.then.take()))
-    });
-    let Some(Some((form, then))) = stopped else { return false };
-    effects::busy(&form, false);
-    effects::announce(&form, &Announcement::Stopped.text());
+/// Stops the attempt of `form`: running requests are aborted, what is stored is kept for the
+/// next attempt. Answers whether there was an attempt to stop.
+pub fn abort(form: &HtmlFormElement) -> bool {
+    let Some(mut state) = page::attempt(Key::Form(form)).filter(|state| !state.over) else { return false };
+    state.over = true;
+    xhr::stop_requests(state.id, None);
+    state.abandon_uploads();
+    state.queue.stop();
+    let then = state.then.take();
+    drop(state);
+    effects::busy(form, false);
+    effects::announce(form, &Announcement::Stopped.text());
     if let Some(Then::Settle { reject, .. }) = then {
         let error = js_sys::Error::new("the upload was aborted");
         error.set_name("AbortError");

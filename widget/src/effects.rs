@@ -90,7 +90,7 @@ extern "C" {
     #[wasm_bindgen(js_name = policyExpiry)]
     pub fn policy_expiry(fields: &JsValue) -> f64;
 
-    /// Reports `call` of the attempt numbered `attempt` as over in `ms` milliseconds.
+    /// Reports `call` of the attempt numbered `attempt` in `ms` milliseconds.
     pub fn later(ms: f64, attempt: u32, call: u32);
 
     /// Whether the browser is online; if not, reports `call` of the attempt once it is.
@@ -103,17 +103,27 @@ extern "C" {
     #[wasm_bindgen(js_name = errorCode)]
     pub fn error_code(xhr: &Xhr) -> Option<String>;
 
-    /// Keeps the multipart upload of `file` for `field` across page loads (its key, folder
-    /// signature and upload id), or forgets it when `key` is `None`.
-    pub fn remember(field: &str, file: &File, key: Option<&str>, signature: &str, upload_id: &str);
+    /// Keeps the multipart upload `multipart` (the signer's object) of `file` for `field`
+    /// across page loads (its key's folder, the folder signature and its upload id), or
+    /// forgets it when `key` is `None`.
+    pub fn remember(field: &str, file: &File, key: Option<&str>, signature: &str, multipart: &JsValue);
 
-    /// The JSON body of a request about a multipart upload; `parts` (part numbers) only when
-    /// not empty.
+    /// The JSON body of a request about the multipart upload `multipart` (the signer's object)
+    /// of `key`; `parts` (part numbers) only when not empty.
     #[wasm_bindgen(js_name = multipartBody)]
-    pub fn multipart_body(key: &str, upload_id: &str, ticket: &str, parts: &Array) -> JsValue;
+    pub fn multipart_body(key: &str, multipart: &JsValue, parts: &Array) -> JsValue;
 
     /// Asks the signer at `url` to abort a multipart upload, with a request that outlives the page.
-    pub fn abandon(url: &str, key: &str, upload_id: &str, ticket: &str);
+    pub fn abandon(url: &str, key: &str, multipart: &JsValue);
+
+    /// Keeps the part URLs of the signer's `answer` (`{parts: [{n, url, headers}]}`) for
+    /// `file`, in `urls` (created when `undefined`), which it returns.
+    #[wasm_bindgen(js_name = keepUrls)]
+    pub fn keep_urls(urls: &JsValue, file: usize, answer: &JsValue) -> JsValue;
+
+    /// The `{url, headers}` kept in `urls` for part `number` of `file`, if any.
+    #[wasm_bindgen(js_name = partUrl)]
+    pub fn part_url(urls: &JsValue, file: usize, number: u32) -> JsValue;
 
     /// `[promise, resolve, reject]`.
     pub fn deferred() -> Array;

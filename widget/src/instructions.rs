@@ -15,10 +15,6 @@ pub struct Instructions {
     pub signature: String,
     /// One per file, in file order.
     pub files: Vec<Target>,
-    /// Whether they come from django-s3file's markup: each upload then adds the file's
-    /// `Content-Type` to the fields, and the store's `<Key>` goes through `decodeURI`, as
-    /// django-s3file's script does.
-    pub markup: bool,
     /// When the first file's POST policy expires, in Unix milliseconds, if it says.
     pub expires_at: Option<f64>,
 }
@@ -43,23 +39,22 @@ pub struct Target {
 pub enum Kind {
     Post,
     Put,
-    Multipart(Multipart),
-}
-
-/// A multipart upload the signer started.
-pub struct Multipart {
-    pub upload_id: String,
-    pub ticket: String,
-    pub part_size: f64,
-    pub part_count: u32,
-    /// Parts S3 holds already: the upload was resumed.
-    pub done: Vec<u32>,
+    /// A multipart upload the signer started: `spec` is its `multipart` object, whose
+    /// `uploadId` and `ticket` effects.js sends back to the signer.
+    Multipart {
+        spec: JsValue,
+        part_size: f64,
+        part_count: u32,
+        /// Parts S3 holds already: the upload was resumed.
+        done: Vec<u32>,
+    },
 }
 
 impl Target {
-    pub fn multipart(&self) -> Option<&Multipart> {
+    /// The signer's `multipart` object, for a multipart upload.
+    pub fn multipart(&self) -> Option<&JsValue> {
         match &self.kind {
-            Kind::Multipart(multipart) => Some(multipart),
+            Kind::Multipart { spec, .. } => Some(spec),
             _ => None,
         }
     }
@@ -70,9 +65,10 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
     let name = js::text(file, "name").ok_or("a file has no name")?;
     let key = js::text(file, "key").ok_or("a file has no key")?;
     let multipart = js::get(file, "multipart");
-    if multipart.is_object() {
+    let put = js::get(file, "put");
+    let (url, fields, kind) = if multipart.is_object() {
         let number = |name| js::get(&multipart, name).as_f64().filter(|number| *number >= 1.0);
-        let (Some(upload_id), Some(ticket), Some(part_size), Some(part_count)) = (
+        let (Some(_), Some(_), Some(part_size), Some(part_count)) = (
             js::text(&multipart, "uploadId"),
             js::text(&multipart, "ticket"),
             number("partSize"),
@@ -84,26 +80,19 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
         let done = done.dyn_ref::<Array>().map_or_else(Vec::new, |done| {
             done.iter().filter_map(|number| number.as_f64()).map(|number| number as u32).collect()
         });
-        let multipart = Multipart { upload_id, ticket, part_size, part_count: part_count as u32, done };
-        return Ok(Target {
-            name,
-            key,
-            url: String::new(),
-            fields: JsValue::UNDEFINED,
-            kind: Kind::Multipart(multipart),
-        });
-    }
-    let put = js::get(file, "put");
-    if put.is_object() {
-        let url = js::text(&put, "url").ok_or("a PUT has no url")?;
-        return Ok(Target { name, key, url, fields: js::get(&put, "headers"), kind: Kind::Put });
-    }
-    let url = js::text(file, "url").ok_or("a file has no url")?;
-    let fields = js::get(file, "fields");
-    if !fields.is_object() {
-        return Err("a file has no fields");
-    }
-    Ok(Target { name, key, url, fields, kind: Kind::Post })
+        let kind = Kind::Multipart { spec: multipart, part_size, part_count: part_count as u32, done };
+        (String::new(), JsValue::UNDEFINED, kind)
+    } else if put.is_object() {
+        (js::text(&put, "url").ok_or("a PUT has no url")?, js::get(&put, "headers"), Kind::Put)
+    } else {
+        let url = js::text(file, "url").ok_or("a file has no url")?;
+        let fields = js::get(file, "fields");
+        if !fields.is_object() {
+            return Err("a file has no fields");
+        }
+        (url, fields, Kind::Post)
+    };
+    Ok(Target { name, key, url, fields, kind })
 }
 
 /// Reads the signer's answer for `file_count` files; `Err` says what does not follow the
@@ -120,7 +109,7 @@ pub fn from_sign_answer(answer: &JsValue, file_count: usize) -> Result<Instructi
     for file in files.iter() {
         targets.push(target(&file)?);
     }
-    Ok(with_expiry(Instructions { signature, files: targets, markup: false, expires_at: None }))
+    Ok(with_expiry(signature, targets))
 }
 
 /// The instructions django-s3file rendered into `input` (see `presigned`), for `files`.
@@ -138,18 +127,17 @@ pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> Instructions {
             Target { key, name, url: url.clone(), fields: fields.clone().into(), kind: Kind::Post }
         })
         .collect();
-    let signature = attribute("data-s3f-signature");
-    with_expiry(Instructions { signature, files: targets, markup: true, expires_at: None })
+    with_expiry(attribute("data-s3f-signature"), targets)
 }
 
 /// Instructions with a multipart upload are never reused by a later attempt: it signs again and
 /// resumes the upload instead, learning which parts S3 holds. Otherwise they are good until the
 /// first POST policy expires.
-fn with_expiry(mut instructions: Instructions) -> Instructions {
-    let expires_at = instructions.files.first().map(|target| effects::policy_expiry(&target.fields));
-    instructions.expires_at = expires_at.filter(|time| !time.is_nan());
-    if instructions.files.iter().any(|target| target.multipart().is_some()) {
-        instructions.expires_at = Some(0.0);
+fn with_expiry(signature: String, files: Vec<Target>) -> Instructions {
+    let expires_at = files.first().map(|target| effects::policy_expiry(&target.fields));
+    let mut expires_at = expires_at.filter(|time| !time.is_nan());
+    if files.iter().any(|target| target.multipart().is_some()) {
+        expires_at = Some(0.0);
     }
-    instructions
+    Instructions { signature, files, expires_at }
 }

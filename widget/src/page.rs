@@ -1,20 +1,19 @@
 //! The page's side: what the document's listeners and the JS API do, and the state they share:
 //! the attempts of the page's forms, those running and those that failed (kept for the next).
 
-use alloc::rc::Rc;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{RefCell, RefMut};
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, HtmlFormElement, HtmlInputElement};
 
-use crate::attempt::{self, with, Fields, Shared, Then};
-use crate::xhr::Call;
+use crate::attempt::{self, Attempt, Then};
+use crate::xhr::{Call, Xhr};
 use crate::{effects, js};
 
-/// The attempts of the page's forms, at most one per form, with their numbers.
-struct Attempts(RefCell<Vec<(HtmlFormElement, u32, Shared)>>);
+/// The attempts of the page's forms, at most one per form.
+struct Attempts(RefCell<Vec<Attempt>>);
 
 // SAFETY: the widget runs on the page's one thread (wasm32-unknown-unknown without atomics has
 // no other); JS values cannot leave it, and this state is never touched off the browser.
@@ -22,46 +21,48 @@ unsafe impl Sync for Attempts {}
 
 static ATTEMPTS: Attempts = Attempts(RefCell::new(Vec::new()));
 
-/// Runs `f` on the attempts unless they are borrowed already (a page listener re-entering the
-/// widget), in which case they are left alone.
-fn attempts<R>(f: impl FnOnce(&mut Vec<(HtmlFormElement, u32, Shared)>) -> R) -> Option<R> {
-    Some(f(&mut *ATTEMPTS.0.try_borrow_mut().ok()?))
+/// The attempts, unless they are borrowed already (a page listener re-entering the widget in a
+/// way it does not expect), in which case they are left alone. No page code runs while they
+/// are borrowed.
+pub fn attempts() -> Option<RefMut<'static, Vec<Attempt>>> {
+    ATTEMPTS.0.try_borrow_mut().ok()
 }
 
-/// Makes `attempt` the attempt of its form, in place of any earlier one, and forgets the
-/// attempts of forms that left the page.
-pub fn register(attempt: &Shared) {
-    let Some((form, id)) = with(attempt, |state| (state.form.clone(), state.id)) else { return };
-    attempts(|all| {
-        all.retain(|(other, _, _)| *other != form && other.is_connected());
-        all.push((form, id, attempt.clone()));
-    });
+/// How an attempt is found.
+#[derive(Clone, Copy)]
+pub enum Key<'a> {
+    /// By its number.
+    Id(u32),
+    /// The attempt of this form: running, or failed and kept for the next.
+    Form(&'a HtmlFormElement),
 }
 
-pub fn unregister(attempt: &Shared) {
-    attempts(|all| all.retain(|(_, _, other)| !Rc::ptr_eq(other, attempt)));
+/// The attempt `key` finds (see [`attempts`]).
+pub fn attempt(key: Key) -> Option<RefMut<'static, Attempt>> {
+    let found = |attempt: &&mut Attempt| match key {
+        Key::Id(id) => attempt.id == id,
+        Key::Form(form) => attempt.form == *form,
+    };
+    RefMut::filter_map(attempts()?, |all| all.iter_mut().find(found)).ok()
 }
 
-/// The form's attempt: running, or failed and kept for the next.
-fn attempt_of(form: &HtmlFormElement) -> Option<Shared> {
-    attempts(|all| all.iter().find(|(other, _, _)| other == form).map(|(_, _, attempt)| attempt.clone()))
-        .flatten()
-}
-
-/// An XHR event of request `call` (see [`Call`]) of the attempt numbered `attempt`, from
-/// `widget/js/effects.js`: the end of the request with `end`, else an upload's progress. An
-/// attempt that is gone has stopped its requests; their events are ignored.
-pub fn answered(attempt: u32, call: u32, event: JsValue, end: bool) {
-    let found =
-        attempts(|all| all.iter().find(|(_, id, _)| *id == attempt).map(|(_, _, attempt)| attempt.clone()));
-    if let Some(Some(found)) = found {
-        attempt::answered(&found, Call::of(call), event, end);
+/// Forgets the attempt numbered `id`: its form was handed over.
+pub fn unregister(id: u32) {
+    if let Some(mut all) = attempts() {
+        all.retain(|attempt| attempt.id != id);
     }
 }
 
-/// Whether `attempt` is still running.
-fn running(attempt: &Shared) -> bool {
-    attempt.try_borrow().map_or(true, |state| !state.over)
+/// An XHR event of request `call` (see [`Call`]) of the attempt numbered `attempt`, from
+/// `widget/js/effects.js`: the end of the request with `xhr`, else an upload's progress (or a
+/// timer).
+pub fn answered(attempt: u32, call: u32, event: JsValue, xhr: Option<Xhr>) {
+    attempt::answered(attempt, Call::of(call), &event, xhr);
+}
+
+/// Whether the form has an attempt that is still running.
+fn running(form: &HtmlFormElement) -> bool {
+    attempt(Key::Form(form)).is_some_and(|attempt| !attempt.over)
 }
 
 /// A form is submitted; answers whether the widget takes the submission over (the caller then
@@ -71,16 +72,15 @@ fn running(attempt: &Shared) -> bool {
 /// validation, which comes before the event.
 pub fn submitted(form: &JsValue, submitter: Option<HtmlElement>) -> bool {
     let Some(form) = form.dyn_ref::<HtmlFormElement>() else { return false };
-    let earlier = attempt_of(form);
-    if earlier.as_ref().is_some_and(running) {
+    if running(form) {
         return true;
     }
-    let fields = Fields::of(form);
+    let fields = attempt::fields(form);
     // Nothing to upload: the browser submits the form as usual.
     if fields.is_empty() {
         return false;
     }
-    attempt::start(form, fields, Then::Submit(submitter), earlier);
+    attempt::start(form, fields, Then::Submit(submitter));
     true
 }
 
@@ -88,8 +88,8 @@ pub fn submitted(form: &JsValue, submitter: Option<HtmlElement>) -> bool {
 /// browser validates the form (the button's activation comes after the click's dispatch), so a
 /// failed upload can be retried. Pressing Enter in a field clicks the form's default button.
 pub fn clicked(form: &JsValue) {
-    if let Some(attempt) = form.dyn_ref::<HtmlFormElement>().and_then(attempt_of) {
-        with(&attempt, attempt::Attempt::clear_messages);
+    if let Some(mut attempt) = form.dyn_ref::<HtmlFormElement>().and_then(|form| attempt(Key::Form(form))) {
+        attempt.clear_messages();
     }
 }
 
@@ -98,11 +98,10 @@ pub fn clicked(form: &JsValue) {
 /// aborted on S3).
 pub fn changed(input: &JsValue) {
     let Some(input) = input.dyn_ref::<HtmlInputElement>() else { return };
-    if let Some(attempt) = input.form().as_ref().and_then(attempt_of) {
-        if running(&attempt) {
-            attempt::abort(&attempt);
-        }
-        with(&attempt, |state| state.forget(input));
+    let Some(form) = input.form() else { return };
+    attempt::abort(&form);
+    if let Some(mut attempt) = attempt(Key::Form(&form)) {
+        attempt.forget(input);
     }
 }
 
@@ -131,22 +130,21 @@ pub fn upload(form: &JsValue) -> Promise {
         js::call(&reject, &js_sys::Error::new("upload() takes a form element"));
         return promise;
     };
-    let earlier = attempt_of(form);
-    if earlier.as_ref().is_some_and(running) {
+    if running(form) {
         js::call(&reject, &js_sys::Error::new("the form is uploading already"));
         return promise;
     }
-    let fields = Fields::of(form);
+    let fields = attempt::fields(form);
     if fields.is_empty() {
         js::call(&resolve, &Object::new());
         return promise;
     }
-    attempt::start(form, fields, Then::Settle { resolve, reject }, earlier);
+    attempt::start(form, fields, Then::Settle { resolve, reject });
     promise
 }
 
 /// Stops the uploads of `form`, if any, and hands the form back; answers whether there were
 /// any. What was stored is kept: the next submission sends only the rest.
 pub fn abort(form: &JsValue) -> bool {
-    form.dyn_ref::<HtmlFormElement>().and_then(attempt_of).is_some_and(|attempt| attempt::abort(&attempt))
+    form.dyn_ref::<HtmlFormElement>().is_some_and(attempt::abort)
 }

@@ -1,5 +1,6 @@
 //! The parts of one multipart upload as the browser sends them: which part goes next, which wait
-//! to be tried again, and how many bytes count as sent.
+//! to be tried again, and how many bytes count as sent; and the upload's dealings with the
+//! signer, which gives the parts their URLs and completes the upload.
 //!
 //! Parts are numbered from 1, as in S3. Every part is `part_size` bytes but the last, which
 //! holds the rest. A part that fails loses the bytes it had sent, and only those: progress goes
@@ -32,6 +33,13 @@ pub struct Parts {
     size: f64,
     part_size: f64,
     parts: Vec<Part>,
+    /// A request to the signer (part URLs, completion) is on its way.
+    pub asking: bool,
+    /// Failures of requests to the signer in a row.
+    pub failures: u32,
+    /// Until when the part URLs are used, in Unix milliseconds: a margin before they expire, so
+    /// a part does not start on a URL about to be refused.
+    pub fresh_until: f64,
 }
 
 impl Parts {
@@ -39,7 +47,8 @@ impl Parts {
     /// `done` are stored already (a resumed upload).
     pub fn new(size: f64, part_size: f64, count: u32, done: &[u32]) -> Parts {
         let part = Part { state: State::Pending, tries: 0, sent: 0.0 };
-        let mut parts = Parts { size, part_size, parts: vec![part; count.max(1) as usize] };
+        let parts = vec![part; count.max(1) as usize];
+        let mut parts = Parts { size, part_size, parts, asking: false, failures: 0, fresh_until: 0.0 };
         for &number in done {
             let len = parts.len(number);
             if let Some(part) = parts.part(number) {

@@ -48,6 +48,16 @@ impl Queue {
         }
     }
 
+    /// How many files there are.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// The field of the file.
+    pub fn field(&self, file: usize) -> Option<usize> {
+        self.files.get(file).map(|(field, _)| *field)
+    }
+
     /// Whether the file waits for its field's signature.
     pub fn is_unsigned(&self, file: usize) -> bool {
         matches!(self.files.get(file), Some((_, Slot::Unsigned)))
@@ -80,7 +90,8 @@ impl Queue {
         None
     }
 
-    fn parts(&mut self, file: usize) -> Option<&mut Parts> {
+    /// The file's parts, while it is sending.
+    pub fn parts(&mut self, file: usize) -> Option<&mut Parts> {
         match self.files.get_mut(file) {
             Some((_, Slot::Sending { parts, .. })) => Some(parts),
             _ => None,
