@@ -1,51 +1,108 @@
 // Uploads through a network that breaks: a fault-injecting TCP proxy (support/faulty_proxy.mjs)
 // stands between Chromium and the store, against the signer's embedded store and against
-// SeaweedFS. It resets connections in the middle of request bodies, stalls them, and answers
-// 500 and 503 in the store's place. The demo page uploads a few dozen files of 1 KiB to 3 MiB in
-// a few forms, submitting again after failures as a person would. Every file must end stored
-// byte for byte at its final key, or with a clear error and nothing at its final key (nor a
+// SeaweedFS. It resets connections in the middle of request bodies, stalls them for a second
+// and then resets them, hangs them for good, and answers 500 and 503 in the store's place. The
+// demo page uploads a few dozen files in a few forms: small ones (1 KiB to 3 MiB, POSTed whole)
+// and a few of 11 to 16 MiB that go up as multipart uploads in parts of 5 MiB (the signers run
+// with a lowered threshold), submitting again after failures as a person would.
+//
+// The forms allow two retries per transfer (`data-s3file-retries="2"`) and a stall timeout of
+// two seconds. The widget tries every transfer (a file sent whole, or one part) again after a
+// transient fault, so what is checked is exact: a file fails only when one of its transfers
+// failed three times in a row of tries (seen in the page, one XMLHttpRequest per try), and its
+// error says what the last of them met; a stored file had no transfer fail more than twice; no
+// try is left unfinished, so a hung connection never hangs the form. Every file ends stored byte
+// for byte at its final key, or with a clear error and nothing at its final key (nor a
 // partial object in the upload folder); a file stored in a form that never got through is not
-// at its final key either. The form must never be left hanging.
+// at its final key either. Progress goes back only by the bytes of the transfers that failed
+// in the meantime, and ends at exactly 1. A multipart upload left unfinished is resumed by the
+// next submit, which sends only the parts the store lacks. Some plans are imposed rather than
+// drawn, so that every run gives up and gets through at the edge: part 2 of the first form's
+// big file hangs at every try; part 1 of the third form's answers 500 to every try of the first
+// attempt; part 2 of the fourth form's meets a 503 and a hang, then passes.
 //
 // The proxy's faults come from a seeded PRNG: S3FILE_FAULT_SEED picks another seed (the seed of
 // a failing run is in its error message).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { launchBrowser } from './support/browser.mjs';
 import { FAULT_KINDS, parseSeed, prng, startFaultyProxy } from './support/faulty_proxy.mjs';
 import { seaweedfsConfig, startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
 
 const SEED = parseSeed(process.env.S3FILE_FAULT_SEED ?? 20_261_122);
+const MIB = 1024 * 1024;
+// The forms' settings: few retries, so that running out of them happens and is checked, and a
+// short stall timeout, so that a hung upload is given up on quickly.
+const RETRIES = 2;
+const STALL_TIMEOUT_S = 2;
+// A stall resets the connection after a second, before the widget's stall timeout: the widget
+// sees a network error. A hang never ends: the widget's stall timeout must end it.
 const STALL_MS = 1_000;
-// Three uploads in ten break.
-const MIX = { pass: 0.7, reset: 0.08, stall: 0.06, error500: 0.08, error503: 0.08 };
-// Four forms of eight files. The first form is sent once: its failures stay failures (the
-// proxy's first plans are one of each fault). The others are submitted again, up to five times
-// in all, while files fail.
+// A quarter of the transfers break.
+const MIX = { pass: 0.75, reset: 0.065, stall: 0.05, hang: 0.025, error500: 0.055, error503: 0.055 };
+// Multipart uploads above 6 MiB, in parts of 5 MiB (S3's least).
+const MULTIPART_THRESHOLD = 6 * MIB;
+const PART_SIZE = 5 * MIB;
+const MULTIPART_ENV = {
+  S3FILE_MULTIPART_THRESHOLD: String(MULTIPART_THRESHOLD),
+  S3FILE_MULTIPART_PART_SIZE: String(PART_SIZE),
+};
+// Four forms: `small` files of 1 KiB to 3 MiB and `big` ones of 11 to 16 MiB, at seeded places.
+// The first form is sent once: its failures stay failures. The others are submitted again, up
+// to five times in all, while files fail.
 const FORMS = [
-  { files: 8, submits: 1 },
-  { files: 8, submits: 5 },
-  { files: 8, submits: 5 },
-  { files: 8, submits: 5 },
+  { small: 7, big: 1, submits: 1 },
+  { small: 8, big: 0, submits: 5 },
+  { small: 6, big: 1, submits: 5 },
+  { small: 6, big: 1, submits: 5 },
+];
+// Plans imposed on the parts of big files rather than drawn: `kinds` for the part's first
+// requests, then `then` for the others (drawn when undefined). `part: null` stands for the
+// file's parts not listed.
+const IMPOSED = [
+  // Every try of this part hangs: the file fails once the stall timeout ended three of them.
+  { name: 'form0-big0.bin', part: 2, kinds: [], then: 'hang' },
+  // The first attempt's three tries of this part get a 500: the file fails, and the next
+  // submit resumes its multipart upload.
+  { name: 'form2-big0.bin', part: 1, kinds: Array(RETRIES + 1).fill('error500') },
+  // As many failures as retries, a 503 and a hang, then the part goes through; the file's
+  // other parts pass: it is stored in the first attempt.
+  { name: 'form3-big0.bin', part: 2, kinds: ['error503', 'hang', 'pass'] },
+  { name: 'form3-big0.bin', part: null, kinds: [], then: 'pass' },
 ];
 const MIN_SIZE = 1024;
-const MAX_SIZE = 3 * 1024 * 1024;
-// Longest an attempt may take: a stall, then plenty for the uploads themselves.
-const ATTEMPT_TIMEOUT_MS = STALL_MS + 20_000;
+const MAX_SIZE = 3 * MIB;
+const BIG_MIN_SIZE = 11 * MIB;
+const BIG_MAX_SIZE = 16 * MIB;
+// Longest an attempt may take. The worst a transfer can meet is three hangs (three stall
+// timeouts and two backoff delays, 8 s), and a form has at most four transfers at once.
+const ATTEMPT_TIMEOUT_MS = 45_000;
 const DEV_BUCKET = 's3file-dev';
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What the widget says (after `could not upload <name>`) when the proxy broke an upload. */
-const UNREACHABLE = /: the storage at \S+ could not be reached$/;
+/** What the widget says (after `could not upload <name>`) when the proxy broke an upload; a
+ *  multipart upload has no one URL to name. */
+const UNREACHABLE = /: the storage(?: at \S+)? could not be reached$/;
 const REFUSED = {
   error500: / \(HTTP 500\): We encountered an internal error\. Please try again\.$/,
   error503: / \(HTTP 503\): Please reduce your request rate\.$/,
 };
+/** The message a transfer's failed try leads to when it was the last one. */
+const MESSAGE_OF = (end) => (end.status === 500 ? REFUSED.error500 : end.status === 503 ? REFUSED.error503 : UNREACHABLE);
+
+/** A try that stored its bytes; and one that counts against the retries: not stored, and not
+ *  dropped by the widget because its file failed anyway. */
+const succeeded = (end) => end.how === 'answered' && end.status >= 200 && end.status < 300;
+const counts = (end) => !succeeded(end) && end.how !== 'dropped';
+const ok = (status) => status >= 200 && status < 300;
 
 /** Polls `check` until it returns something, or gives up after `ms` with `null`. */
 async function until(check, ms) {
@@ -104,15 +161,37 @@ async function readObject(store, key) {
   return body;
 }
 
-/** The files of form `form`: seeded sizes from 1 KiB to 3 MiB (log-uniform), random bytes. */
-function makeFiles(form, count, random) {
-  return Array.from({ length: count }, (_, index) => {
-    const size = Math.round(MIN_SIZE * (MAX_SIZE / MIN_SIZE) ** random.next());
-    return { name: `form${form}-file${index}.bin`, mimeType: 'application/octet-stream', buffer: randomBytes(size) };
-  });
+/**
+ * The files of form `form`, written to `dir` (so that Chromium reads them from disk, and a
+ * file keeps its identity for resuming): `small` of seeded sizes from 1 KiB to 3 MiB
+ * (log-uniform), then `big` ones of 11 to 16 MiB put in at seeded places; random bytes.
+ */
+async function makeFiles(dir, form, { small, big }, random) {
+  const files = Array.from({ length: small }, (_, index) => ({
+    name: `form${form}-file${index}.bin`,
+    size: Math.round(MIN_SIZE * (MAX_SIZE / MIN_SIZE) ** random.next()),
+  }));
+  for (let index = 0; index < big; index += 1) {
+    const size = BIG_MIN_SIZE + random.below(BIG_MAX_SIZE - BIG_MIN_SIZE);
+    files.splice(random.below(files.length + 1), 0, { name: `form${form}-big${index}.bin`, size });
+  }
+  return Promise.all(
+    files.map(async ({ name, size }) => {
+      const buffer = randomBytes(size);
+      const path = join(dir, name);
+      await writeFile(path, buffer);
+      return { name, path, buffer };
+    }),
+  );
 }
 
-/** Records the widget's events on the demo page in Node, and when a failed attempt has handed the form back. */
+/**
+ * Records, in Node and in page order, the widget's events on the demo page, the form's
+ * `progress`, when a failed attempt has handed the form back, and each try of an upload: one
+ * XMLHttpRequest with a file or a part as its body (`try`: its file, part number, bytes) and
+ * how it ended (`tried`: its status, and `how`: `answered`, `error`, `stalled` when the widget's
+ * stall timer aborted it, or `dropped` when the widget dropped it because its file failed).
+ */
 async function recordEvents(page) {
   const events = [];
   await page.exposeFunction('__faultsRecord', (event) => events.push(event));
@@ -144,32 +223,77 @@ async function recordEvents(page) {
       // The form's own totals (progress does not bubble).
       document.getElementById('upload-form').addEventListener('progress', record);
     });
+
+    // Tries. The widget sets `onloadend` before `send`, so the listener added here hears the
+    // end after the widget did; it detaches `onloadend` before it drops a request, while its
+    // stall timer aborts a request it still listens to.
+    const { open, send, abort } = XMLHttpRequest.prototype;
+    let tries = 0;
+    XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+      this.faultsTry = { method: String(method).toUpperCase(), url: String(url) };
+      return open.call(this, method, url, ...rest);
+    };
+    XMLHttpRequest.prototype.abort = function () {
+      const entry = this.faultsTry;
+      if (entry?.id && entry.how === undefined && this.readyState !== 4) {
+        entry.how = this.onloadend === null ? 'dropped' : 'stalled';
+      }
+      return abort.call(this);
+    };
+    XMLHttpRequest.prototype.send = function (body) {
+      const entry = this.faultsTry;
+      if (entry && (body instanceof FormData || body instanceof Blob)) {
+        const url = new URL(entry.url, location.href);
+        const file = body instanceof FormData ? body.get('file') : body;
+        const name = body instanceof FormData ? file?.name : decodeURIComponent(url.pathname.split('/').at(-1));
+        const part = Number(url.searchParams.get('partNumber')) || 1;
+        Object.assign(entry, { id: ++tries, name, part, size: file?.size ?? 0 });
+        const { id, size } = entry;
+        window.__faultsRecord({ type: 'try', id, name, part, size, time: Date.now() });
+        this.addEventListener('error', () => {
+          entry.how ??= 'error';
+        });
+        this.addEventListener('loadend', () =>
+          window.__faultsRecord({ type: 'tried', id, name, part, size, status: this.status, how: entry.how ?? 'answered', time: Date.now() }),
+        );
+      }
+      return send.call(this, body);
+    };
   });
   return events;
 }
 
 /**
  * Fills in and submits the demo form at `origin` with `files`, again after each failed attempt,
- * at most `submits` times. Returns what happened: each attempt's events and the proxy's plans
- * during it, each file's key under the latest instructions and every key signed, and the
- * result page's files if the form got to finalize.
+ * at most `submits` times. Returns what happened: each attempt's events, the proxy's plans
+ * during it and the sign answers it got, each file's key under the latest instructions and
+ * every key signed, and the result page's files if the form got to finalize.
  */
-async function runForm({ browser, origin, proxy, files, submits, label }) {
-  const context = await browser.newContext();
+async function runForm({ browser, contextOptions, origin, proxy, files, submits, label }) {
+  const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
   try {
     const events = await recordEvents(page);
-    const signed = [];
-    let signRequests = 0;
+    let current = 0;
+    const signs = [];
+    const answers = [];
     page.on('request', (request) => {
-      if (request.url().endsWith('/s3file/sign')) signRequests += 1;
+      if (request.url().endsWith('/s3file/sign')) signs.push(current);
     });
     page.on('response', (response) => {
-      if (response.url().endsWith('/s3file/sign')) signed.push(response.json());
+      if (response.url().endsWith('/s3file/sign')) answers.push({ attempt: current, answer: response.json().catch(() => null) });
     });
     await page.goto(`${origin}/`);
     await page.evaluate(() => import('/pkg/s3file.js').then(() => true));
-    await page.setInputFiles('#file', files);
+    await page.evaluate(
+      ({ retries, stall }) => {
+        const form = document.getElementById('upload-form');
+        form.setAttribute('data-s3file-retries', String(retries));
+        form.setAttribute('data-s3file-stall-timeout', String(stall));
+      },
+      { retries: RETRIES, stall: STALL_TIMEOUT_S },
+    );
+    await page.setInputFiles('#file', files.map((file) => file.path));
     let finalized = false;
     page.waitForURL('**/s3file/finalize', { timeout: 0 }).then(
       () => {
@@ -180,9 +304,10 @@ async function runForm({ browser, origin, proxy, files, submits, label }) {
 
     const attempts = [];
     for (let number = 1; number <= submits; number += 1) {
+      current = number;
       const from = events.length;
       const logFrom = proxy.log.length;
-      const signsBefore = signRequests;
+      const started = Date.now();
       await page.click('#submit');
       const ending = await until(
         () => (finalized ? 'finalized' : events.slice(from).some((event) => event.type === 'handed-back') ? 'failed' : null),
@@ -196,56 +321,85 @@ async function runForm({ browser, origin, proxy, files, submits, label }) {
             message: document.getElementById('file').validationMessage,
           }))
           .catch((error) => String(error));
+        const open = events.slice(from).filter((event) => event.type === 'try' && !events.some((end) => end.type === 'tried' && end.id === event.id));
         throw new Error(
-          `${label}, attempt ${number}: neither finalized nor handed back after ${ATTEMPT_TIMEOUT_MS} ms, the form is left hanging: ${JSON.stringify(state)}; events ${JSON.stringify(events.slice(from).filter((event) => event.type !== 'progress'))}`,
+          `${label}, attempt ${number}: neither finalized nor handed back after ${ATTEMPT_TIMEOUT_MS} ms, the form is left hanging: ${JSON.stringify(state)}; tries not ended ${JSON.stringify(open)}; events ${JSON.stringify(events.slice(from).filter((event) => event.type !== 'progress'))}`,
         );
       }
+      const ms = Date.now() - started;
       if (ending === 'finalized') await page.waitForSelector('#files');
       attempts.push({
         number,
         ending,
+        ms,
         events: events.slice(from),
         plans: proxy.log.slice(logFrom).filter((plan) => plan.kind !== 'exempt'),
-        signedAfresh: signRequests > signsBefore,
+        signedAfresh: signs.includes(number),
       });
       if (ending === 'finalized') break;
     }
 
-    // Each file's key under the latest instructions, and every key ever signed.
+    // Each attempt's sign answers; each file's key under the latest instructions, and every
+    // key ever signed.
     const keys = new Map();
     const signedKeys = [];
-    for (const response of await Promise.all(signed)) {
+    for (const { attempt, answer } of answers) {
+      const response = await answer;
+      assert.ok(response, `${label}: the sign answer of attempt ${attempt} could be read`);
+      (attempts[attempt - 1].answers ??= []).push(response);
       for (const file of response.files) {
         keys.set(file.name, file.key);
         signedKeys.push(file.key);
       }
     }
-    const stored = attempts.at(-1).ending === 'finalized'
-      ? await page.$$eval('#files li[data-key]', (items) =>
-          items.map((item) => ({
-            key: item.dataset.key,
-            name: item.querySelector('a').textContent,
-            size: item.querySelector('.size').textContent,
-          })),
-        )
-      : null;
+    const stored =
+      attempts.at(-1).ending === 'finalized'
+        ? await page.$$eval('#files li[data-key]', (items) =>
+            items.map((item) => ({
+              key: item.dataset.key,
+              name: item.querySelector('a').textContent,
+              size: item.querySelector('.size').textContent,
+            })),
+          )
+        : null;
     return { attempts, keys, signedKeys, stored };
   } finally {
     await context.close();
   }
 }
 
+/** Each try of the attempt with how it ended, grouped by transfer (`<file>#<part>`), in order. */
+function transfersOf(attempt, where) {
+  const ends = new Map(attempt.events.filter((event) => event.type === 'tried').map((event) => [event.id, event]));
+  const transfers = new Map();
+  for (const event of attempt.events.filter((event) => event.type === 'try')) {
+    const end = ends.get(event.id);
+    assert.ok(end, `${where}: the try of ${event.name} (part ${event.part}) ended: no upload is left hanging`);
+    const key = `${event.name}#${event.part}`;
+    if (!transfers.has(key)) transfers.set(key, []);
+    transfers.get(key).push({ ...end, start: event.time });
+  }
+  return transfers;
+}
+
 /**
  * Checks one form's attempts against the widget's promises, and returns each file's outcome:
  * `finalized`, `failed` (its last attempt reported an error for it) or `stored` (uploaded, but the
- * form was never submitted because others failed).
+ * form was never submitted because others failed). Notes on each plan of the proxy what came of
+ * it (`outcome`: `absorbed` when a later request of the same transfer in the attempt stored it,
+ * else `failed`). Adds to `notes.wholeFile` each time progress went back by more than the failed
+ * transfers' bytes because the widget gave up on a file.
  */
-function checkAttempts({ label, files, attempts }) {
+function checkAttempts({ label, files, attempts, notes }) {
   const names = files.map((file) => file.name);
   const sizes = new Map(files.map((file) => [file.name, file.buffer.length]));
+  // Instructions with a multipart upload are never reused: the next attempt signs again.
+  const multipart = files.some((file) => file.buffer.length > MULTIPART_THRESHOLD);
   let failedBefore = null;
   let reusedBefore = false;
   let refusedBefore = false;
+  // Multipart uploads a failed attempt left unfinished, by file: the next one resumes them.
+  let unfinished = new Map();
   for (const attempt of attempts) {
     const where = `${label}, attempt ${attempt.number}`;
     const starts = attempt.events.filter((event) => event.type === 's3file:start');
@@ -254,13 +408,13 @@ function checkAttempts({ label, files, attempts }) {
     const errors = attempt.events.filter((event) => event.type === 's3file:error');
 
     // Which files this attempt sends: all at first and after a fresh signing, else those that
-    // failed. The documented rule: a retry signs afresh when the store refused (an HTTP status)
-    // an upload of reused instructions.
+    // failed. The documented rules: a retry signs afresh when the store refused (an HTTP status)
+    // an upload of reused instructions, and always when they hold a multipart upload.
     if (attempt.number > 1) {
       assert.equal(
         attempt.signedAfresh,
-        reusedBefore && refusedBefore,
-        `${where}: signs afresh exactly when the store refused an upload of reused instructions`,
+        multipart || (reusedBefore && refusedBefore),
+        `${where}: signs afresh exactly when the instructions hold a multipart upload or the store refused an upload of reused instructions`,
       );
     }
     const sent = attempt.number === 1 || attempt.signedAfresh ? names : failedBefore;
@@ -283,24 +437,114 @@ function checkAttempts({ label, files, attempts }) {
       );
     }
     for (const event of done) assert.equal(event.detail.size, sizes.get(event.detail.name));
+    const outcome = new Map([
+      ...done.map((event) => [event.detail.name, 'stored']),
+      ...errors.map((event) => [event.detail.fileName, event.detail.message]),
+    ]);
 
-    // Progress of the form: within [0, 1], never backwards, and at 1 when all is stored.
-    const progress = attempt.events.filter((event) => event.type === 'progress');
-    for (const [index, event] of progress.entries()) {
-      assert.ok(event.detail.progress >= 0 && event.detail.progress <= 1, `${where}: progress ${event.detail.progress}`);
-      assert.equal(event.detail.total, starts[0].detail.total, `${where}: progress totals what the attempt sends`);
-      assert.ok(event.detail.loaded <= event.detail.total, `${where}: loaded ${event.detail.loaded} of ${event.detail.total}`);
-      if (index > 0) {
-        assert.ok(
-          event.detail.progress >= progress[index - 1].detail.progress,
-          `${where}: progress went back from ${progress[index - 1].detail.progress} to ${event.detail.progress}`,
-        );
+    // Retries, from the tries the page made: a stored file had no transfer fail more than
+    // RETRIES times, and the last try of each stored it; a failed file had a transfer fail
+    // RETRIES + 1 times, the last try of that transfer being its last, and its error says what
+    // that try met. No transfer is tried more than RETRIES + 1 times.
+    const transfers = transfersOf(attempt, where);
+    // The tries after which the widget gave up on a file, and the file's size.
+    const givenUp = new Map();
+    for (const name of sent) {
+      const own = [...transfers.entries()].filter(([key]) => key.startsWith(`${name}#`));
+      for (const [key, tries] of own) {
+        assert.ok(tries.length <= RETRIES + 1, `${where}: ${key} was tried ${tries.length} times, more than 1 + ${RETRIES} retries: ${JSON.stringify(tries)}`);
       }
+      if (outcome.get(name) === 'stored') {
+        assert.ok(own.length > 0, `${where}: ${name} was stored, yet never sent`);
+        for (const [key, tries] of own) {
+          assert.ok(succeeded(tries.at(-1)), `${where}: ${key}'s last try stored it: ${JSON.stringify(tries)}`);
+          assert.ok(
+            tries.filter(counts).length <= RETRIES,
+            `${where}: ${key} failed more than ${RETRIES} times, yet ${name} was stored: ${JSON.stringify(tries)}`,
+          );
+        }
+      } else {
+        const message = outcome.get(name);
+        const exhausted = own.filter(([, tries]) => tries.filter(counts).length === RETRIES + 1 && counts(tries.at(-1)));
+        assert.ok(
+          exhausted.length > 0,
+          `${where}: ${name} failed (${message}) though no transfer of it failed ${RETRIES + 1} times: transient faults are tried again: ${JSON.stringify(Object.fromEntries(own))}`,
+        );
+        assert.ok(
+          exhausted.some(([, tries]) => MESSAGE_OF(tries.at(-1)).test(message)),
+          `${where}: ${name}'s error says what its last try met: ${message}; ${JSON.stringify(Object.fromEntries(exhausted))}`,
+        );
+        for (const [, tries] of exhausted) givenUp.set(tries.at(-1).id, sizes.get(name));
+      }
+    }
+
+    // A multipart upload sends each part S3 lacks, those of a resumed upload only; an upload
+    // an earlier attempt left unfinished is resumed, not started afresh.
+    for (const answer of attempt.answers ?? []) {
+      for (const file of answer.files) {
+        if (!file.multipart) continue;
+        const { uploadId, partCount, done: held } = file.multipart;
+        if (unfinished.has(file.name)) {
+          assert.equal(uploadId, unfinished.get(file.name), `${where}: ${file.name}'s unfinished multipart upload is resumed`);
+        }
+        assert.equal(partCount, Math.ceil(sizes.get(file.name) / PART_SIZE), `${where}: ${file.name} has parts of 5 MiB`);
+        const lacking = Array.from({ length: partCount }, (_, index) => index + 1).filter((part) => !held.includes(part));
+        const tried = [...transfers.keys()].filter((key) => key.startsWith(`${file.name}#`)).map((key) => Number(key.split('#')[1]));
+        tried.sort((a, b) => a - b);
+        if (outcome.get(file.name) === 'stored') {
+          assert.deepEqual(tried, lacking, `${where}: ${file.name} sent the parts the store lacked (it held ${JSON.stringify(held)})`);
+        } else {
+          assert.ok(tried.every((part) => lacking.includes(part)), `${where}: ${file.name} sent only parts the store lacked (${tried} of ${lacking})`);
+        }
+      }
+    }
+    unfinished = new Map();
+    for (const answer of attempt.answers ?? []) {
+      for (const file of answer.files) {
+        if (file.multipart && outcome.get(file.name) !== 'stored') unfinished.set(file.name, file.multipart.uploadId);
+      }
+    }
+
+    // Progress of the form: within [0, 1], and back only by the bytes of the transfers that
+    // failed since the last event (a part's, not its file's); at exactly 1 when all is stored.
+    // A file the widget gives up on leaves the count altogether, the parts it had stored too,
+    // so its whole size may go at once then.
+    const progress = attempt.events.filter((event) => event.type === 'progress');
+    let previous = null;
+    let failedBytes = 0;
+    let givenUpBytes = 0;
+    for (const event of attempt.events) {
+      if (event.type === 'tried' && !succeeded(event)) {
+        failedBytes += event.size;
+        givenUpBytes += givenUp.get(event.id) ?? 0;
+      }
+      if (event.type !== 'progress') continue;
+      const { progress: fraction, loaded, total } = event.detail;
+      assert.ok(fraction >= 0 && fraction <= 1, `${where}: progress ${fraction}`);
+      assert.equal(total, starts[0].detail.total, `${where}: progress totals what the attempt sends`);
+      assert.ok(loaded <= total, `${where}: loaded ${loaded} of ${total}`);
+      if (previous) {
+        const back = previous.loaded - loaded;
+        assert.ok(
+          back <= failedBytes + givenUpBytes + 0.5,
+          `${where}: progress went back by ${back} bytes (from ${previous.progress} to ${fraction}, at ${event.detail.currentFileName}), more than the ${failedBytes} bytes of the transfers that failed meanwhile${givenUpBytes ? ` and the ${givenUpBytes} of the files given up on` : ''}`,
+        );
+        if (back > failedBytes + 0.5) notes.wholeFile.push(`${where}: ${back} bytes, ${failedBytes} of failed transfers`);
+      }
+      previous = event.detail;
+      failedBytes = 0;
+      givenUpBytes = 0;
     }
 
     if (attempt.ending === 'finalized') {
       assert.equal(errors.length, 0, `${where}: no error, yet finalized`);
-      if (sent.length > 0) assert.equal(progress.at(-1)?.detail.progress, 1, `${where}: the form's last progress is 1`);
+      if (sent.length > 0) {
+        assert.deepEqual(
+          { progress: progress.at(-1)?.detail.progress, loaded: progress.at(-1)?.detail.loaded },
+          { progress: 1, loaded: starts[0].detail.total },
+          `${where}: the form's last progress is exactly 1`,
+        );
+      }
     } else {
       assert.ok(errors.length > 0, `${where}: handed back with errors`);
       const handedBack = attempt.events.find((event) => event.type === 'handed-back');
@@ -311,26 +555,23 @@ function checkAttempts({ label, files, attempts }) {
       );
     }
 
-    // What the proxy did to each upload of the attempt, and what the widget made of it.
-    const outcome = new Map([
-      ...done.map((event) => [event.detail.name, 'stored']),
-      ...errors.map((event) => [event.detail.fileName, event.detail.message]),
-    ]);
-    const lastPlan = new Map(attempt.plans.filter((plan) => plan.name).map((plan) => [plan.name, plan]));
-    for (const plan of attempt.plans) {
-      if (!plan.name) continue;
-      const result = outcome.get(plan.name);
-      plan.outcome = result === 'stored' ? 'stored' : 'failed';
-      // Chromium sends a request again when a reused connection breaks before any answer, so a
-      // file may have several tries in one attempt: the last one decides.
-      if (lastPlan.get(plan.name) !== plan) continue;
-      if (plan.kind === 'pass') {
-        assert.equal(result, 'stored', `${where}: ${plan.name} went through untouched`);
-      } else if (plan.kind === 'reset' || plan.kind === 'stall') {
-        assert.match(result ?? '', UNREACHABLE, `${where}: ${plan.name} had its connection ${plan.kind === 'reset' ? 'reset' : 'stalled'}`);
-      } else {
-        assert.match(result ?? '', REFUSED[plan.kind], `${where}: ${plan.name} got a ${plan.kind.slice(5)} answer`);
-      }
+    // What the proxy did to each transfer, and what came of it. Every fault hit a request the
+    // proxy could name. A fault is absorbed when a later request of the same transfer stored
+    // it; every fault on a stored file was. Each hang ended by the widget's stall timeout (or
+    // with its file's failure).
+    for (const [index, plan] of attempt.plans.entries()) {
+      if (plan.kind === 'pass') continue;
+      assert.ok(plan.name, `${where}: the proxy knows which file its ${plan.kind} hit: ${JSON.stringify(plan)}`);
+      const key = `${plan.name}#${plan.part ?? 1}`;
+      const later = attempt.plans.slice(index + 1).some((other) => `${other.name}#${other.part ?? 1}` === key && ok(other.status));
+      plan.outcome = later ? 'absorbed' : 'failed';
+      plan.fileOutcome = outcome.get(plan.name) === 'stored' ? 'stored' : 'failed';
+      if (plan.fileOutcome === 'stored') assert.ok(later, `${where}: the ${plan.kind} of ${key} was followed by a request that stored it`);
+    }
+    for (const [key, tries] of transfers) {
+      const hangs = attempt.plans.filter((plan) => plan.kind === 'hang' && `${plan.name}#${plan.part ?? 1}` === key).length;
+      const given = tries.filter((end) => end.how === 'stalled' || end.how === 'dropped').length;
+      assert.ok(given >= hangs, `${where}: ${key} hung ${hangs} times, and the widget gave up on ${given} of its tries: ${JSON.stringify(tries)}`);
     }
 
     failedBefore = errors.map((event) => event.detail.fileName);
@@ -344,7 +585,7 @@ function checkAttempts({ label, files, attempts }) {
   return new Map(names.map((name) => [name, failed.has(name) ? 'failed' : 'stored']));
 }
 
-/** One line on a form's attempts: what each sent, what failed and why, how it ended. */
+/** One line on a form's attempts: what each sent, what failed and why, how it ended, in how long. */
 function describeAttempts(attempts) {
   const cause = (message) => (UNREACHABLE.test(message) ? 'unreachable' : message.match(/HTTP \d+/)?.[0] ?? message);
   return attempts
@@ -352,18 +593,58 @@ function describeAttempts(attempts) {
       const start = attempt.events.find((event) => event.type === 's3file:start');
       const errors = attempt.events.filter((event) => event.type === 's3file:error').map((event) => cause(event.detail.message));
       const signed = attempt.number > 1 && attempt.signedAfresh ? ' signed afresh,' : '';
-      return `#${attempt.number}${signed} sent ${start?.detail.files}, ${attempt.ending}${errors.length ? ` (${errors.join(', ')})` : ''}`;
+      const tries = attempt.events.filter((event) => event.type === 'try').length;
+      return `#${attempt.number}${signed} sent ${start?.detail.files} in ${tries} tries, ${attempt.ending}${errors.length ? ` (${errors.join(', ')})` : ''} in ${(attempt.ms / 1000).toFixed(1)} s`;
     })
     .join('; ');
+}
+
+/** The proxy's `choose` for IMPOSED, with its own count of each part's requests. */
+function imposer() {
+  const seen = new Map();
+  return ({ name, part }) => {
+    const imposed =
+      IMPOSED.find((entry) => entry.name === name && entry.part === part) ?? IMPOSED.find((entry) => entry.name === name && entry.part === null);
+    if (!imposed || part === null) return undefined;
+    const key = `${name}#${part}`;
+    const index = seen.get(key) ?? 0;
+    seen.set(key, index + 1);
+    return index < imposed.kinds.length ? imposed.kinds[index] : imposed.then;
+  };
+}
+
+/**
+ * What came of each fault of an attempt's plans, matched by time with the page's tries of the
+ * same transfer: `resent` when Chromium sent the request again within the same try (it does
+ * so when a reused connection breaks before any answer), `retried` when the try failed and the
+ * widget tried again, `dropped` when the widget dropped the try because its file failed,
+ * `ended` when it was the transfer's last try, `unmatched` when no try of the page covers it.
+ */
+function classifyFaults(attempt) {
+  const transfers = transfersOf(attempt, 'classify');
+  const key = (plan) => `${plan.name}#${plan.part ?? 1}`;
+  for (const plan of attempt.plans) {
+    if (plan.kind === 'pass') continue;
+    const tries = transfers.get(key(plan)) ?? [];
+    const index = tries.findIndex((end) => end.start - 5 <= plan.time && plan.time <= end.time + 5);
+    if (index < 0) {
+      plan.fate = 'unmatched';
+      continue;
+    }
+    const end = tries[index];
+    const again = attempt.plans.some((other) => other !== plan && key(other) === key(plan) && other.time > plan.time && other.time <= end.time + 5);
+    plan.fate = again ? 'resent' : index < tries.length - 1 ? 'retried' : end.how === 'dropped' ? 'dropped' : 'ended';
+  }
 }
 
 const STORES = [
   {
     name: 'the embedded dev store',
     async start(location) {
-      // Everything goes through the proxy: the page, signing, finalize, and the uploads to the
-      // store at /s3/, which the signer places at the host the browser used: the proxy.
-      const signer = await startDevSigner({ env: { AWS_LOCATION: location } });
+      // The dev store is the signer itself, and its part URLs name the signer's own address: the
+      // browser takes the proxy as its HTTP proxy, so that everything goes through it (the page,
+      // signing, finalize, and the uploads to the store at /s3/, which alone are broken).
+      const signer = await startDevSigner({ env: { AWS_LOCATION: location, ...MULTIPART_ENV } });
       const { port } = new URL(signer.url);
       const proxy = await startFaultyProxy({
         target: { host: '127.0.0.1', port },
@@ -371,11 +652,12 @@ const STORES = [
         mix: MIX,
         cover: true,
         stallMs: STALL_MS,
-        faultable: ({ method, path }) => method !== 'OPTIONS' && path.startsWith('/s3/'),
+        faultable: ({ method, path }) => (method === 'POST' || method === 'PUT') && path.startsWith('/s3/'),
+        choose: imposer(),
       });
       // Downloads are public in the dev store.
       const store = { get: (key) => fetch(`${signer.url}/s3/${DEV_BUCKET}/${keyPath(key)}`) };
-      return { signer, proxy, origin: proxy.url, store };
+      return { signer, proxy, origin: signer.url, contextOptions: { proxy: { server: proxy.url } }, store };
     },
   },
   {
@@ -383,15 +665,23 @@ const STORES = [
     async start(location) {
       // Browsers are told the proxy is the store; the signer itself talks to SeaweedFS directly.
       const s3 = seaweedfsConfig();
-      const proxy = await startFaultyProxy({ target: s3.endpoint, seed: SEED, mix: MIX, cover: true, stallMs: STALL_MS });
+      const proxy = await startFaultyProxy({
+        target: s3.endpoint,
+        seed: SEED,
+        mix: MIX,
+        cover: true,
+        stallMs: STALL_MS,
+        faultable: ({ method }) => method === 'POST' || method === 'PUT',
+        choose: imposer(),
+      });
       let signer;
       try {
-        signer = await startSeaweedfsSigner({ env: { S3FILE_PUBLIC_ENDPOINT_URL: proxy.url, AWS_LOCATION: location } });
+        signer = await startSeaweedfsSigner({ env: { S3FILE_PUBLIC_ENDPOINT_URL: proxy.url, AWS_LOCATION: location, ...MULTIPART_ENV } });
       } catch (error) {
         await proxy.close();
         throw error;
       }
-      return { signer, proxy, origin: signer.url, store: { get: (key) => seaweedfsGet(s3, key) } };
+      return { signer, proxy, origin: signer.url, contextOptions: {}, store: { get: (key) => seaweedfsGet(s3, key) } };
     },
   },
 ];
@@ -416,14 +706,20 @@ describe('the faulty proxy', () => {
 
   after(() => new Promise((resolve) => server.close(resolve)));
 
-  const body = Buffer.concat([
-    Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n\r\n'),
-    Buffer.alloc(100_000, 1),
-    Buffer.from('\r\n--b--\r\n'),
-  ]);
+  /** A multipart/form-data body whose file part, named `name`, comes after `before` bytes of
+   *  another field. */
+  const formBody = (name, before = 0, size = 100_000) =>
+    Buffer.concat([
+      Buffer.from(`--b\r\nContent-Disposition: form-data; name="policy"\r\n\r\n${'p'.repeat(before)}\r\n`),
+      Buffer.from(`--b\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n\r\n`),
+      Buffer.alloc(size, 1),
+      Buffer.from('\r\n--b--\r\n'),
+    ]);
+  const body = formBody('x.bin');
 
-  /** A raw POST (then, on the same connection, an OPTIONS): what came back, how, and when. */
-  function post(proxy) {
+  /** A raw request, by default a POST of `body`, on a connection of its own: what came back,
+   *  how, and when. */
+  function post(proxy, { head = 'POST /bucket HTTP/1.1', payload = body, split = payload.length } = {}) {
     return new Promise((resolve) => {
       const started = Date.now();
       const socket = connect(proxy.port, '127.0.0.1');
@@ -434,8 +730,10 @@ describe('the faulty proxy', () => {
       const done = (how) => () => resolve({ answer, how, ms: Date.now() - started });
       socket.on('error', (error) => done(error.code)());
       socket.on('end', done('end'));
-      socket.write(`POST /bucket HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
-      socket.write(body);
+      socket.write(`${head}\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${payload.length}\r\n\r\n`);
+      // The body in two pieces, a moment apart, when `split` says where.
+      socket.write(payload.subarray(0, split));
+      if (split < payload.length) setTimeout(() => socket.writable && socket.write(payload.subarray(split)), 50);
     });
   }
 
@@ -448,6 +746,16 @@ describe('the faulty proxy', () => {
         if (kind === 'pass') {
           const response = await fetch(`${proxy.url}/bucket`, { method: 'POST', body });
           assert.equal(await response.text(), `got ${body.length}`);
+        } else if (kind === 'hang') {
+          // Nothing comes back, and the connection stays open until the proxy closes.
+          const result = post(proxy);
+          const early = await Promise.race([result, sleep(500).then(() => null)]);
+          assert.equal(early, null, `a hang ends only when the proxy closes: ${JSON.stringify(early)}`);
+          assert.equal(proxy.stats().hang, 1);
+          await proxy.close();
+          const { answer, ms } = await result;
+          assert.equal(answer, '');
+          assert.ok(ms >= 490, `hung ${ms} ms`);
         } else {
           const { answer, how, ms } = await post(proxy);
           if (kind === 'reset' || kind === 'stall') {
@@ -466,18 +774,64 @@ describe('the faulty proxy', () => {
         }
         assert.deepEqual(
           Object.fromEntries(Object.entries(proxy.stats()).filter(([name]) => name !== 'connections')),
-          { pass: 0, reset: 0, stall: 0, error500: 0, error503: 0, exempt: 1, [kind]: 1 },
+          { pass: 0, reset: 0, stall: 0, hang: 0, error500: 0, error503: 0, exempt: 1, [kind]: 1 },
         );
-        assert.equal(proxy.log.find((entry) => entry.method === 'POST').name, 'x.bin');
+        const entry = proxy.log.find((plan) => plan.method === 'POST');
+        assert.equal(entry.name, 'x.bin');
+        const status = { pass: 200, error500: 500, error503: 503 }[kind] ?? null;
+        assert.equal(entry.status, status, `the status the browser got from a ${kind}`);
       } finally {
         await proxy.close();
       }
     }
   });
 
-  test('the same seed gives the same plans; cover puts every fault kind first', async () => {
-    const plans = async (seed, cover) => {
-      const proxy = await startFaultyProxy({ target: { port }, seed, mix: { pass: 1, error500: 1, error503: 1 }, cover });
+  test('a reset or stall of a form waits for its file name', async () => {
+    // The name comes after 12 KiB, and the body reaches the proxy in two pieces, the first
+    // without the name: a fault drawn in it is put off until the proxy saw the name.
+    const late = formBody('late.bin', 12 * 1024, 4096);
+    for (let seed = 1; seed <= 12; seed += 1) {
+      const proxy = await startFaultyProxy({ target: { port }, seed, mix: { reset: 1, stall: 1 }, stallMs: 10 });
+      try {
+        await post(proxy, { payload: late, split: 8 * 1024 });
+        const [plan] = proxy.log;
+        assert.equal(plan.name, 'late.bin', `seed ${seed}: ${JSON.stringify(plan)}`);
+        assert.ok(plan.at > 0 && plan.at < late.length, `seed ${seed}: ${plan.kind} after ${plan.at} of ${late.length} bytes`);
+      } finally {
+        await proxy.close();
+      }
+    }
+  });
+
+  test('a PUT is named by its path, a part by its number and upload; absolute URLs too', async () => {
+    const proxy = await startFaultyProxy({
+      target: { port },
+      mix: { pass: 1 },
+      choose: ({ part }) => (part === 2 ? 'error503' : undefined),
+    });
+    try {
+      const put = (path) => fetch(`${proxy.url}${path}`, { method: 'PUT', body: 'abc' }).then((response) => response.status);
+      assert.equal(await put('/bucket/dir/a%20b.bin?partNumber=1&uploadId=u1'), 200);
+      assert.equal(await put('/bucket/dir/a%20b.bin?partNumber=2&uploadId=u1'), 503);
+      assert.equal(await put('/bucket/dir/c.bin'), 200);
+      // As a browser's HTTP proxy: absolute URLs in the request line.
+      const { answer } = await post(proxy, { head: `PUT http://127.0.0.1:${port}/bucket/d.bin?partNumber=7&uploadId=u2 HTTP/1.1`, payload: Buffer.from('xy') });
+      assert.match(answer, /^HTTP\/1.1 200 /);
+      const described = proxy.log.map(({ path, name, part, uploadId, kind, forced, status }) => ({ path, name, part, uploadId, kind, forced, status }));
+      assert.deepEqual(described, [
+        { path: '/bucket/dir/a%20b.bin?partNumber=1&uploadId=u1', name: 'a b.bin', part: 1, uploadId: 'u1', kind: 'pass', forced: false, status: 200 },
+        { path: '/bucket/dir/a%20b.bin?partNumber=2&uploadId=u1', name: 'a b.bin', part: 2, uploadId: 'u1', kind: 'error503', forced: true, status: 503 },
+        { path: '/bucket/dir/c.bin', name: 'c.bin', part: null, uploadId: null, kind: 'pass', forced: false, status: 200 },
+        { path: '/bucket/d.bin?partNumber=7&uploadId=u2', name: 'd.bin', part: 7, uploadId: 'u2', kind: 'pass', forced: false, status: 200 },
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('the same seed gives the same plans; cover puts every fault kind first; choose draws nothing', async () => {
+    const plans = async (seed, cover, choose) => {
+      const proxy = await startFaultyProxy({ target: { port }, seed, mix: { pass: 1, error500: 1, error503: 1 }, cover, choose });
       try {
         for (let i = 0; i < 12; i += 1) await fetch(`${proxy.url}/bucket`, { method: 'POST', body: 'x' }).then((r) => r.text());
         return proxy.log.map((entry) => entry.kind);
@@ -488,6 +842,10 @@ describe('the faulty proxy', () => {
     assert.deepEqual(await plans(7, false), await plans(7, false));
     assert.notDeepEqual(await plans(7, false), await plans(8, false));
     assert.deepEqual((await plans(7, true)).slice(0, 2).sort(), ['error500', 'error503']);
+    // The first request's plan is imposed: the others get the plans drawn without it.
+    let first = true;
+    const imposed = await plans(7, false, () => (first ? ((first = false), 'error503') : undefined));
+    assert.deepEqual(imposed, ['error503', ...(await plans(7, false)).slice(0, 11)]);
     const random = prng('a seed');
     assert.ok(random.next() >= 0 && random.next() < 1);
   });
@@ -498,8 +856,10 @@ for (const { name: storeName, start } of STORES) {
     const location = `faults-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     let setup;
     let browser;
+    let dir;
 
     before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 's3file-faults-'));
       setup = await start(location);
       browser = await launchBrowser();
     });
@@ -508,22 +868,36 @@ for (const { name: storeName, start } of STORES) {
       await browser?.close();
       await setup?.proxy.close();
       await setup?.signer.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    test(`${FORMS.reduce((sum, form) => sum + form.files, 0)} files in ${FORMS.length} forms: each is stored intact or fails clearly, and no form hangs`, async (t) => {
-      const { proxy, origin, store } = setup;
+    const fileCount = FORMS.reduce((sum, form) => sum + form.small + form.big, 0);
+    const bigCount = FORMS.reduce((sum, form) => sum + form.big, 0);
+    test(`${fileCount} files (${bigCount} in parts) in ${FORMS.length} forms: each is stored intact or fails clearly once out of retries, and no form hangs`, async (t) => {
+      const { proxy, origin, contextOptions, store } = setup;
       const random = prng(SEED ^ 0x5eed);
       const started = Date.now();
       const outcomes = [];
       const plans = [];
+      const formAttempts = [];
+      const notes = { wholeFile: [] };
       let abandoned = 0;
       try {
         for (const [index, form] of FORMS.entries()) {
           const label = `form ${index}`;
-          const files = makeFiles(index, form.files, random);
-          const { attempts, keys, signedKeys, stored } = await runForm({ browser, origin, proxy, files, submits: form.submits, label });
-          const ends = checkAttempts({ label, files, attempts });
+          const files = await makeFiles(dir, index, form, random);
+          const { attempts, keys, signedKeys, stored } = await runForm({
+            browser,
+            contextOptions,
+            origin,
+            proxy,
+            files,
+            submits: form.submits,
+            label,
+          });
           t.diagnostic(`${label}: ${describeAttempts(attempts)}`);
+          const ends = checkAttempts({ label, files, attempts, notes });
+          formAttempts.push(attempts);
 
           if (stored) {
             assert.deepEqual(
@@ -550,8 +924,8 @@ for (const { name: storeName, start } of STORES) {
             }
             outcomes.push({ form: index, name: file.name, size: file.buffer.length, end, attempts: attempts.length });
           }
-          // Uploads stored under instructions a later attempt signed afresh stay in the upload
-          // folder, for its lifecycle rule: counted, not asserted.
+          // Uploads stored under instructions a later attempt signed afresh elsewhere stay in
+          // the upload folder, for its lifecycle rule: counted, not asserted.
           const current = new Set(keys.values());
           for (const key of signedKeys.filter((key) => !current.has(key))) {
             if (await readObject(store, key)) abandoned += 1;
@@ -559,26 +933,78 @@ for (const { name: storeName, start } of STORES) {
           plans.push(...attempts.flatMap((attempt) => attempt.plans));
         }
 
+        // The imposed plans did what they were for. Form 0's big file gave up on a part that hung
+        // at every try, each try ended by the stall timeout, within the attempt's bound.
+        const triesOf = (attempt, name, part) => transfersOf(attempt, name).get(`${name}#${part}`) ?? [];
+        const errorOf = (attempt, name) => attempt.events.find((event) => event.type === 's3file:error' && event.detail.fileName === name);
+        const [hanging, refused, absorbed] = IMPOSED;
+        const [hung] = formAttempts[0];
+        assert.match(errorOf(hung, hanging.name)?.detail.message ?? '', UNREACHABLE, `form 0: ${hanging.name} fails, its part ${hanging.part} hanging`);
+        const hungTries = triesOf(hung, hanging.name, hanging.part);
+        assert.ok(
+          hungTries.length > 0 && hungTries.every((end) => end.how === 'stalled' || end.how === 'dropped'),
+          `form 0: each try of the hanging part was given up on: ${JSON.stringify(hungTries)}`,
+        );
+        // Form 2's big file fails in the first attempt, after at most three 500s; the next
+        // attempt resumed its upload (checked above).
+        assert.ok(errorOf(formAttempts[2][0], refused.name), `form 2: ${refused.name} fails in the first attempt`);
+        const refusedTries = triesOf(formAttempts[2][0], refused.name, refused.part);
+        assert.ok(
+          refusedTries.length > 0 && refusedTries.every((end) => end.status === 500 || end.how === 'dropped'),
+          `form 2: each try of part ${refused.part} got a 500: ${JSON.stringify(refusedTries)}`,
+        );
+        // Form 3's big file is stored in the first attempt: a 503 and a hang, as many failures as
+        // there are retries, are absorbed.
+        const [first] = formAttempts[3];
+        assert.ok(
+          first.events.some((event) => event.type === 's3file:done' && event.detail.name === absorbed.name),
+          `form 3: ${absorbed.name} is stored in the first attempt`,
+        );
+        assert.deepEqual(
+          triesOf(first, absorbed.name, absorbed.part).map((end) => (succeeded(end) ? 'stored' : `${end.how} ${end.status}`)),
+          ['answered 503', 'stalled 0', 'stored'],
+          `form 3: part ${absorbed.part} of ${absorbed.name} met a 503, then a hang, then went through`,
+        );
+
         const stats = proxy.stats();
         for (const kind of FAULT_KINDS) assert.ok(stats[kind] >= 1, `the proxy injected ${kind} at least once: ${JSON.stringify(stats)}`);
         const count = (end) => outcomes.filter((outcome) => outcome.end === end).length;
         assert.ok(count('finalized') >= 1, 'some forms got through to finalize');
+        assert.ok(
+          outcomes.some((outcome) => outcome.end === 'finalized' && outcome.size > MULTIPART_THRESHOLD),
+          'some multipart upload got through to finalize',
+        );
         assert.ok(count('failed') >= 1, 'some files ended failed');
+        // Most drawn faults are absorbed by a retry.
+        const drawn = plans.filter((plan) => plan.kind !== 'pass' && !plan.forced);
+        const drawnAbsorbed = drawn.filter((plan) => plan.outcome === 'absorbed').length;
+        assert.ok(drawnAbsorbed >= drawn.length * 0.75, `retries absorbed ${drawnAbsorbed} of ${drawn.length} drawn faults`);
 
-        // What came of each plan, for the record.
+        // What came of each fault, for the record: absorbed (by Chromium sending the request
+        // again, or by the widget's retry) or not, and whose file then failed.
+        for (const attempt of formAttempts.flat()) classifyFaults(attempt);
         const byKind = Object.fromEntries(
           ['pass', ...FAULT_KINDS].map((kind) => {
             const of = plans.filter((plan) => plan.kind === kind);
-            const stored = of.filter((plan) => plan.outcome === 'stored').length;
-            const failed = of.filter((plan) => plan.outcome === 'failed').length;
-            return [kind, `${of.length} (file stored in that attempt ${stored}, failed ${failed}, unnamed ${of.length - stored - failed})`];
+            if (kind === 'pass') return [kind, `${of.length}`];
+            const tally = (plansOf) => {
+              const fates = ['resent', 'retried', 'dropped', 'ended', 'unmatched'].map((fate) => `${fate} ${plansOf.filter((plan) => plan.fate === fate).length}`);
+              const failed = plansOf.filter((plan) => plan.outcome !== 'absorbed').length;
+              return `${plansOf.length} (${fates.join(', ')}; absorbed ${plansOf.length - failed}, not absorbed ${failed})`;
+            };
+            const imposed = of.filter((plan) => plan.forced);
+            return [kind, `${tally(of.filter((plan) => !plan.forced))}${imposed.length ? `; imposed ${tally(imposed)}` : ''}`];
           }),
         );
+        const tries = formAttempts.flat().flatMap((attempt) => attempt.events.filter((event) => event.type === 'tried'));
+        const how = Object.fromEntries(['answered', 'error', 'stalled', 'dropped'].map((kind) => [kind, tries.filter((end) => end.how === kind).length]));
         t.diagnostic(`seed ${SEED}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
         t.diagnostic(`files: ${count('finalized')} finalized, ${count('failed')} failed, ${count('stored')} stored but not submitted`);
         t.diagnostic(`uploads left in replaced upload folders: ${abandoned}`);
         t.diagnostic(`proxy: ${JSON.stringify(stats)}`);
-        t.diagnostic(`plans: ${JSON.stringify(byKind)}`);
+        t.diagnostic(`faults: ${JSON.stringify(byKind)}`);
+        t.diagnostic(`tries: ${tries.length} ${JSON.stringify(how)}`);
+        t.diagnostic(`progress back by a whole file given up on: ${notes.wholeFile.length ? notes.wholeFile.join('; ') : 'never'}`);
       } catch (error) {
         error.message += `\n(seed ${SEED}: rerun with S3FILE_FAULT_SEED=${SEED}; proxy ${JSON.stringify(proxy.stats())})`;
         throw error;

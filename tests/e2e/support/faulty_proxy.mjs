@@ -1,13 +1,15 @@
 // A TCP proxy that breaks some of the HTTP requests it carries, on purpose and reproducibly.
 //
-// It sits between the browser and a store, reads the request heads that pass (method, path,
+// It sits between the browser and a store (or serves the browser as its HTTP proxy, forwarding
+// every request to the one target), reads the request heads that pass (method, path,
 // Content-Length) and, for each request `faultable` accepts, draws a plan from a seeded PRNG:
 //
 //   pass      forward the request and its answer untouched
 //   reset     forward the head and part of the body, then reset the browser's connection (RST)
 //   stall     forward the head and part of the body, then forward nothing more for `stallMs`,
-//             then reset the connection (`stallMs: Infinity` never resets: the request hangs
-//             until the proxy closes)
+//             then reset the connection (`stallMs: Infinity` never resets)
+//   hang      a stall that never ends: the request hangs until the browser gives up on it or
+//             the proxy closes
 //   error500  answer `500 InternalError` instead of forwarding (after reading the body)
 //   error503  answer `503 SlowDown` instead of forwarding (after reading the body)
 //
@@ -15,14 +17,18 @@
 // `Access-Control-Allow-Origin: *`, so a cross-origin page sees their status. Requests
 // `faultable` refuses (by default CORS preflights, `OPTIONS`) always pass. Plans are drawn in
 // the order request heads arrive, so the same seed gives the same sequence of plans; which
-// request gets which plan depends on that order. No dependencies but Node's own.
+// request gets which plan depends on that order. `choose` may impose a plan on a request
+// instead (without drawing). Each request is logged with the file it carries: the `filename` of
+// a multipart/form-data body (a reset, stall or hang of such a body waits until the proxy has
+// seen it), or the last segment of a PUT's path (a presigned PUT or an S3 part, whose path is the
+// key), with the part number and upload id of a part. No dependencies but Node's own.
 import { connect, createServer } from 'node:net';
 
-export const FAULT_KINDS = ['reset', 'stall', 'error500', 'error503'];
+export const FAULT_KINDS = ['reset', 'stall', 'hang', 'error500', 'error503'];
 export const PLAN_KINDS = ['pass', ...FAULT_KINDS];
 
 /** A mix of plans by weight; the weights need not add up to 1. */
-export const DEFAULT_MIX = { pass: 0.6, reset: 0.1, stall: 0.1, error500: 0.1, error503: 0.1 };
+export const DEFAULT_MIX = { pass: 0.6, reset: 0.1, stall: 0.08, hang: 0.02, error500: 0.1, error503: 0.1 };
 
 const MAX_HEAD_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -45,10 +51,49 @@ const FILE_NAME = /filename="([^"\r\n]*)"/;
 
 /** Notes the name of the file a multipart body carries, from the bytes at hand of its start. */
 function sniffName(plan, chunk) {
-  if (plan.entry.name !== null || plan.sniffed.length >= SNIFF_BYTES) return;
+  if (!plan.sniffing || plan.entry.name !== null || plan.sniffed.length >= SNIFF_BYTES) return;
   plan.sniffed = Buffer.concat([plan.sniffed, chunk.subarray(0, SNIFF_BYTES - plan.sniffed.length)]);
   const match = FILE_NAME.exec(plan.sniffed.toString('latin1'));
   if (match) plan.entry.name = match[1];
+}
+
+/** Where in the body a reset or stall happens: `faultAt`, but not before the file name of a
+ *  multipart body has come by (or the proxy gave up looking for it); `undefined` until then,
+ *  and for other plans. */
+function faultPoint(plan) {
+  if (plan.faultAt === undefined) return undefined;
+  const looking =
+    plan.awaitName && plan.entry.name === null && plan.sniffed.length < Math.min(SNIFF_BYTES, plan.entry.length);
+  return looking ? undefined : plan.faultAt;
+}
+
+/** A request target as a path: browsers send their HTTP proxy absolute URLs. */
+function originForm(target) {
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+  if (!absolute) return target;
+  const rest = target.slice(absolute[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/** What the path says about the file a request carries: a PUT's name (the key's last
+ *  segment), and the part number and upload id of an S3 part. */
+function describePath(method, path) {
+  let url;
+  try {
+    url = new URL(path, 'http://proxy.invalid');
+  } catch {
+    return { name: null, part: null, uploadId: null };
+  }
+  let name = null;
+  if (method === 'PUT') {
+    try {
+      name = decodeURIComponent(url.pathname.split('/').at(-1)) || null;
+    } catch {
+      name = url.pathname.split('/').at(-1) || null;
+    }
+  }
+  const part = Number.parseInt(url.searchParams.get('partNumber') ?? '', 10);
+  return { name, part: Number.isInteger(part) ? part : null, uploadId: url.searchParams.get('uploadId') };
 }
 
 /** A 32-bit seed from a number or a string. */
@@ -86,12 +131,17 @@ export function prng(seed) {
  *   order, so a short run injects every kind; then plans are drawn by weight.
  * - `stallMs`: how long a stall lasts before the reset (Infinity: until `close()`).
  * - `faultable({method, path, headers})`: which requests may be broken (default: all but
- *   CORS preflights).
+ *   CORS preflights). `path` is always origin-form (`/bucket/key?query`).
+ * - `choose({method, path, headers, name, part, uploadId})`: a plan kind to impose on a
+ *   faultable request, or undefined to draw one; it draws nothing from the PRNG. `name` is
+ *   known here for PUTs only (a POST's comes with its body).
  * Resolves to `{host, port, url, seed, stats(), log, close()}`: `stats()` counts, per kind, the
  * plans carried out (a fault counts once it happened), and `exempt` requests and `connections`;
- * `log` lists each plan: `{request, connection, method, path, kind, at, length, name}` (`at`:
- * body bytes forwarded before the fault; `name`: the file name of a multipart body, when its
- * first 16 KiB that reached the proxy say it).
+ * `log` lists each plan: `{request, connection, reuse, method, path, kind, forced, at, length,
+ * name, part, uploadId, status, time}` (`reuse`: requests the connection carried before; `at`:
+ * body bytes forwarded before the fault; `name`: the file's name, see above, when known; `part`,
+ * `uploadId`: those of an S3 part, else null; `status`: the HTTP status the browser got, null
+ * when none came; `time`: when the head arrived, in Unix milliseconds).
  */
 export async function startFaultyProxy({
   target,
@@ -100,6 +150,7 @@ export async function startFaultyProxy({
   cover = false,
   stallMs = 2_000,
   faultable = ({ method }) => method !== 'OPTIONS',
+  choose = () => undefined,
 } = {}) {
   const { host: targetHost, port: targetPort } = parseTarget(target);
   const random = prng(seed);
@@ -139,6 +190,18 @@ export async function startFaultyProxy({
     // longer parsing (chunked bodies, oversized heads); 'dead': the connection is being broken.
     let state = 'head';
     let plan = null;
+    let carried = 0;
+    // The start of the store's answer to the current request, until its status line is read.
+    let answer = Buffer.alloc(0);
+
+    /** Notes the status of the store's answer to the current request. Requests on one
+     *  connection take turns (browsers do not pipeline), so an answer is the current plan's. */
+    const readStatus = (chunk) => {
+      if (!plan || plan.entry.status !== null || answer.length >= 16) return;
+      answer = Buffer.concat([answer, chunk.subarray(0, 16 - answer.length)]);
+      const status = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(answer.toString('latin1'));
+      if (status) plan.entry.status = Number(status[1]);
+    };
 
     const toUpstream = (chunk) => {
       if (!upstream) {
@@ -149,6 +212,7 @@ export async function startFaultyProxy({
         // drops the browser's connection too.
         socket.on('error', () => client.destroy());
         socket.on('close', () => sockets.delete(socket));
+        socket.on('data', readStatus);
         socket.pipe(client);
       }
       if (chunk.length > 0) upstream.write(chunk);
@@ -183,15 +247,17 @@ export async function startFaultyProxy({
           }
           const head = buffered.subarray(0, end + HEAD_END.length);
           buffered = buffered.subarray(head.length);
-          plan = startRequest(head, connection);
-          if (plan.kind === 'pass' || plan.kind === 'reset' || plan.kind === 'stall') toUpstream(head);
+          plan = startRequest(head, connection, carried++);
+          answer = Buffer.alloc(0);
+          if (plan.kind === 'pass' || plan.kind === 'reset' || plan.kind === 'stall' || plan.kind === 'hang') toUpstream(head);
           if (plan.chunked) state = 'opaque';
           else if (!settle()) state = 'body';
         } else {
           // state === 'body'
           sniffName(plan, buffered.subarray(0, plan.remaining));
           let take = Math.min(buffered.length, plan.remaining);
-          if (plan.faultAt !== undefined) take = Math.min(take, plan.faultAt - plan.forwarded);
+          const faultAt = faultPoint(plan);
+          if (faultAt !== undefined) take = Math.max(0, Math.min(take, faultAt - plan.forwarded));
           const part = buffered.subarray(0, take);
           buffered = buffered.subarray(take);
           plan.remaining -= take;
@@ -204,14 +270,13 @@ export async function startFaultyProxy({
 
     /** Carries out what the plan does once its body is where it should be; whether the request is over. */
     function settle() {
-      if (plan.faultAt !== undefined && plan.forwarded >= plan.faultAt) {
+      const faultAt = faultPoint(plan);
+      if (faultAt !== undefined && plan.forwarded >= faultAt) {
+        plan.entry.at = plan.forwarded;
+        counts[plan.kind] += 1;
         if (plan.kind === 'reset') {
-          plan.entry.at = plan.forwarded;
-          counts.reset += 1;
           breakConnection();
         } else {
-          plan.entry.at = plan.forwarded;
-          counts.stall += 1;
           state = 'dead';
           // Stop reading: what the browser sends from now on waits in socket buffers (which on
           // loopback may hold a whole body of a few MiB, so its upload can look complete), and
@@ -219,11 +284,12 @@ export async function startFaultyProxy({
           client.pause();
           upstream?.unpipe(client);
           upstream?.destroy();
-          if (Number.isFinite(stallMs)) {
+          const ms = plan.kind === 'hang' ? Infinity : stallMs;
+          if (Number.isFinite(ms)) {
             const timer = setTimeout(() => {
               timers.delete(timer);
               breakConnection();
-            }, stallMs);
+            }, ms);
             timers.add(timer);
           }
         }
@@ -233,6 +299,7 @@ export async function startFaultyProxy({
       if (plan.kind === 'error500' || plan.kind === 'error503') {
         counts[plan.kind] += 1;
         state = 'dead';
+        plan.entry.status = Number(ERRORS[plan.kind].status.slice(0, 3));
         client.end(errorResponse(plan.kind, plan.entry.request));
         upstream?.destroy();
       } else if (plan.kind === 'pass') {
@@ -242,10 +309,12 @@ export async function startFaultyProxy({
     }
   }
 
-  /** Reads a request head and draws its plan. */
-  function startRequest(head, connection) {
+  /** Reads a request head and draws its plan; `reuse` is how many requests the connection
+   *  carried before. */
+  function startRequest(head, connection, reuse) {
     const lines = head.toString('latin1').split('\r\n');
-    const [method = '', path = ''] = lines[0].split(' ');
+    const [method = '', target = ''] = lines[0].split(' ');
+    const path = originForm(target);
     const headers = {};
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(':');
@@ -254,12 +323,32 @@ export async function startFaultyProxy({
     const chunked = /chunked/i.test(headers['transfer-encoding'] ?? '');
     const length = chunked ? 0 : Number.parseInt(headers['content-length'] ?? '0', 10) || 0;
     const exempt = chunked || !faultable({ method, path, headers });
-    const kind = exempt ? 'pass' : draw();
+    const { name, part, uploadId } = describePath(method, path);
+    const forced = exempt ? undefined : choose({ method, path, headers, name, part, uploadId });
+    if (forced !== undefined && !PLAN_KINDS.includes(forced)) throw new Error(`choose gave an unknown plan kind ${forced}`);
+    const kind = exempt ? 'pass' : forced ?? draw();
     const request = ++requests;
-    const entry = { request, connection, method, path, kind: exempt ? 'exempt' : kind, at: null, length, name: null };
+    const entry = {
+      request,
+      connection,
+      reuse,
+      method,
+      path,
+      kind: exempt ? 'exempt' : kind,
+      forced: forced !== undefined,
+      at: null,
+      length,
+      name,
+      part,
+      uploadId,
+      status: null,
+      time: Date.now(),
+    };
     log.push(entry);
-    const plan = { kind, exempt, chunked, remaining: length, forwarded: 0, entry, sniffed: Buffer.alloc(0) };
-    if (kind === 'reset' || kind === 'stall') {
+    const sniffing = name === null;
+    const awaitName = sniffing && /multipart\/form-data/i.test(headers['content-type'] ?? '');
+    const plan = { kind, exempt, chunked, remaining: length, forwarded: 0, entry, sniffing, awaitName, sniffed: Buffer.alloc(0) };
+    if (kind === 'reset' || kind === 'stall' || kind === 'hang') {
       // Somewhere in the body: at least one byte passes when there is a body, and never all of it.
       plan.faultAt = length > 1 ? 1 + random.below(length - 1) : 0;
     }
