@@ -3,7 +3,8 @@
 //! - `cargo xtask demo` builds the widget and serves the demo site with the signer in dev mode.
 //! - `cargo xtask test` installs what the tests need, then runs every suite against one SeaweedFS.
 //! - `cargo xtask dist` builds the widget and assembles the npm package's `dist/` (`npm pack` runs it).
-//! - `cargo xtask bench` measures the widget's size and upload throughput (BENCHMARKS.md).
+//! - `cargo xtask bench` measures the widget's size, upload throughput and multipart uploads
+//!   (BENCHMARKS.md).
 //! - `cargo xtask bench signer` measures the release signer: sign under load, credentials, finalize.
 //! - `cargo xtask fuzz` runs the cargo-fuzz targets in fuzz/ (`test` runs them briefly too).
 
@@ -39,7 +40,9 @@ commands:
              for running one suite by hand; stops on Enter
   bench      build the widget and the signer, start SeaweedFS as `test` does, and print
              the widget's size and upload throughput (tests/bench/, BENCHMARKS.md);
-             S3FILE_BENCH_MIB and S3FILE_BENCH_RUNS set the file size and run count
+             S3FILE_BENCH_MIB and S3FILE_BENCH_RUNS set the file size and run count; then
+             multipart uploads of a 1 GiB file, 500 small files and renderer memory during a
+             2 GiB upload (tests/bench/multipart.mjs, a few minutes, up to 2 GiB in temp files)
   bench signer
              build the release signer, start SeaweedFS, and measure sign requests/s and
              latency with wrk next to Django + boto3 under gunicorn, credential caching,
@@ -156,8 +159,9 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-/// Size and throughput figures, printed as markdown. The signer is the debug build the tests use:
-/// it only signs and finalizes for SeaweedFS, but it is also the dev store that receives the bytes.
+/// Size, throughput and multipart figures, printed as markdown. The signer is the debug build the
+/// tests use: it only signs and finalizes for SeaweedFS, but it is also the dev store that
+/// receives the bytes.
 fn bench() -> Result<()> {
     let project = Project::locate()?;
     let tools = prerequisites::ensure_for_tests(&project)?;
@@ -174,7 +178,15 @@ fn bench() -> Result<()> {
         .arg("tests/bench/throughput.mjs")
         .envs(test_env(&s3, &signer_bin))
         .env("S3FILE_BENCH_COMMAND", "cargo xtask bench");
-    let result = run(&mut throughput).context("measuring upload throughput failed");
+    let result = run(&mut throughput).context("measuring upload throughput failed").and_then(|()| {
+        step("measuring multipart uploads");
+        let mut multipart = project.command("node");
+        multipart
+            .arg("tests/bench/multipart.mjs")
+            .envs(test_env(&s3, &signer_bin))
+            .env("S3FILE_BENCH_COMMAND", "cargo xtask bench");
+        run(&mut multipart).context("measuring multipart uploads failed")
+    });
     drop(s3);
     result
 }

@@ -1,0 +1,801 @@
+// Multipart uploads on loopback, in one headless Chromium. Three measurements:
+//
+// 1. One big file (1 GiB by default) to SeaweedFS, in three ways, the order rotating:
+//    a. through the widget on the demo page (a multipart upload, parts of the signer's default
+//       16 MiB, 4 in flight: the demo form's default concurrency): click on Upload → the form's
+//       last `progress` event (progress 1, the file is stored), and click → the result page
+//       (finalize's server-side copy included);
+//    b. one plain XHR POST of the whole file with a POST policy from /s3file/sign, from a second
+//       signer whose multipart threshold lies above the file's size;
+//    c. plain parallel presigned PUTs from the page, no widget: /s3file/sign (a multipart
+//       upload), /s3file/parts, each part a `Blob.slice` PUT with XHR, 4 in flight, then
+//       /s3file/complete.
+//    Each way has one untimed warm-up with a small file (just above the multipart threshold).
+// 2. Many small files (500 × 64 KiB by default) in one form through the widget, against the
+//    signer's embedded dev store and SeaweedFS: click → last `progress`, click → result page.
+// 3. The memory of the page's renderer while the widget uploads a 2 GiB file (by default) to
+//    SeaweedFS as a multipart upload: VmRSS of the renderer (from /proc; the renderer is found
+//    with CDP's SystemInfo.getProcessInfo, as the one whose CPU time grows while the page spins)
+//    and the page's JS heap (CDP Performance.getMetrics, JSHeapUsedSize), sampled every 250 ms
+//    before, during and after the upload; the browser process and the network service too.
+//
+// It prints figures, not verdicts: the only checks are that each upload succeeded with the right
+// size. The big files are written to a temporary directory on disk (random bytes, streamed; one
+// file at a time, 2 GiB by default at most) and handed to the browser by path; every object the
+// benchmark stores in SeaweedFS is deleted after its run, and SeaweedFS is asked to vacuum so the
+// deleted bytes leave its disk too. Run it through `cargo xtask bench`, or by hand with what
+// `cargo xtask seaweedfs` prints exported. Settings:
+//
+// - S3FILE_BENCH_BIG_MIB: the big file of 1, in MiB (default 1024); at most 5120;
+// - S3FILE_BENCH_BIG_RUNS: timed runs per way in 1 (default 3);
+// - S3FILE_BENCH_SMALL_FILES, S3FILE_BENCH_SMALL_KIB: the files of 2 (default 500 of 64 KiB);
+// - S3FILE_BENCH_SMALL_RUNS: timed runs per store in 2 (default 3, after one warm-up);
+// - S3FILE_BENCH_MEMORY_MIB: the file of 3, in MiB (default 2048); at most 5120.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+import { launchBrowser } from '../e2e/support/browser.mjs';
+import { WWW_DIR, startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
+
+const MIB = 1024 * 1024;
+const BIG_MIB = positiveInteger('S3FILE_BENCH_BIG_MIB', 1024);
+const BIG_RUNS = positiveInteger('S3FILE_BENCH_BIG_RUNS', 3);
+const SMALL_FILES = positiveInteger('S3FILE_BENCH_SMALL_FILES', 500);
+const SMALL_KIB = positiveInteger('S3FILE_BENCH_SMALL_KIB', 64);
+const SMALL_RUNS = positiveInteger('S3FILE_BENCH_SMALL_RUNS', 3);
+const MEMORY_MIB = positiveInteger('S3FILE_BENCH_MEMORY_MIB', 2048);
+// The signer's defaults, which the widget's runs use: multipart above 64 MiB, parts of 16 MiB.
+const THRESHOLD_MIB = 64;
+const PART_MIB = 16;
+// The demo form sets no data-s3file-concurrency: the widget's default.
+const CONCURRENCY = 4;
+// The warm-up file: just above the threshold, so the widget warms up its multipart path.
+const WARM_UP_MIB = THRESHOLD_MIB + PART_MIB;
+// The largest single POST (and so the highest multipart threshold the signer takes).
+const MAX_SINGLE_MIB = 5 * 1024;
+const SAMPLE_MS = 250;
+
+function positiveInteger(name, fallback) {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+for (const [name, mib] of [['S3FILE_BENCH_BIG_MIB', BIG_MIB], ['S3FILE_BENCH_MEMORY_MIB', MEMORY_MIB]]) {
+  if (mib <= WARM_UP_MIB || mib > MAX_SINGLE_MIB) {
+    throw new Error(`${name} must lie above ${WARM_UP_MIB} (a multipart upload) and at most ${MAX_SINGLE_MIB} (a single POST), got ${mib}`);
+  }
+}
+
+/** Generous: 2 MiB/s at least, two minutes at least. */
+const timeoutFor = (bytes) => Math.max(120_000, Math.ceil(bytes / (2 * MIB)) * 1000);
+
+// ---------------------------------------------------------------------------------------------
+// Files on disk
+
+/** Writes `bytes` random bytes to `path` a MiB at a time (every MiB distinct, never all in memory). */
+async function writeRandomFile(path, bytes) {
+  await ensureRoom(bytes);
+  const handle = await open(path, 'w');
+  try {
+    for (let offset = 0; offset < bytes; offset += MIB) {
+      await handle.write(randomBytes(Math.min(MIB, bytes - offset)));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Refuses to write `bytes` to the temporary directory unless 2 GiB stay free besides. */
+async function ensureRoom(bytes) {
+  const fs = await statfs(tmpdir());
+  const free = fs.bavail * fs.bsize;
+  if (free < bytes + 2 * 1024 * MIB) {
+    throw new Error(`${tmpdir()} has ${(free / MIB).toFixed(0)} MiB free: too little for a ${(bytes / MIB).toFixed(0)} MiB file and 2 GiB to spare`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SeaweedFS, straight: deleting what a run stored
+
+/** A key as a URL path, each segment percent-encoded as S3 expects. */
+const keyPath = (key) =>
+  key
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+
+/** DELETE of `key` in the SeaweedFS bucket, signed with SigV4 in the header. */
+async function deleteObject(s3, key) {
+  const url = new URL(`${s3.endpoint}/${s3.bucket}/${keyPath(key)}`);
+  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+  const date = amzDate.slice(0, 8);
+  const payload = sha256('');
+  const signedHeaders = 'host;x-amz-content-sha256;x-amz-date';
+  const canonical = [
+    'DELETE',
+    url.pathname,
+    '',
+    `host:${url.host}\nx-amz-content-sha256:${payload}\nx-amz-date:${amzDate}\n`,
+    signedHeaders,
+    payload,
+  ].join('\n');
+  const scope = `${date}/${s3.region}/s3/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
+  const hmac = (secret, text) => createHmac('sha256', secret).update(text).digest();
+  let signingKey = hmac(`AWS4${s3.secretKey}`, date);
+  for (const part of [s3.region, 's3', 'aws4_request']) signingKey = hmac(signingKey, part);
+  const signature = createHmac('sha256', signingKey).update(toSign).digest('hex');
+  const response = await fetch(url, {
+    method: 'DELETE',
+    headers: {
+      'x-amz-content-sha256': payload,
+      'x-amz-date': amzDate,
+      authorization: `AWS4-HMAC-SHA256 Credential=${s3.accessKey}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+    },
+  });
+  const text = await response.text();
+  if (response.status !== 204 && response.status !== 200) {
+    throw new Error(`DELETE ${key} answered ${response.status}: ${text.slice(0, 300)}`);
+  }
+}
+
+/** How often vacuum() was asked for, and how often it succeeded. */
+const vacuums = { asked: 0, done: 0 };
+
+/**
+ * Deletes `keys` in SeaweedFS, 8 at a time, then has SeaweedFS vacuum; does nothing for the dev
+ * store (its directory goes with its signer).
+ */
+async function deleteObjects(signer, keys) {
+  if (!signer.s3) return;
+  const queue = [...keys];
+  const worker = async () => {
+    while (queue.length > 0) await deleteObject(signer.s3, queue.shift());
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  vacuums.asked += 1;
+  if (await vacuum(signer.s3)) vacuums.done += 1;
+}
+
+/**
+ * Asks SeaweedFS's master to vacuum, so what a run deleted leaves the disk now rather than at
+ * its next automatic sweep (every 14 minutes): without it, a full run leaves some 16 GiB of
+ * deleted bytes in the volume files. The master's port is read from the command line of the
+ * `weed` process that serves the S3 endpoint's port. Best effort: returns whether it vacuumed.
+ */
+async function vacuum(s3) {
+  const s3Port = new URL(s3.endpoint).port;
+  let masterPort = null;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args;
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!/weed$/.test(args[0] ?? '') || !args.includes(`-s3.port=${s3Port}`)) continue;
+    masterPort = args.find((arg) => arg.startsWith('-master.port='))?.slice('-master.port='.length) ?? null;
+    break;
+  }
+  if (!masterPort) return false;
+  try {
+    const response = await fetch(`http://127.0.0.1:${masterPort}/vol/vacuum?garbageThreshold=0.1`, {
+      signal: AbortSignal.timeout(120_000),
+    });
+    await response.arrayBuffer();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page
+
+// Timestamps are `performance.timeOrigin + performance.now()` (milliseconds since the epoch), so
+// they compare across the demo page, the result page and Node. They go to sessionStorage, which
+// both pages share and which outlives the native submit that follows the last progress event.
+function instrumentPage() {
+  const now = () => performance.timeOrigin + performance.now();
+  const record = (name) => sessionStorage.setItem(`s3file-bench-${name}`, String(now()));
+  document.addEventListener('DOMContentLoaded', () => {
+    const form = document.getElementById('upload-form');
+    if (form) {
+      // Capture phase: the click is seen before the form's submit.
+      document.addEventListener('click', (event) => {
+        if (event.target.id === 'submit') record('click');
+      }, true);
+      form.addEventListener('progress', (event) => {
+        if (event.target !== form) return;
+        window.__benchProgress = event.detail.progress;
+        if (event.detail.progress === 1) record('done');
+      });
+      document.addEventListener('s3file:error', (event) => {
+        window.__benchError?.(`${event.detail.fileName ?? event.detail.field}: ${event.detail.message}`);
+      });
+    } else {
+      record('result');
+    }
+  });
+}
+
+/** A browser context with the page instrumented; `failed` rejects when the widget reports an error. */
+async function benchContext(browser) {
+  const context = await browser.newContext();
+  await context.addInitScript(instrumentPage);
+  const watch = { reject: null };
+  await context.exposeFunction('__benchError', (message) => watch.reject?.(new Error(`the widget reported an error: ${message}`)));
+  const page = await context.newPage();
+  return { context, page, watch };
+}
+
+/** The demo page of `signer`, with the widget loaded and nothing remembered from earlier runs. */
+async function openDemo(page, signer) {
+  await page.goto(`${signer.url}/`);
+  // The widget remembers multipart uploads in localStorage, to resume them after a reload.
+  await page.evaluate(() => {
+    sessionStorage.clear();
+    localStorage.clear();
+  });
+  // The widget listens once its module has loaded.
+  await page.evaluate(() => import('/pkg/s3file.js').then(() => true));
+}
+
+/**
+ * One upload through the widget: `paths` set on the demo's input, Upload clicked. Resolves to
+ * {click, done, result} (epoch ms), {stored, finalized} (seconds) and the stored keys, once the
+ * result page lists every file of `expected` ({name, size}) with its size. `beforeClick` runs
+ * once the files are set.
+ */
+async function widgetRun({ page, watch }, signer, paths, expected, bytes, beforeClick = async () => {}) {
+  await openDemo(page, signer);
+  await page.setInputFiles('#file', paths);
+  await beforeClick();
+  const timeout = timeoutFor(bytes);
+  const failed = new Promise((_, reject) => {
+    watch.reject = reject;
+  });
+  const finished = Promise.all([
+    page.waitForURL('**/s3file/finalize', { timeout, waitUntil: 'domcontentloaded' }),
+    page.click('#submit'),
+  ]);
+  finished.catch(() => {});
+  try {
+    await Promise.race([finished, failed]);
+  } catch (error) {
+    const progress = await page.evaluate(() => window.__benchProgress).catch(() => undefined);
+    throw new Error(`${error.message} (the form's last progress: ${progress})`);
+  } finally {
+    watch.reject = null;
+  }
+  const times = await page.evaluate(() => {
+    const read = (name) => Number(sessionStorage.getItem(`s3file-bench-${name}`));
+    return { click: read('click'), done: read('done'), result: read('result') };
+  });
+  const files = await page.$$eval('#files li[data-key]', (items) =>
+    items.map((item) => ({
+      key: item.dataset.key,
+      name: item.querySelector('a').textContent,
+      size: item.querySelector('.size').textContent,
+    })),
+  );
+  const listed = new Map(files.map((file) => [file.name, file.size]));
+  const wrong = expected.filter(({ name, size }) => listed.get(name) !== `${size} bytes`);
+  if (files.length !== expected.length || wrong.length > 0) {
+    await deleteObjects(signer, files.map((file) => file.key));
+    throw new Error(`the result page lists ${files.length} files, expected ${expected.length}; wrong or missing: ${JSON.stringify(wrong.slice(0, 5))}`);
+  }
+  if (!(times.click > 0 && times.done >= times.click && times.result >= times.done)) {
+    throw new Error(`incomplete timestamps (click, last progress, result page): ${JSON.stringify(times)}`);
+  }
+  return {
+    times,
+    stored: (times.done - times.click) / 1000,
+    finalized: (times.result - times.click) / 1000,
+    keys: files.map((file) => file.key),
+  };
+}
+
+/** One plain sign + XHR POST of the input's file; resolves to seconds {signAndUpload, upload} and the key. */
+async function postRun(page, signer, path, bytes) {
+  await openDemo(page, signer);
+  await page.setInputFiles('#file', path);
+  page.setDefaultTimeout(timeoutFor(bytes));
+  const outcome = await page.evaluate(async () => {
+    const file = document.getElementById('file').files[0];
+    const started = performance.now();
+    const response = await fetch('/s3file/sign', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ field: 'file', files: [{ name: file.name, size: file.size, type: file.type }] }),
+    });
+    if (!response.ok) return { error: `sign answered ${response.status}: ${await response.text()}` };
+    const signed = (await response.json()).files[0];
+    if (!signed.fields) return { error: `sign did not answer a POST policy: ${JSON.stringify(signed).slice(0, 300)}` };
+    const body = new FormData();
+    for (const [name, value] of Object.entries(signed.fields)) body.append(name, value);
+    body.append('file', file, signed.name);
+    const uploadStarted = performance.now();
+    const { status, text } = await new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', signed.url);
+      // As the widget does: an upload listener (it makes a cross-origin POST preflighted).
+      xhr.upload.addEventListener('progress', () => {});
+      xhr.addEventListener('load', () => resolve({ status: xhr.status, text: xhr.responseText }));
+      xhr.addEventListener('error', () => resolve({ status: 0, text: 'network error' }));
+      xhr.send(body);
+    });
+    const finished = performance.now();
+    return { status, text, key: signed.key, signAndUpload: finished - started, upload: finished - uploadStarted };
+  });
+  if (outcome.error) throw new Error(outcome.error);
+  if (outcome.status < 200 || outcome.status >= 300 || !outcome.text.includes(outcome.key)) {
+    await deleteObjects(signer, [outcome.key]);
+    throw new Error(`the store answered ${outcome.status} for ${outcome.key}: ${outcome.text.slice(0, 500)}`);
+  }
+  return { signAndUpload: outcome.signAndUpload / 1000, upload: outcome.upload / 1000, keys: [outcome.key] };
+}
+
+/**
+ * One multipart upload of the input's file by plain JS in the page: sign, ask for every part's
+ * URL, PUT the parts (`Blob.slice`s, `concurrency` in flight) with XHR, complete. Resolves to
+ * seconds {all, puts} and the key.
+ */
+async function partsRun(page, signer, path, bytes) {
+  await openDemo(page, signer);
+  await page.setInputFiles('#file', path);
+  page.setDefaultTimeout(timeoutFor(bytes));
+  const outcome = await page.evaluate(async (concurrency) => {
+    const file = document.getElementById('file').files[0];
+    const json = async (url, body) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${url} answered ${response.status}: ${text.slice(0, 300)}`);
+      return JSON.parse(text);
+    };
+    let key;
+    try {
+      const started = performance.now();
+      const signed = (await json('/s3file/sign', { field: 'file', files: [{ name: file.name, size: file.size, type: file.type }] })).files[0];
+      key = signed.key;
+      const multipart = signed.multipart;
+      if (!multipart) return { key, error: `sign did not answer a multipart upload: ${JSON.stringify(signed).slice(0, 300)}` };
+      const upload = { key, uploadId: multipart.uploadId, ticket: multipart.ticket };
+      const numbers = Array.from({ length: multipart.partCount }, (_, index) => index + 1);
+      const parts = [];
+      for (let from = 0; from < numbers.length; from += 1000) {
+        parts.push(...(await json('/s3file/parts', { ...upload, parts: numbers.slice(from, from + 1000) })).parts);
+      }
+      const putsStarted = performance.now();
+      const put = (part) =>
+        new Promise((resolve, reject) => {
+          const start = (part.n - 1) * multipart.partSize;
+          const xhr = new XMLHttpRequest();
+          xhr.open('PUT', part.url);
+          for (const [name, value] of part.headers ?? []) xhr.setRequestHeader(name, value);
+          // As the widget does: an upload listener.
+          xhr.upload.addEventListener('progress', () => {});
+          xhr.addEventListener('load', () => {
+            if (xhr.status >= 200 && xhr.status < 300) resolve();
+            else reject(new Error(`part ${part.n} answered ${xhr.status}: ${xhr.responseText.slice(0, 300)}`));
+          });
+          xhr.addEventListener('error', () => reject(new Error(`part ${part.n}: network error`)));
+          xhr.send(file.slice(start, Math.min(start + multipart.partSize, file.size)));
+        });
+      let next = 0;
+      const worker = async () => {
+        while (next < parts.length) await put(parts[next++]);
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      const putsDone = performance.now();
+      const completed = await json('/s3file/complete', upload);
+      const finished = performance.now();
+      return { key, size: completed.size, partCount: parts.length, all: finished - started, puts: putsDone - putsStarted };
+    } catch (error) {
+      return { key, error: String(error?.message ?? error) };
+    }
+  }, CONCURRENCY);
+  if (outcome.error) {
+    // An unfinished multipart upload holds no object; a sweep or lifecycle rule aborts it.
+    throw new Error(outcome.error);
+  }
+  if (outcome.size !== bytes) {
+    await deleteObjects(signer, [outcome.key]);
+    throw new Error(`complete reported ${outcome.size} bytes for ${outcome.key}, expected ${bytes}`);
+  }
+  return { all: outcome.all / 1000, puts: outcome.puts / 1000, keys: [outcome.key] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. One big file
+
+async function benchBigFile(browser, dir) {
+  const big = { name: `bench-${BIG_MIB}MiB.bin`, size: BIG_MIB * MIB };
+  const warm = { name: `warm-up-${WARM_UP_MIB}MiB.bin`, size: WARM_UP_MIB * MIB };
+  big.path = join(dir, big.name);
+  warm.path = join(dir, warm.name);
+  await writeRandomFile(warm.path, warm.size);
+  await writeRandomFile(big.path, big.size);
+  // The widget and the parts: the signer's defaults. The single POST: a threshold above the file.
+  const multipartSigner = await startSeaweedfsSigner();
+  const postSigner = await startSeaweedfsSigner({
+    args: ['serve', '--www', WWW_DIR, '--multipart-threshold', String(MAX_SINGLE_MIB * MIB)],
+  });
+  const bench = await benchContext(browser);
+  const samples = { widget: [], post: [], parts: [] };
+  try {
+    const ways = {
+      widget: async (file) => {
+        const outcome = await widgetRun(bench, multipartSigner, file.path, [file], file.size);
+        await deleteObjects(multipartSigner, outcome.keys);
+        return outcome;
+      },
+      post: async (file) => {
+        const outcome = await postRun(bench.page, postSigner, file.path, file.size);
+        await deleteObjects(postSigner, outcome.keys);
+        return outcome;
+      },
+      parts: async (file) => {
+        const outcome = await partsRun(bench.page, multipartSigner, file.path, file.size);
+        await deleteObjects(multipartSigner, outcome.keys);
+        return outcome;
+      },
+    };
+    const names = Object.keys(ways);
+    for (const name of names) await ways[name](warm);
+    for (let run = 0; run < BIG_RUNS; run += 1) {
+      // Rotating, so no way always goes first.
+      for (let index = 0; index < names.length; index += 1) {
+        const name = names[(run + index) % names.length];
+        samples[name].push(await ways[name](big));
+        process.stderr.write('.');
+      }
+    }
+    return samples;
+  } catch (error) {
+    process.stderr.write(`\nthe signers printed:\n${multipartSigner.output().slice(-3000)}\n${postSigner.output().slice(-3000)}\n`);
+    throw error;
+  } finally {
+    await bench.context.close();
+    await multipartSigner.stop();
+    await postSigner.stop();
+    await rm(big.path, { force: true });
+    await rm(warm.path, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Many small files in one form
+
+async function benchSmallFiles(browser, dir, startSigner) {
+  const signer = await startSigner();
+  const bench = await benchContext(browser);
+  const files = Array.from({ length: SMALL_FILES }, (_, index) => {
+    const name = `small-${String(index).padStart(4, '0')}.bin`;
+    return { name, size: SMALL_KIB * 1024, path: join(dir, name) };
+  });
+  const paths = files.map((file) => file.path);
+  const bytes = SMALL_FILES * SMALL_KIB * 1024;
+  const samples = [];
+  try {
+    const run = async () => {
+      const outcome = await widgetRun(bench, signer, paths, files, bytes);
+      await deleteObjects(signer, outcome.keys);
+      return outcome;
+    };
+    await run();
+    for (let index = 0; index < SMALL_RUNS; index += 1) {
+      samples.push(await run());
+      process.stderr.write('.');
+    }
+    return samples;
+  } catch (error) {
+    process.stderr.write(`\nthe signer printed:\n${signer.output().slice(-4000)}\n`);
+    throw error;
+  } finally {
+    await bench.context.close();
+    await signer.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Renderer memory during a big multipart upload
+
+/** VmRSS of process `pid` in bytes (as `{rss}`), or null when it is gone. */
+function processMemory(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) * 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** Chromium's processes by CDP: `[{type, id, cpuTime}]`. */
+async function chromiumProcesses(browserSession) {
+  return (await browserSession.send('SystemInfo.getProcessInfo')).processInfo;
+}
+
+/** The page's renderer: the renderer whose CPU time grows most while the page spins for 0.5 s. */
+async function findRenderer(page, browserSession) {
+  const cpu = async () =>
+    new Map((await chromiumProcesses(browserSession)).filter((p) => p.type === 'renderer').map((p) => [p.id, p.cpuTime]));
+  const before = await cpu();
+  await page.evaluate(() => {
+    const end = performance.now() + 500;
+    while (performance.now() < end);
+  });
+  const after = await cpu();
+  let best = null;
+  for (const [pid, time] of after) {
+    const grew = time - (before.get(pid) ?? 0);
+    if (!best || grew > best.grew) best = { pid, grew };
+  }
+  if (!best || best.grew < 0.2) throw new Error(`cannot tell the page's renderer: CPU times ${JSON.stringify([...after])}`);
+  return best.pid;
+}
+
+async function benchMemory(browser, dir) {
+  const file = { name: `memory-${MEMORY_MIB}MiB.bin`, size: MEMORY_MIB * MIB };
+  file.path = join(dir, file.name);
+  await writeRandomFile(file.path, file.size);
+  const signer = await startSeaweedfsSigner();
+  const bench = await benchContext(browser);
+  const browserSession = await browser.newBrowserCDPSession();
+  const pageSession = await bench.context.newCDPSession(bench.page);
+  let sampling = null;
+  try {
+    const samples = [];
+    let renderer = null;
+    let baselineEnd = null;
+    const collectGarbage = () => pageSession.send('HeapProfiler.collectGarbage');
+    const sample = async (pids) => {
+      const t = Date.now();
+      let heap = null;
+      try {
+        const { metrics } = await pageSession.send('Performance.getMetrics');
+        heap = metrics.find((metric) => metric.name === 'JSHeapUsedSize')?.value ?? null;
+      } catch {
+        // Between two documents.
+      }
+      let all = 0;
+      const processes = await chromiumProcesses(browserSession).catch(() => []);
+      for (const p of processes) all += processMemory(p.id)?.rss ?? 0;
+      samples.push({
+        t,
+        heap,
+        count: processes.length,
+        renderer: processMemory(renderer),
+        browser: processMemory(pids.browser)?.rss ?? null,
+        network: processMemory(pids.network)?.rss ?? null,
+        all,
+      });
+    };
+    // Baseline: the demo page with the widget loaded and the file set, after a garbage
+    // collection, for 2 s; then the click, and sampling goes on.
+    const beforeClick = async () => {
+      await pageSession.send('Performance.enable');
+      renderer = await findRenderer(bench.page, browserSession);
+      const processes = await chromiumProcesses(browserSession);
+      const pids = {
+        browser: processes.find((p) => p.type === 'browser')?.id,
+        network: processes.find((p) => /NetworkService/.test(p.type))?.id,
+      };
+      await collectGarbage();
+      let busy = false;
+      sampling = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        sample(pids).finally(() => {
+          busy = false;
+        });
+      }, SAMPLE_MS);
+      await sleep(2000);
+      baselineEnd = Date.now();
+    };
+    const outcome = await widgetRun(bench, signer, file.path, [file], file.size, beforeClick);
+    // After: the result page, after a garbage collection, for 2 s.
+    await collectGarbage().catch(() => {});
+    const afterStart = Date.now();
+    await sleep(2000);
+    clearInterval(sampling);
+    await sleep(SAMPLE_MS);
+    await deleteObjects(signer, outcome.keys);
+    const { click, done } = outcome.times;
+    return {
+      samples,
+      phases: {
+        baseline: samples.filter((s) => s.t <= baselineEnd),
+        upload: samples.filter((s) => s.t >= click && s.t <= done),
+        after: samples.filter((s) => s.t >= afterStart),
+      },
+      rendererAlive: processMemory(renderer) !== null,
+      stored: outcome.stored,
+      finalized: outcome.finalized,
+    };
+  } catch (error) {
+    process.stderr.write(`\nthe signer printed:\n${signer.output().slice(-4000)}\n`);
+    throw error;
+  } finally {
+    clearInterval(sampling);
+    await bench.context.close();
+    await browserSession.detach().catch(() => {});
+    await signer.stop();
+    await rm(file.path, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function sleep(ms) {
+  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const range = (values) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
+
+function timeRow(what, seconds, mib) {
+  const mid = median(seconds);
+  return `| ${what} | ${mid.toFixed(3)} | ${range(seconds)} | ${(mib / mid).toFixed(0)} |`;
+}
+
+const mibText = (bytes) => (bytes === null || Number.isNaN(bytes) ? '–' : (bytes / MIB).toFixed(1));
+
+function cpuModel() {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    if (line) return line.split(':')[1].trim();
+  } catch {
+    // Not Linux: fall back to Node's view.
+  }
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+function printBigFile(samples) {
+  console.log(`### One ${BIG_MIB} MiB file to SeaweedFS`);
+  console.log();
+  console.log(`${BIG_RUNS} timed runs per row (the ways rotating, after one ${WARM_UP_MIB} MiB warm-up each), median. Parts of ${PART_MIB} MiB (${Math.ceil(BIG_MIB / PART_MIB)} parts), ${CONCURRENCY} in flight.`);
+  console.log();
+  console.log('| what is timed | median s | min–max s | MiB/s |');
+  console.log('|---|---:|---:|---:|');
+  console.log(timeRow('widget (multipart): click → last `progress` (stored)', samples.widget.map((s) => s.stored), BIG_MIB));
+  console.log(timeRow('widget (multipart): click → result page (finalized)', samples.widget.map((s) => s.finalized), BIG_MIB));
+  console.log(timeRow('plain XHR, one POST: sign + POST', samples.post.map((s) => s.signAndUpload), BIG_MIB));
+  console.log(timeRow('plain XHR, one POST: POST only', samples.post.map((s) => s.upload), BIG_MIB));
+  console.log(timeRow(`plain XHR, parallel PUTs: sign + parts + ${CONCURRENCY} PUTs in flight + complete`, samples.parts.map((s) => s.all), BIG_MIB));
+  console.log(timeRow('plain XHR, parallel PUTs: PUTs only', samples.parts.map((s) => s.puts), BIG_MIB));
+}
+
+function printSmallFiles(results) {
+  const mib = (SMALL_FILES * SMALL_KIB) / 1024;
+  console.log(`### ${SMALL_FILES} files of ${SMALL_KIB} KiB in one form, through the widget`);
+  console.log();
+  console.log(`${SMALL_RUNS} timed runs per store (after one warm-up), median; each file its own POST, ${CONCURRENCY} in flight.`);
+  console.log();
+  console.log('| store | what is timed | median s | min–max s | files/s | MiB/s |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const [store, samples] of results) {
+    for (const [what, seconds] of [
+      ['click → last `progress` (stored)', samples.map((s) => s.stored)],
+      ['click → result page (finalized)', samples.map((s) => s.finalized)],
+    ]) {
+      const mid = median(seconds);
+      console.log(`| ${store} | ${what} | ${mid.toFixed(3)} | ${range(seconds)} | ${(SMALL_FILES / mid).toFixed(0)} | ${(mib / mid).toFixed(1)} |`);
+    }
+  }
+}
+
+function printMemory(memory) {
+  const { baseline, upload, after } = memory.phases;
+  const rows = [
+    ['page renderer, VmRSS', (s) => s.renderer?.rss ?? null],
+    ['page JS heap (JSHeapUsedSize)', (s) => s.heap],
+    ['browser process, VmRSS', (s) => s.browser],
+    ['network service, VmRSS', (s) => s.network],
+    ['all Chromium processes, sum of VmRSS', (s) => s.all || null],
+  ];
+  const values = (phase, read) => phase.map(read).filter((v) => v !== null && !Number.isNaN(v));
+  console.log(`### Memory while the widget uploads ${MEMORY_MIB} MiB to SeaweedFS (multipart)`);
+  console.log();
+  console.log(`Sampled every ${SAMPLE_MS} ms: ${baseline.length} samples before (the demo page, widget loaded, after a GC), ${upload.length} during (click → last \`progress\`: ${memory.stored.toFixed(1)} s, ${(MEMORY_MIB / memory.stored).toFixed(0)} MiB/s), ${after.length} after (the result page, after a GC). Baseline and after are medians, peak the highest sample; growth is peak − baseline.`);
+  console.log();
+  console.log('| what | baseline MiB | peak during upload MiB | growth MiB | after MiB |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [what, read] of rows) {
+    const base = values(baseline, read);
+    const during = values(upload, read);
+    const later = values(after, read);
+    const b = base.length ? median(base) : null;
+    const peak = during.length ? Math.max(...during) : null;
+    const a = later.length ? median(later) : null;
+    console.log(`| ${what} | ${mibText(b)} | ${mibText(peak)} | ${b !== null && peak !== null ? mibText(peak - b) : '–'} | ${mibText(a)} |`);
+  }
+  const counts = (phase) => phase.map((s) => s.count).filter((n) => n > 0);
+  console.log();
+  console.log(`Chromium processes (SystemInfo.getProcessInfo): ${Math.max(...counts(baseline))} before, ${Math.min(...counts(upload))}–${Math.max(...counts(upload))} during, ${Math.max(...counts(after))} after.`);
+  if (!memory.rendererAlive) {
+    console.log();
+    console.log('The page\'s renderer had gone by the end: the result page ran in another process, so the renderer\'s "after" is missing.');
+  }
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 's3file-bench-multipart-'));
+  const browser = await launchBrowser();
+  const started = Date.now();
+  const load = loadavg()[0];
+  try {
+    process.stderr.write(`one ${BIG_MIB} MiB file `);
+    const big = await benchBigFile(browser, dir);
+    process.stderr.write('\n');
+
+    const smallDir = join(dir, 'small');
+    await mkdir(smallDir);
+    for (let index = 0; index < SMALL_FILES; index += 1) {
+      await writeFile(join(smallDir, `small-${String(index).padStart(4, '0')}.bin`), randomBytes(SMALL_KIB * 1024));
+    }
+    const small = [];
+    for (const [store, startSigner] of [
+      ['dev store', startDevSigner],
+      ['SeaweedFS', startSeaweedfsSigner],
+    ]) {
+      process.stderr.write(`${SMALL_FILES} small files, ${store} `);
+      small.push([store, await benchSmallFiles(browser, smallDir, startSigner)]);
+      process.stderr.write('\n');
+    }
+    await rm(smallDir, { recursive: true, force: true });
+
+    process.stderr.write(`memory while uploading ${MEMORY_MIB} MiB\n`);
+    const memory = await benchMemory(browser, dir);
+
+    const command = process.env.S3FILE_BENCH_COMMAND ?? 'node tests/bench/multipart.mjs';
+    const settings = [
+      `S3FILE_BENCH_BIG_MIB=${BIG_MIB}`,
+      `S3FILE_BENCH_BIG_RUNS=${BIG_RUNS}`,
+      `S3FILE_BENCH_SMALL_FILES=${SMALL_FILES}`,
+      `S3FILE_BENCH_SMALL_KIB=${SMALL_KIB}`,
+      `S3FILE_BENCH_SMALL_RUNS=${SMALL_RUNS}`,
+      `S3FILE_BENCH_MEMORY_MIB=${MEMORY_MIB}`,
+    ].join(', ');
+    console.log('Multipart uploads');
+    console.log();
+    console.log(`- date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+    console.log(`- machine: ${availableParallelism()} CPUs (nproc), ${cpuModel()}, ${Math.round(totalmem() / 1024 / MIB)} GiB RAM; load average ${load.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end`);
+    console.log(`- browser: headless Chromium ${browser.version()}, loopback (127.0.0.1)`);
+    console.log(`- signer: ${process.env.S3FILE_SIGNER_BIN} (defaults: multipart above ${THRESHOLD_MIB} MiB, parts of ${PART_MIB} MiB); demo form: concurrency ${CONCURRENCY} (the default)`);
+    console.log(`- command: \`${command}\` (${settings}), ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(`- SeaweedFS: every object a run stored deleted after it, then a vacuum asked of the master (${vacuums.done} of ${vacuums.asked} done)`);
+    console.log();
+    printBigFile(big);
+    console.log();
+    printSmallFiles(small);
+    console.log();
+    printMemory(memory);
+  } finally {
+    await browser.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
