@@ -202,10 +202,20 @@ export function stored(input, key, file, field) {
   dispatch(input, "s3file:done", { key, name: file.name, size: file.size, field }, true);
 }
 
-/** `s3file:error` on the input; `fileName` is null when the failure concerns all its files. */
-export function failed(input, message, field, fileName) {
-  console.error("s3file:", message);
-  dispatch(input, "s3file:error", { message, field, fileName }, true);
+/** Adds a failure to `reports`; `fileName` is undefined when it concerns all the input's files. */
+export function report(reports, input, message, field, fileName) {
+  reports.push([input, message, field, fileName]);
+}
+
+/** Hands `form` back with the failures in `reports`: `s3file:error` on each one's input, then
+ *  `announcement` in the live region, then the first input's validity message in its bubble. */
+export function failed(form, reports, announcement) {
+  for (const [input, message, field, fileName] of reports) {
+    console.error("s3file:", message);
+    dispatch(input, "s3file:error", { message, field, fileName }, true);
+  }
+  announce(form, announcement);
+  reports[0]?.[0].reportValidity();
 }
 
 /** The file inputs of `form` the browser would submit, with files: named and enabled, in the

@@ -537,51 +537,43 @@ impl Attempt {
     }
 
     /// Ends the attempt and says what to do: hand the keys over, or report the failures.
-    fn conclude(&mut self) -> Option<Conclusion> {
+    fn conclude(&mut self) -> Option<(HtmlFormElement, Then, Conclusion)> {
         if self.over {
             return None;
         }
         self.over = true;
         let then = self.then.take()?;
-        let inputs: Array = self.fields.iter().map(|field| JsValue::from(&field.input)).collect();
-        if self.failures.is_empty() {
-            let entries = Array::new();
-            let keys = Object::new();
+        let conclusion = if self.failures.is_empty() {
+            let (inputs, entries, keys) = (Array::new(), Array::new(), Object::new());
             for (index, field) in self.fields.iter().enumerate() {
-                let (Some(field_keys), Some(instructions)) =
-                    (self.queue.all_keys(index), &field.instructions)
-                else {
-                    continue;
-                };
-                for (name, value) in hidden_fields(&field.name, &field_keys, &instructions.signature) {
+                inputs.push(&field.input);
+                let Some(instructions) = &field.instructions else { continue };
+                let stored = self.queue.stored_keys(index);
+                hidden_fields(&field.name, stored.clone(), &instructions.signature, |name, value| {
                     entries.push(&name.into());
                     entries.push(&value.into());
+                });
+                js::set(&keys, &field.name, &stored.map(JsValue::from).collect::<Array>());
+            }
+            Conclusion::Stored { inputs, entries, keys }
+        } else {
+            let reports = Array::new();
+            let mut first = None;
+            for (index, failure) in core::mem::take(&mut self.failures) {
+                let Some(field) = self.fields.get_mut(index) else { continue };
+                let message = failure.message();
+                // The first failure of each input becomes its validity message; it stays until
+                // other files are chosen or the form is submitted again.
+                if !field.message {
+                    field.input.set_custom_validity(&message);
+                    field.message = true;
                 }
-                let list: Array = field_keys.iter().map(|key| JsValue::from(key.as_str())).collect();
-                js::set(&keys, &field.name, &list);
+                effects::report(&reports, &field.input, &message, &field.name, failure.file_name());
+                first.get_or_insert(message);
             }
-            return Some(Conclusion::Stored { form: self.form.clone(), then, inputs, entries, keys });
-        }
-        let mut reports = Vec::new();
-        let mut first_input = None;
-        for (index, failure) in core::mem::take(&mut self.failures) {
-            let Some(field) = self.fields.get_mut(index) else { continue };
-            let message = failure.message();
-            // The first failure of each input becomes its validity message; it stays until
-            // other files are chosen or the form is submitted again.
-            if !field.message {
-                field.input.set_custom_validity(&message);
-                field.message = true;
-            }
-            first_input.get_or_insert_with(|| field.input.clone());
-            reports.push((
-                field.input.clone(),
-                field.name.clone(),
-                message,
-                failure.file_name().map(String::from),
-            ));
-        }
-        Some(Conclusion::Failed { form: self.form.clone(), then, reports, first_input })
+            Conclusion::Failed { reports, message: first.unwrap_or_default() }
+        };
+        Some((self.form.clone(), then, conclusion))
     }
 }
 
@@ -689,8 +681,6 @@ impl Notice {
 
 enum Conclusion {
     Stored {
-        form: HtmlFormElement,
-        then: Then,
         /// The upgraded inputs.
         inputs: Array,
         /// The form entries that stand in for them, names and values alternating.
@@ -699,19 +689,21 @@ enum Conclusion {
         keys: Object,
     },
     Failed {
-        form: HtmlFormElement,
-        then: Then,
-        /// Each failure: its input, the input's name, the message, the file concerned.
-        reports: Vec<(HtmlInputElement, String, String, Option<String>)>,
-        first_input: Option<HtmlInputElement>,
+        /// Each failure, as `effects::report` gathers them.
+        reports: Array,
+        /// The first failure's message.
+        message: String,
     },
 }
 
 /// Ends the attempt: hands the keys over, or the form back with the reasons.
 fn finish(id: u32) {
-    let Some(conclusion) = page::attempt(Key::Id(id)).and_then(|mut state| state.conclude()) else { return };
+    let Some((form, then, conclusion)) = page::attempt(Key::Id(id)).and_then(|mut state| state.conclude())
+    else {
+        return;
+    };
     match conclusion {
-        Conclusion::Stored { form, then, inputs, entries, keys } => {
+        Conclusion::Stored { inputs, entries, keys } => {
             page::unregister(id);
             // The form is itself again before it goes, in case the page stays (a `target`
             // elsewhere, the back-forward cache).
@@ -725,18 +717,11 @@ fn finish(id: u32) {
                 }
             }
         }
-        Conclusion::Failed { form, then, reports, first_input } => {
+        Conclusion::Failed { reports, message } => {
             effects::busy(&form, false);
-            for (input, field, message, file_name) in &reports {
-                effects::failed(input, message, field, file_name.as_deref());
-            }
-            let Some((_, _, message, _)) = reports.first() else { return };
-            effects::announce(&form, &Announcement::Failed(message).text());
-            if let Some(input) = first_input {
-                input.report_validity();
-            }
+            effects::failed(&form, &reports, &Announcement::Failed(&message).text());
             if let Then::Settle { reject, .. } = then {
-                js::call(&reject, &js_sys::Error::new(message));
+                js::call(&reject, &js_sys::Error::new(&message));
             }
         }
     }

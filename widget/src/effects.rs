@@ -59,8 +59,20 @@ extern "C" {
     /// Dispatches `s3file:done` on the input.
     pub fn stored(input: &HtmlInputElement, key: &str, file: &File, field: &str);
 
-    /// Dispatches `s3file:error` on the input (and logs the message).
-    pub fn failed(input: &HtmlInputElement, message: &str, field: &str, file_name: Option<&str>);
+    /// Adds a failure to `reports`: its input, message, field and file name (`undefined` when
+    /// the failure concerns all the input's files).
+    pub fn report(
+        reports: &Array,
+        input: &HtmlInputElement,
+        message: &str,
+        field: &str,
+        file_name: Option<&str>,
+    );
+
+    /// Hands the form back with the `reports` gathered by `report`: dispatches `s3file:error`
+    /// on each report's input (and logs its message), says `announcement` in the live region,
+    /// and shows the first report's input's validity message.
+    pub fn failed(form: &HtmlFormElement, reports: &Array, announcement: &str);
 
     /// The file inputs of `form` the browser would submit, with files.
     #[wasm_bindgen(js_name = fileInputs)]

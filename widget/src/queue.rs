@@ -189,9 +189,12 @@ impl Queue {
         keys.map(|(_, slot)| if let Slot::Stored(key) = slot { Some(key.clone()) } else { None }).collect()
     }
 
-    /// The keys of `field` in file order when all its files are stored.
-    pub fn all_keys(&self, field: usize) -> Option<Vec<String>> {
-        self.keys(field).into_iter().collect()
+    /// The keys of the stored files of `field`, in file order.
+    pub fn stored_keys(&self, field: usize) -> impl Iterator<Item = &str> + Clone {
+        self.files.iter().filter_map(move |(file_field, slot)| match slot {
+            Slot::Stored(key) if *file_field == field => Some(key.as_str()),
+            _ => None,
+        })
     }
 }
 
@@ -282,10 +285,10 @@ mod tests {
             queue.part_done(file, 1);
             queue.stored(file, key.into());
         }
-        assert_eq!(queue.all_keys(0), None);
+        assert_eq!(queue.stored_keys(0).collect::<Vec<_>>(), ["a", "c"]);
         queue.part_done(1, 1);
         queue.stored(1, "b".into());
-        assert_eq!(queue.all_keys(0), Some(vec!["a".into(), "b".into(), "c".into()]));
+        assert_eq!(queue.stored_keys(0).collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 
     #[test]
@@ -297,7 +300,7 @@ mod tests {
         queue.failed(1);
         assert!(queue.is_over());
         assert_eq!(queue.keys(0), [Some("a".into()), None]);
-        assert_eq!(queue.all_keys(0), None);
+        assert_eq!(queue.stored_keys(0).collect::<Vec<_>>(), ["a"]);
     }
 
     #[test]
