@@ -26,7 +26,7 @@ use crate::failure::Failure;
 use crate::instructions::{self, Instructions, Kind, Target};
 use crate::page::{self, Key};
 use crate::parts::Parts;
-use crate::progress::{fraction, Progress, Tally};
+use crate::progress::{fraction, Progress};
 use crate::queue::Queue;
 use crate::sign::{self, Restrictions};
 use crate::submission::hidden_fields;
@@ -71,7 +71,6 @@ pub struct Attempt {
     fields: Vec<Field>,
     /// Files are numbered across the form, in field order.
     queue: Queue,
-    tally: Tally,
     /// The part URLs of its multipart uploads, kept by effects.js (see `effects::keep_urls`).
     urls: JsValue,
     /// Tries after the first, per transfer.
@@ -141,38 +140,29 @@ pub fn start(form: &HtmlFormElement, mut fields: Vec<Field>, then: Then) {
     let Some(mut all) = page::attempts() else { return };
     let now = Date::now();
     let mut earlier = all.iter_mut().find(|earlier| earlier.form == *form);
-    let mut files = Vec::new();
-    let mut sizes = Vec::new();
+    let limit = settings::concurrency(form.get_attribute("data-s3file-concurrency").as_deref());
+    let mut queue = Queue::new(limit);
     let mut sending = 0;
     for (index, field) in fields.iter_mut().enumerate() {
-        let mut keys = Vec::new();
-        if let Some((instructions, earlier_keys)) =
-            earlier.as_mut().and_then(|earlier| earlier.reusable(field, now))
-        {
-            field.instructions = Some(instructions);
-            field.reused = true;
-            keys = earlier_keys;
+        // The earlier attempt's file numbers of the field's files, when they are reused.
+        let mut reused = None;
+        if let Some(earlier) = &mut earlier {
+            if let Some((instructions, first_file)) = earlier.reusable(field, now) {
+                field.instructions = Some(instructions);
+                field.reused = true;
+                reused = Some((earlier, first_file));
+            }
         }
-        keys.resize(field.files.len(), None);
-        for (file, key) in field.files.iter().zip(keys) {
-            // Progress counts the files this attempt sends.
-            sizes.push((index, if key.is_some() { 0.0 } else { file.size() }));
+        for (number, file) in field.files.iter().enumerate() {
+            let key = reused.as_mut().and_then(|(earlier, first)| earlier.queue.take_key(*first + number));
             sending += usize::from(key.is_none());
-            files.push((index, key));
+            queue.add(index, file.size(), key);
         }
     }
     if let Some(earlier) = earlier {
         earlier.clear_messages();
     }
-    let limit = settings::concurrency(form.get_attribute("data-s3file-concurrency").as_deref());
-    let queue = Queue::new(files, limit);
-    let mut tally = Tally::new(sizes);
-    for file in 0..queue.file_count() {
-        if queue.is_stored(file) {
-            tally.finish(file);
-        }
-    }
-    let total = tally.form().total;
+    let total = queue.totals(None).total;
 
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     // In place of the form's last attempt; attempts of forms that left the page stop.
@@ -193,7 +183,6 @@ pub fn start(form: &HtmlFormElement, mut fields: Vec<Field>, then: Then) {
         paused: false,
         fields,
         queue,
-        tally,
         failures: Vec::new(),
         announced_progress: 0.0,
         over: false,
@@ -230,15 +219,15 @@ impl Attempt {
         }
     }
 
-    /// The instructions and keys of this (failed) attempt that can serve `field` of a new one
-    /// at `now`: those of the same input, for the same files, still valid. They move to it.
-    fn reusable(&mut self, field: &Field, now: f64) -> Option<(Instructions, Vec<Option<String>>)> {
-        let index = self.fields.iter().position(|earlier| earlier.input == field.input)?;
-        let earlier = self.fields.get_mut(index)?;
+    /// The instructions of this (failed) attempt that can serve `field` of a new one at `now`:
+    /// those of the same input, for the same files, still valid. They move to it; the keys of
+    /// the files they stored follow from the number of the field's first file, also answered.
+    fn reusable(&mut self, field: &Field, now: f64) -> Option<(Instructions, usize)> {
+        let earlier = self.fields.iter_mut().find(|earlier| earlier.input == field.input)?;
         let usable = earlier.instructions.as_ref().is_some_and(|instructions| {
             !earlier.stale && earlier.files == field.files && retry::reusable(instructions.expires_at, now)
         });
-        Some((earlier.instructions.take().filter(|_| usable)?, self.queue.keys(index)))
+        Some((earlier.instructions.take().filter(|_| usable)?, earlier.first_file))
     }
 
     /// Clears this attempt's validity messages, so the form gets past the browser's validation.
@@ -311,8 +300,7 @@ impl Attempt {
                 _ => (Parts::new(size, size, 1, &[]), false),
             };
             self.queue.signed(file, parts, held);
-            let sent = self.queue.sent(file);
-            self.tally.record(file, sent);
+            self.queue.record(file);
             if held {
                 self.ask_signer(file);
             }
@@ -406,16 +394,11 @@ impl Attempt {
         true
     }
 
-    /// What a `progress` event of `file` reports, as the tally stands, with what it sent
+    /// What a `progress` event of `file` reports, as the queue stands, with what it sent
     /// recorded; with `stored`, the file is stored under that key and the event brings it to 1.
     fn notice(&mut self, file: usize, stored: Option<String>) -> Option<Notice> {
-        let file_progress = if stored.is_some() {
-            1.0
-        } else {
-            let sent = self.queue.sent(file);
-            self.tally.record(file, sent)
-        };
-        let of_form = self.tally.form();
+        let file_progress = self.queue.record(file);
+        let of_form = self.queue.totals(None);
         let quarter = quarter_passed(self.announced_progress, of_form.progress);
         self.announced_progress = of_form.progress;
         let (field, blob, _) = self.file(file)?;
@@ -424,7 +407,7 @@ impl Attempt {
             input: field.input.clone(),
             file: blob.clone(),
             of_form,
-            of_input: self.tally.input(self.queue.field(file)?),
+            of_input: self.queue.totals(self.queue.field(file)),
             file_progress,
             quarter,
             stored: stored.map(|key| (field.name.clone(), key)),
@@ -434,7 +417,6 @@ impl Attempt {
     /// The file is stored under `key`: its last `progress` event, and its `s3file:done`.
     fn store(&mut self, file: usize, key: String) -> Option<Notice> {
         self.queue.stored(file, key.clone());
-        self.tally.finish(file);
         let (field, blob, target) = self.file(file)?;
         if target.multipart().is_some() {
             effects::remember(&field.name, blob, None, "", &JsValue::UNDEFINED);
@@ -500,8 +482,7 @@ impl Attempt {
                     field.stale |= field.reused && matches!(failure, Failure::UploadRefused { .. });
                     self.fail(file, failure);
                 }
-                let sent = self.queue.sent(file);
-                self.tally.record(file, sent);
+                self.queue.record(file);
                 None
             }
         }

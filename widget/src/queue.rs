@@ -1,5 +1,5 @@
 //! The schedule of one attempt at uploading a form's files: what is sent next, how many
-//! transfers go at once, and what came of each file.
+//! transfers go at once, what came of each file, and the bytes that count as sent.
 //!
 //! Files are numbered across the whole form, the first input's files first, each input's in its
 //! own order; every file belongs to one field (one input). A file waits until it is signed,
@@ -11,6 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::parts::Parts;
+use crate::progress::{fraction, sum, Progress};
 
 #[derive(Debug)]
 enum Slot {
@@ -25,25 +26,42 @@ enum Slot {
 }
 
 #[derive(Debug)]
+struct File {
+    field: usize,
+    /// Its bytes, as progress counts them: 0 for a file an earlier attempt stored.
+    size: f64,
+    /// Bytes counted as sent when last recorded; all of them once it is stored.
+    sent: f64,
+    slot: Slot,
+}
+
+#[derive(Debug)]
 pub struct Queue {
-    /// `(field, slot)` per file.
-    files: Vec<(usize, Slot)>,
+    files: Vec<File>,
     limit: usize,
     running: usize,
 }
 
 impl Queue {
-    /// `files` yields each file's field and, when an earlier attempt stored it already, its key.
-    /// At most `limit` transfers (at least one) go at once.
-    pub fn new(files: Vec<(usize, Option<String>)>, limit: usize) -> Queue {
-        let files =
-            files.into_iter().map(|(field, key)| (field, key.map_or(Slot::Unsigned, Slot::Stored))).collect();
-        Queue { files, limit: limit.max(1), running: 0 }
+    /// No files yet; at most `limit` transfers (at least one) go at once.
+    pub fn new(limit: usize) -> Queue {
+        Queue { files: Vec::new(), limit: limit.max(1), running: 0 }
+    }
+
+    /// Adds the next file, of `field`, `size` bytes, with its key when an earlier attempt stored
+    /// it already: progress then counts it as empty, since the totals count the files this
+    /// attempt sends.
+    pub fn add(&mut self, field: usize, size: f64, key: Option<String>) {
+        let (size, slot) = match key {
+            Some(key) => (0.0, Slot::Stored(key)),
+            None => (size, Slot::Unsigned),
+        };
+        self.files.push(File { field, size, sent: 0.0, slot });
     }
 
     /// The file is signed: its parts may go, unless `held` (it waits for part URLs).
     pub fn signed(&mut self, file: usize, parts: Parts, held: bool) {
-        if let Some((_, slot @ Slot::Unsigned)) = self.files.get_mut(file) {
+        if let Some(File { slot: slot @ Slot::Unsigned, .. }) = self.files.get_mut(file) {
             *slot = Slot::Sending { parts, held };
         }
     }
@@ -55,19 +73,19 @@ impl Queue {
 
     /// The field of the file.
     pub fn field(&self, file: usize) -> Option<usize> {
-        self.files.get(file).map(|(field, _)| *field)
+        self.files.get(file).map(|file| file.field)
     }
 
     /// Whether the file waits for its field's signature.
     pub fn is_unsigned(&self, file: usize) -> bool {
-        matches!(self.files.get(file), Some((_, Slot::Unsigned)))
+        matches!(self.files.get(file), Some(File { slot: Slot::Unsigned, .. }))
     }
 
     /// The field cannot be uploaded (signing failed, a file is too large): its files that are
     /// not stored yet fail.
     pub fn refused(&mut self, field: usize) {
         for file in 0..self.files.len() {
-            if self.files.get(file).is_some_and(|(file_field, _)| *file_field == field) {
+            if self.files.get(file).is_some_and(|file| file.field == field) {
                 self.failed(file);
             }
         }
@@ -79,8 +97,8 @@ impl Queue {
         if self.running >= self.limit {
             return None;
         }
-        for (file, (_, slot)) in self.files.iter_mut().enumerate() {
-            if let Slot::Sending { parts, held: false } = slot {
+        for (file, entry) in self.files.iter_mut().enumerate() {
+            if let Slot::Sending { parts, held: false } = &mut entry.slot {
                 if let Some(number) = parts.take() {
                     self.running += 1;
                     return Some((file, number));
@@ -93,14 +111,14 @@ impl Queue {
     /// The file's parts, while it is sending.
     pub fn parts(&mut self, file: usize) -> Option<&mut Parts> {
         match self.files.get_mut(file) {
-            Some((_, Slot::Sending { parts, .. })) => Some(parts),
+            Some(File { slot: Slot::Sending { parts, .. }, .. }) => Some(parts),
             _ => None,
         }
     }
 
     /// Holds the file's new parts back (its URLs are renewed), or lets them go again.
     pub fn hold(&mut self, file: usize, on: bool) {
-        if let Some((_, Slot::Sending { held, .. })) = self.files.get_mut(file) {
+        if let Some(File { slot: Slot::Sending { held, .. }, .. }) = self.files.get_mut(file) {
             *held = on;
         }
     }
@@ -147,17 +165,40 @@ impl Queue {
         self.parts(file).map_or_else(Vec::new, |parts| parts.remaining())
     }
 
-    /// A file whose parts are all stored is stored under `key`.
+    /// Records the bytes of the file that count as sent now (see `parts`: a failed part takes
+    /// its bytes back) and answers the file's own progress.
+    pub fn record(&mut self, file: usize) -> f64 {
+        let Some(entry) = self.files.get_mut(file) else { return 0.0 };
+        let sent = match &entry.slot {
+            Slot::Stored(_) => return 1.0,
+            Slot::Sending { parts, .. } => parts.sent(),
+            _ => 0.0,
+        };
+        // Not `clamp`, whose assertion would bring panic formatting into the wasm.
+        #[allow(clippy::manual_clamp)]
+        let sent = sent.max(0.0).min(entry.size);
+        entry.sent = sent;
+        fraction(sent, entry.size)
+    }
+
+    /// Where the files of `field` stand, or with `None` all the form's files.
+    pub fn totals(&self, field: Option<usize>) -> Progress {
+        let files = self.files.iter().filter(|file| field.is_none_or(|field| file.field == field));
+        sum(files.map(|file| (file.sent, file.size, matches!(file.slot, Slot::Stored(_)))))
+    }
+
+    /// A file whose parts are all stored is stored under `key`: all its bytes count as sent.
     pub fn stored(&mut self, file: usize, key: String) {
-        if let Some((_, slot @ Slot::Sending { .. })) = self.files.get_mut(file) {
-            *slot = Slot::Stored(key);
+        if let Some(entry @ File { slot: Slot::Sending { .. }, .. }) = self.files.get_mut(file) {
+            entry.slot = Slot::Stored(key);
+            entry.sent = entry.size;
         }
     }
 
     /// The file cannot be stored: it fails, and its parts in flight no longer count (the
     /// caller drops them).
     pub fn failed(&mut self, file: usize) {
-        let Some((_, slot)) = self.files.get_mut(file) else { return };
+        let Some(File { slot, .. }) = self.files.get_mut(file) else { return };
         if let Slot::Sending { parts, .. } = slot {
             self.running -= parts.recall();
         }
@@ -175,24 +216,27 @@ impl Queue {
 
     /// Whether every file is stored or failed.
     pub fn is_over(&self) -> bool {
-        self.files.iter().all(|(_, slot)| matches!(slot, Slot::Stored(_) | Slot::Failed))
+        self.files.iter().all(|file| matches!(file.slot, Slot::Stored(_) | Slot::Failed))
     }
 
     /// Whether the file is stored already (by this attempt or an earlier one).
     pub fn is_stored(&self, file: usize) -> bool {
-        matches!(self.files.get(file), Some((_, Slot::Stored(_))))
+        matches!(self.files.get(file), Some(File { slot: Slot::Stored(_), .. }))
     }
 
-    /// The key of each file of `field`, in order, `None` for those not stored.
-    pub fn keys(&self, field: usize) -> Vec<Option<String>> {
-        let keys = self.files.iter().filter(|(file_field, _)| *file_field == field);
-        keys.map(|(_, slot)| if let Slot::Stored(key) = slot { Some(key.clone()) } else { None }).collect()
+    /// Takes the key of the file if it is stored, for the next attempt, which then need not
+    /// send it.
+    pub fn take_key(&mut self, file: usize) -> Option<String> {
+        match self.files.get_mut(file) {
+            Some(File { slot: Slot::Stored(key), .. }) => Some(core::mem::take(key)),
+            _ => None,
+        }
     }
 
     /// The keys of the stored files of `field`, in file order.
     pub fn stored_keys(&self, field: usize) -> impl Iterator<Item = &str> + Clone {
-        self.files.iter().filter_map(move |(file_field, slot)| match slot {
-            Slot::Stored(key) if *file_field == field => Some(key.as_str()),
+        self.files.iter().filter_map(move |file| match &file.slot {
+            Slot::Stored(key) if file.field == field => Some(key.as_str()),
             _ => None,
         })
     }
@@ -210,6 +254,19 @@ mod tests {
         core::iter::from_fn(|| queue.start_next()).collect()
     }
 
+    /// A queue of files of 10 bytes, of the fields `fields`, with `limit`.
+    fn queue(fields: &[usize], limit: usize) -> Queue {
+        let mut queue = Queue::new(limit);
+        for &field in fields {
+            queue.add(field, 10.0, None);
+        }
+        queue
+    }
+
+    fn keys(queue: &Queue, field: usize) -> Vec<&str> {
+        queue.stored_keys(field).collect()
+    }
+
     fn sign_all(queue: &mut Queue, files: core::ops::Range<usize>) {
         for file in files {
             queue.signed(file, whole(10.0), false);
@@ -218,7 +275,7 @@ mod tests {
 
     #[test]
     fn files_go_in_order_and_at_most_limit_at_once() {
-        let mut queue = Queue::new(vec![(0, None), (0, None), (1, None), (1, None), (1, None)], 2);
+        let mut queue = queue(&[0, 0, 1, 1, 1], 2);
         assert_eq!(queue.start_next(), None, "nothing goes before it is signed");
         sign_all(&mut queue, 0..5);
         assert_eq!(drain(&mut queue), [(0, 1), (1, 1)]);
@@ -239,7 +296,7 @@ mod tests {
 
     #[test]
     fn parts_of_several_files_share_the_slots_first_file_first() {
-        let mut queue = Queue::new(vec![(0, None), (0, None)], 3);
+        let mut queue = queue(&[0, 0], 3);
         queue.signed(0, Parts::new(20.0, 10.0, 2, &[]), false);
         queue.signed(1, Parts::new(30.0, 10.0, 3, &[]), false);
         assert_eq!(drain(&mut queue), [(0, 1), (0, 2), (1, 1)]);
@@ -252,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_held_file_starts_no_part_until_released() {
-        let mut queue = Queue::new(vec![(0, None), (0, None)], 4);
+        let mut queue = queue(&[0, 0], 4);
         queue.signed(0, Parts::new(20.0, 10.0, 2, &[]), true);
         queue.signed(1, whole(5.0), false);
         assert_eq!(drain(&mut queue), [(1, 1)]);
@@ -262,7 +319,7 @@ mod tests {
 
     #[test]
     fn a_failed_part_frees_its_slot_and_waits_to_be_woken() {
-        let mut queue = Queue::new(vec![(0, None)], 1);
+        let mut queue = queue(&[0], 1);
         queue.signed(0, Parts::new(20.0, 10.0, 2, &[]), false);
         assert_eq!(drain(&mut queue), [(0, 1)]);
         queue.progress(0, 1, 0.5);
@@ -278,36 +335,42 @@ mod tests {
 
     #[test]
     fn keys_come_back_in_file_order_whatever_order_the_files_finish_in() {
-        let mut queue = Queue::new(vec![(0, None), (0, None), (0, None)], 4);
+        let mut queue = queue(&[0, 0, 0], 4);
         sign_all(&mut queue, 0..3);
         drain(&mut queue);
         for (file, key) in [(2, "c"), (0, "a")] {
             queue.part_done(file, 1);
             queue.stored(file, key.into());
         }
-        assert_eq!(queue.stored_keys(0).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(keys(&queue, 0), ["a", "c"]);
         queue.part_done(1, 1);
         queue.stored(1, "b".into());
-        assert_eq!(queue.stored_keys(0).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(keys(&queue, 0), ["a", "b", "c"]);
     }
 
     #[test]
     fn files_stored_by_an_earlier_attempt_are_not_sent_again() {
-        let mut queue = Queue::new(vec![(0, Some("a".into())), (0, None)], 4);
+        let mut queue = Queue::new(4);
+        queue.add(0, 10.0, Some("a".into()));
+        queue.add(0, 10.0, None);
         assert!(queue.is_stored(0) && !queue.is_unsigned(0) && queue.is_unsigned(1));
         sign_all(&mut queue, 0..2);
         assert_eq!(drain(&mut queue), [(1, 1)]);
         queue.failed(1);
         assert!(queue.is_over());
-        assert_eq!(queue.keys(0), [Some("a".into()), None]);
-        assert_eq!(queue.stored_keys(0).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(keys(&queue, 0), ["a"]);
+        assert_eq!((queue.take_key(0), queue.take_key(1)), (Some("a".into()), None));
     }
 
     #[test]
     fn a_refused_field_fails_its_files_and_leaves_the_others_going() {
-        let mut queue = Queue::new(vec![(0, None), (1, Some("b0".into())), (1, None)], 1);
+        let mut queue = Queue::new(1);
+        queue.add(0, 10.0, None);
+        queue.add(1, 10.0, Some("b0".into()));
+        queue.add(1, 10.0, None);
         queue.refused(1);
-        assert_eq!(queue.keys(1), [Some("b0".into()), None], "a stored file stays stored");
+        assert_eq!(keys(&queue, 1), ["b0"], "a stored file stays stored");
+        assert!(!queue.is_stored(2));
         assert!(!queue.is_over());
         sign_all(&mut queue, 0..1);
         assert_eq!(drain(&mut queue), [(0, 1)]);
@@ -318,7 +381,7 @@ mod tests {
 
     #[test]
     fn stopping_fails_everything_not_stored_and_frees_the_slots() {
-        let mut queue = Queue::new(vec![(0, None), (0, None), (1, None)], 2);
+        let mut queue = queue(&[0, 0, 1], 2);
         queue.signed(0, Parts::new(20.0, 10.0, 2, &[]), false);
         assert_eq!(drain(&mut queue), [(0, 1), (0, 2)]);
         queue.stop();
@@ -329,17 +392,67 @@ mod tests {
 
     #[test]
     fn outcomes_of_files_that_are_not_sending_are_ignored() {
-        let mut queue = Queue::new(vec![(0, None)], 1);
+        let mut queue = queue(&[0], 1);
         queue.stored(0, "too early".into());
         queue.failed(7);
-        assert_eq!(queue.keys(0), [None]);
+        assert!(!queue.is_stored(0));
         assert_eq!(queue.part_failed(7, 1, true), 0);
     }
 
     #[test]
     fn the_limit_is_at_least_one() {
-        let mut queue = Queue::new(vec![(0, None)], 0);
+        let mut queue = queue(&[0], 0);
         sign_all(&mut queue, 0..1);
         assert_eq!(queue.start_next(), Some((0, 1)));
+    }
+
+    #[test]
+    fn progress_sums_per_field_and_per_form() {
+        // Field 0 has files of 100 and 300 bytes, field 1 one file of 600 bytes.
+        let mut queue = Queue::new(4);
+        for (field, size) in [(0, 100.0), (0, 300.0), (1, 600.0)] {
+            queue.add(field, size, None);
+        }
+        assert_eq!(queue.totals(None), Progress { loaded: 0.0, total: 1000.0, progress: 0.0 });
+        queue.signed(1, Parts::new(300.0, 300.0, 1, &[]), false);
+        drain(&mut queue);
+        queue.progress(1, 1, 0.5);
+        assert_eq!(queue.record(1), 0.5);
+        assert_eq!(queue.totals(Some(0)), Progress { loaded: 150.0, total: 400.0, progress: 0.375 });
+        assert_eq!(queue.totals(Some(1)), Progress { loaded: 0.0, total: 600.0, progress: 0.0 });
+        assert_eq!(queue.totals(None), Progress { loaded: 150.0, total: 1000.0, progress: 0.15 });
+    }
+
+    #[test]
+    fn sent_bytes_stay_within_the_file_may_go_back_and_are_all_counted_once_stored() {
+        let mut queue = Queue::new(4);
+        queue.add(0, 100.0, None);
+        queue.signed(0, Parts::new(150.0, 150.0, 1, &[]), false);
+        drain(&mut queue);
+        queue.progress(0, 1, 1.0);
+        assert_eq!(queue.record(0), 1.0, "never more than the file");
+        queue.part_failed(0, 1, true);
+        assert_eq!(queue.record(0), 0.0, "a failed part takes its bytes back");
+        queue.wake(0, 1);
+        drain(&mut queue);
+        queue.progress(0, 1, 0.4);
+        assert_eq!(queue.record(0), 0.6);
+        queue.part_done(0, 1);
+        queue.stored(0, "a".into());
+        assert_eq!(queue.record(0), 1.0, "a stored file stays complete");
+        assert_eq!(queue.totals(None), Progress { loaded: 100.0, total: 100.0, progress: 1.0 });
+    }
+
+    #[test]
+    fn files_stored_earlier_and_empty_files_are_complete_once_stored() {
+        let mut queue = Queue::new(4);
+        queue.add(0, 0.0, None);
+        queue.add(0, 50.0, Some("a".into()));
+        assert_eq!(queue.totals(Some(0)).progress, 0.0);
+        queue.signed(0, Parts::new(0.0, 0.0, 1, &[]), false);
+        drain(&mut queue);
+        queue.part_done(0, 1);
+        queue.stored(0, "b".into());
+        assert_eq!(queue.totals(Some(0)), Progress { loaded: 0.0, total: 0.0, progress: 1.0 });
     }
 }
