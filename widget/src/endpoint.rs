@@ -37,22 +37,18 @@ pub fn source<'a>(
 /// The URL of the signer's endpoint `name` (`parts`, `complete`, `abort`) next to its sign
 /// endpoint `sign_url`: its last path segment replaced, the query dropped.
 pub fn sibling(sign_url: &str, name: &str) -> alloc::string::String {
-    // By hand, without string searching or slicing that could panic: either would bring
-    // the formatting of panic messages into the wasm.
-    let mut base = alloc::string::String::new();
-    let mut segment = alloc::string::String::new();
-    for c in sign_url.chars() {
-        if c == '?' || c == '#' {
-            break;
-        }
-        segment.push(c);
-        if c == '/' {
-            base.push_str(&segment);
-            segment.clear();
+    // By bytes, without string searching or slicing that could panic: either would bring the
+    // formatting of panic messages into the wasm. A `/` is one byte in UTF-8, so the base ends
+    // on a character boundary.
+    let mut base = 0;
+    for (index, byte) in sign_url.bytes().enumerate() {
+        match byte {
+            b'?' | b'#' => break,
+            b'/' => base = index + 1,
+            _ => {}
         }
     }
-    base.push_str(name);
-    base
+    crate::text::concat(&[sign_url.get(..base).unwrap_or_default(), name])
 }
 
 #[cfg(test)]
@@ -65,6 +61,7 @@ mod tests {
             "https://up.example/api/s3file/complete"
         );
         assert_eq!(sibling("sign", "abort"), "abort");
+        assert_eq!(sibling("/é/s3file/sign#/x", "parts"), "/é/s3file/parts");
     }
 
     use super::*;

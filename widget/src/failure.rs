@@ -70,7 +70,10 @@ impl Failure {
 fn with_status(mut message: String, status: u16, reason: &Option<String>) -> String {
     message.push_str(" (HTTP ");
     push_decimal(&mut message, status.into());
-    message.push(')');
+    // `push_str`, not `push`: the widget has no other use of `String::push`, whose UTF-8
+    // encoding of a `char` would come along.
+    #[allow(clippy::single_char_add_str)]
+    message.push_str(")");
     if let Some(reason) = reason {
         message.push_str(": ");
         message.push_str(reason);
