@@ -6,7 +6,8 @@
 //    alike. wasm-bindgen names them after the Rust items plus a hash
 //    (`__wbg_addEventListener_847fd86b8c33ec43`); the hashes do not compress, and each name is
 //    written twice, once per file. The functions the wasm imports straight from a JS snippet
-//    join the glue's own imports, so the bundle needs no namespace object of the snippet.
+//    join the glue's own imports, so the bundle needs no namespace object of the snippet. The
+//    glue's import functions that the optimised wasm no longer imports are dropped.
 // 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`).
 // 3. Bundles the glue with the JS snippets it imports (`snippets/`, wasm-bindgen's copy of
 //    widget/js/effects.js) into `s3file_wasm.js`, minified, and removes `snippets/`; minifies the
@@ -189,6 +190,11 @@ function renameGlue(glue, { imports, exports, snippetImports }) {
   const importObject = /^(\s*const import0 = \{\n\s*__proto__: null,\n)/m;
   if (!importObject.test(renamed)) throw new Error('the glue has no import object pack knows');
   renamed = renamed.replace(importObject, (start) => start + joined.join(''));
+  // Functions of the import object that the wasm no longer imports (wasm-opt removed their
+  // last call, wasm-bindgen's `__wbindgen_throw` say) are dropped: `name: function(…) {`, its
+  // body indented deeper, then `},` at the key's own indentation.
+  const entry = /^( +)(__wbg\w+): function\([^)]*\) \{\n(?:\1 .*\n|\n)*?\1\},\n/gm;
+  renamed = renamed.replace(entry, (text, indent, name) => (imports.has(name) ? text : ''));
   for (const [from, to] of imports) {
     // The import object's keys: `name: function(…)`.
     const pattern = new RegExp(`(?<![\\w$])${escapeRegExp(from)}(?=\\s*:)`, 'g');
