@@ -5,7 +5,7 @@
 /** The widget's entry point for the events of its requests, given by `listen`. */
 let answered;
 
-/** Called once at start with the widget's `answered(attempt, call, event, xhr)`. */
+/** Called once at start with the widget's `answered(attempt, call, event, xhr, sent)`. */
 export function listen(handler) {
   answered = handler;
 }
@@ -15,7 +15,8 @@ const requests = new Set();
 
 /** Sends `body` with `method` to `url` for request `call` of attempt `attempt` (numbers the
  *  widget gives and gets back), with the header pairs `headers` (or none): an upload, whose
- *  progress events are reported too, and which is aborted when it makes no progress for `stall`
+ *  progress events are reported too (with the fraction of the body sent, 0 when the browser
+ *  cannot tell), and which is aborted when it makes no progress for `stall`
  *  ms (a stalled connection would otherwise hang the form); with `stall` 0, a request to the
  *  signer, JSON in and out (an answer that is not JSON becomes `null`). Its `loadend`, which
  *  comes once whatever happened, is reported with the request. Returns whether it was sent
@@ -35,7 +36,7 @@ export function send(method, url, headers, body, attempt, call, stall) {
       // Browsers only report upload progress to listeners registered before `send()`.
       xhr.upload.onprogress = (event) => {
         arm();
-        answered(attempt, call, event);
+        answered(attempt, call, event, undefined, event.lengthComputable ? event.loaded / event.total : 0);
       };
       arm();
     } else {

@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use js_sys::{Array, Date, Function, Math, Object};
 use wasm_bindgen::prelude::*;
-use web_sys::{File, HtmlElement, HtmlFormElement, HtmlInputElement, ProgressEvent};
+use web_sys::{File, HtmlElement, HtmlFormElement, HtmlInputElement};
 
 use crate::announcement::{quarter_passed, Announcement};
 use crate::backoff::{self, Verdict};
@@ -26,7 +26,7 @@ use crate::failure::Failure;
 use crate::instructions::{self, Instructions, Kind, Target};
 use crate::page::{self, Key};
 use crate::parts::Parts;
-use crate::progress::{fraction, Progress};
+use crate::progress::Progress;
 use crate::queue::Queue;
 use crate::sign::{self, Restrictions};
 use crate::submission::hidden_fields;
@@ -96,18 +96,13 @@ pub fn fields(form: &HtmlFormElement) -> Vec<Field> {
     let form_attribute = form.get_attribute("data-s3file");
     let mut fields = Vec::new();
     let mut first_file = 0;
-    for input in effects::file_inputs(form) {
+    for input in js::items(&effects::file_inputs(form)) {
         let input: HtmlInputElement = input.unchecked_into();
         let Some(sign_url) = sign_url(&input, form_attribute.as_deref()) else { continue };
-        let mut files = Vec::new();
-        if let Some(list) = input.files() {
-            for index in 0..list.length() {
-                files.extend(list.get(index));
-            }
-        }
+        let files: Vec<File> = js::items(&js::get(&input, "files")).map(JsCast::unchecked_into).collect();
         let count = files.len();
         fields.push(Field {
-            name: input.name(),
+            name: js::name(&input),
             input,
             sign_url,
             files,
@@ -259,7 +254,7 @@ impl Attempt {
             );
             if let Some(max) = max_size {
                 if let Some(file) = field.files.iter().find(|file| file.size() > max as f64) {
-                    return Err(Failure::TooLarge { file: file.name(), size: file.size() as u64, max });
+                    return Err(Failure::TooLarge { file: js::name(file), size: file.size() as u64, max });
                 }
             }
             if let Some(url) = &field.sign_url {
@@ -426,13 +421,10 @@ impl Attempt {
         self.notice(file, Some(key))
     }
 
-    /// An upload's progress: part `part` of `file` sent what `event` says.
-    fn progressed(&mut self, file: usize, part: u32, event: &JsValue) -> Option<Notice> {
-        let progress: &ProgressEvent = event.unchecked_ref();
+    /// An upload's progress: part `part` of `file` sent the fraction `sent` of its body.
+    fn progressed(&mut self, file: usize, part: u32, sent: f64) -> Option<Notice> {
         // The counts cover the whole request body (a POST's policy fields too): the fraction
         // applies to the part's own bytes.
-        let sent =
-            if progress.length_computable() { fraction(progress.loaded(), progress.total()) } else { 0.0 };
         self.queue.progress(file, part, sent);
         self.notice(file, None)
     }
@@ -568,13 +560,14 @@ impl Field {
 }
 
 /// An XHR event of request `call` of the attempt numbered `id`, from `widget/js/effects.js`:
-/// with `xhr`, the end of the request, else an upload's progress (or a timer). An attempt that
-/// is gone or over has stopped its requests; late events are ignored.
-pub fn answered(id: u32, call: Call, event: &JsValue, xhr: Option<Xhr>) {
+/// with `xhr`, the end of the request, else an upload's progress, `sent` (`loaded / total` of
+/// its body), or a timer. An attempt that is gone or over has stopped its requests; late
+/// events are ignored.
+pub fn answered(id: u32, call: Call, event: &JsValue, xhr: Option<Xhr>, sent: f64) {
     let Some(mut state) = page::attempt(Key::Id(id)).filter(|state| !state.over) else { return };
     let end = xhr.is_some() || !matches!(call, Call::Send(..));
     let notice = match (call, xhr) {
-        (Call::Send(file, part), None) => state.progressed(file, part, event),
+        (Call::Send(file, part), None) => state.progressed(file, part, sent),
         (Call::Send(file, part), Some(xhr)) => state.sent(file, part, &xhr),
         (Call::Sign(field), Some(xhr)) => {
             state.signed(field, &xhr);

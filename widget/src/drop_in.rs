@@ -39,8 +39,8 @@ pub fn listen(answered: JsValue) {
 
 /// An XHR event of one of the widget's requests. See [`page::answered`].
 #[wasm_bindgen]
-pub fn answered(attempt: u32, call: u32, event: JsValue, xhr: Option<crate::xhr::Xhr>) {
-    page::answered(attempt, call, event, xhr);
+pub fn answered(attempt: u32, call: u32, event: JsValue, xhr: Option<crate::xhr::Xhr>, sent: f64) {
+    page::answered(attempt, call, event, xhr, sent);
 }
 
 /// `upgrade(root?)`: prepares the forms under `root` (default: the document), see

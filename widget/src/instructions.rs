@@ -77,10 +77,13 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
             return Err("a multipart upload lacks its id, ticket or parts");
         };
         let done = js::get(&multipart, "done");
-        let done = done.dyn_ref::<Array>().map_or_else(Vec::new, |done| {
-            done.iter().filter_map(|number| number.as_f64()).map(|number| number as u32).collect()
-        });
-        let kind = Kind::Multipart { spec: multipart, part_size, part_count: part_count as u32, done };
+        let mut done_numbers = Vec::new();
+        if Array::is_array(&done) {
+            done_numbers
+                .extend(js::items(&done).filter_map(|number| number.as_f64()).map(|number| number as u32));
+        }
+        let kind =
+            Kind::Multipart { spec: multipart, part_size, part_count: part_count as u32, done: done_numbers };
         (String::new(), JsValue::UNDEFINED, kind)
     } else if put.is_object() {
         (js::text(&put, "url").ok_or("a PUT has no url")?, js::get(&put, "headers"), Kind::Put)
@@ -99,14 +102,15 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
 /// protocol.
 pub fn from_sign_answer(answer: &JsValue, file_count: usize) -> Result<Instructions, &'static str> {
     let signature = js::text(answer, "signature").ok_or("it has no signature")?;
-    let Ok(files) = js::get(answer, "files").dyn_into::<Array>() else {
+    let files = js::get(answer, "files");
+    if !Array::is_array(&files) {
         return Err("it has no files");
-    };
-    if files.length() as usize != file_count {
+    }
+    if js::length(&files) as usize != file_count {
         return Err("it signed another number of files than it was asked to");
     }
     let mut targets = Vec::with_capacity(file_count);
-    for file in files.iter() {
+    for file in js::items(&files) {
         targets.push(target(&file)?);
     }
     Ok(with_expiry(signature, targets))
@@ -122,7 +126,7 @@ pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> Instructions {
     let targets = files
         .iter()
         .map(|file| {
-            let name = file.name();
+            let name = js::name(file);
             let key = presigned::predicted_key(&key_template, &name);
             Target { key, name, url: url.clone(), fields: fields.clone().into(), kind: Kind::Post }
         })

@@ -11,6 +11,9 @@ use wasm_bindgen::prelude::*;
 export const get = (object, key) => object?.[key];
 export const set = (object, key, value) => { object[key] = value; };
 export const call = (settle, value) => { settle(value); };
+export const length = (list) => list.length;
+export const at = (list, index) => list[index];
+export const name = (object) => object.name;
 ")]
 extern "C" {
     /// `object[key]`; `undefined` when `object` is `null` or `undefined` (a sign answer that
@@ -22,6 +25,20 @@ extern "C" {
 
     /// `settle(value)`, for the functions that settle a promise.
     pub fn call(settle: &Function, value: &JsValue);
+
+    /// `list.length` of an array or a `FileList`.
+    pub fn length(list: &JsValue) -> u32;
+
+    /// `list[index]` of an array or a `FileList`.
+    pub fn at(list: &JsValue, index: u32) -> JsValue;
+
+    /// The `name` of a `File` or an input.
+    pub fn name(object: &JsValue) -> String;
+}
+
+/// The items of an array or a `FileList`, in order.
+pub fn items(list: &JsValue) -> impl Iterator<Item = JsValue> + '_ {
+    (0..length(list)).map(move |index| at(list, index))
 }
 
 /// `object[key]` when it is a string.

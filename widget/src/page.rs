@@ -54,10 +54,11 @@ pub fn unregister(id: u32) {
 }
 
 /// An XHR event of request `call` (see [`Call`]) of the attempt numbered `attempt`, from
-/// `widget/js/effects.js`: the end of the request with `xhr`, else an upload's progress (or a
-/// timer).
-pub fn answered(attempt: u32, call: u32, event: JsValue, xhr: Option<Xhr>) {
-    attempt::answered(attempt, Call::of(call), &event, xhr);
+/// `widget/js/effects.js`: the end of the request with `xhr`, else an upload's progress, with
+/// the fraction `sent` of its body (`loaded / total`, 0 when the browser cannot tell), or a
+/// timer.
+pub fn answered(attempt: u32, call: u32, event: JsValue, xhr: Option<Xhr>, sent: f64) {
+    attempt::answered(attempt, Call::of(call), &event, xhr, sent);
 }
 
 /// Whether the form has an attempt that is still running.
@@ -109,7 +110,7 @@ pub fn changed(input: &JsValue) {
 /// adds each one's live region before anything is announced in it. Inputs and forms added
 /// later work without it; it only makes their first announcement reliable.
 pub fn upgrade(root: &JsValue) {
-    for input in effects::form_file_inputs(root) {
+    for input in js::items(&effects::form_file_inputs(root)) {
         let input: HtmlInputElement = input.unchecked_into();
         let Some(form) = input.form() else { continue };
         if attempt::sign_url(&input, form.get_attribute("data-s3file").as_deref()).is_some() {
@@ -123,9 +124,9 @@ pub fn upgrade(root: &JsValue) {
 /// first failure's (an `AbortError` when `abort()` stopped it).
 pub fn upload(form: &JsValue) -> Promise {
     let deferred = effects::deferred();
-    let promise: Promise = deferred.get(0).unchecked_into();
+    let promise: Promise = js::at(&deferred, 0).unchecked_into();
     let (resolve, reject): (Function, Function) =
-        (deferred.get(1).unchecked_into(), deferred.get(2).unchecked_into());
+        (js::at(&deferred, 1).unchecked_into(), js::at(&deferred, 2).unchecked_into());
     let Some(form) = form.dyn_ref::<HtmlFormElement>() else {
         js::call(&reject, &js_sys::Error::new("upload() takes a form element"));
         return promise;

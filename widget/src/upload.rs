@@ -48,7 +48,7 @@ pub fn start(
     if call.send(attempt, method, &url, &headers, &body, stall) {
         return Ok(());
     }
-    Err(Failure::UploadUnreachable { file: file.name(), url })
+    Err(Failure::UploadUnreachable { file: js::name(file), url })
 }
 
 /// What came of a transfer: the key the store answered (for a whole file; a part has none), or
@@ -71,9 +71,9 @@ pub fn read_answer(
     let code = (status != 0).then(|| effects::error_code(xhr)).flatten();
     let verdict = backoff::verdict(status, code.as_deref(), reason.as_deref());
     let failure = if status == 0 {
-        Failure::UploadUnreachable { file: file.name(), url: target.url.clone() }
+        Failure::UploadUnreachable { file: js::name(file), url: target.url.clone() }
     } else {
-        Failure::UploadRefused { file: file.name(), status, reason }
+        Failure::UploadRefused { file: js::name(file), status, reason }
     };
     Err((failure, verdict))
 }
