@@ -288,11 +288,18 @@ impl Attempt {
             let Some((field, blob, target)) = self.file(file) else { continue };
             let size = blob.size();
             let (parts, held) = match (&target.kind, &field.instructions) {
-                (Kind::Multipart { spec, part_size, part_count, done }, Some(instructions)) => {
+                (Kind::Multipart { spec, part_size, part_count }, Some(instructions)) => {
                     effects::remember(&field.name, blob, Some(&target.key), &instructions.signature, spec);
-                    (Parts::new(size, *part_size, *part_count, done), true)
+                    let mut parts = Parts::new(size, *part_size, *part_count);
+                    let done = js::get(spec, "done");
+                    if Array::is_array(&done) {
+                        for number in js::items(&done).filter_map(|number| number.as_f64()) {
+                            parts.resumed(number as u32);
+                        }
+                    }
+                    (parts, true)
                 }
-                _ => (Parts::new(size, size, 1, &[]), false),
+                _ => (Parts::new(size, size, 1), false),
             };
             self.queue.signed(file, parts, held);
             self.queue.record(file);

@@ -40,13 +40,12 @@ pub enum Kind {
     Post,
     Put,
     /// A multipart upload the signer started: `spec` is its `multipart` object, whose
-    /// `uploadId` and `ticket` effects.js sends back to the signer.
+    /// `uploadId` and `ticket` effects.js sends back to the signer, and whose `done` lists the
+    /// parts S3 holds already when the upload was resumed.
     Multipart {
         spec: JsValue,
         part_size: f64,
         part_count: u32,
-        /// Parts S3 holds already: the upload was resumed.
-        done: Vec<u32>,
     },
 }
 
@@ -76,14 +75,7 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
         ) else {
             return Err("a multipart upload lacks its id, ticket or parts");
         };
-        let done = js::get(&multipart, "done");
-        let mut done_numbers = Vec::new();
-        if Array::is_array(&done) {
-            done_numbers
-                .extend(js::items(&done).filter_map(|number| number.as_f64()).map(|number| number as u32));
-        }
-        let kind =
-            Kind::Multipart { spec: multipart, part_size, part_count: part_count as u32, done: done_numbers };
+        let kind = Kind::Multipart { spec: multipart, part_size, part_count: part_count as u32 };
         (String::new(), JsValue::UNDEFINED, kind)
     } else if put.is_object() {
         (js::text(&put, "url").ok_or("a PUT has no url")?, js::get(&put, "headers"), Kind::Put)
