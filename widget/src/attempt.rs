@@ -49,8 +49,9 @@ pub struct Field {
     name: String,
     /// The signer's URL; `None` for django-s3file's markup, whose instructions are on the input.
     sign_url: Option<String>,
-    /// Taken at submit: choosing other files meanwhile gives the input a new list.
-    files: Vec<File>,
+    /// The input's files, taken at submit (choosing other files meanwhile gives the input a new
+    /// list), each with its target once the field is signed.
+    files: Vec<(File, Option<Target>)>,
     /// The number of the field's first file among the form's files.
     first_file: usize,
     instructions: Option<Instructions>,
@@ -99,7 +100,8 @@ pub fn fields(form: &HtmlFormElement) -> Vec<Field> {
     for input in js::items(&effects::file_inputs(form)) {
         let input: HtmlInputElement = input.unchecked_into();
         let Some(sign_url) = sign_url(&input, form_attribute.as_deref()) else { continue };
-        let files: Vec<File> = js::items(&js::get(&input, "files")).map(JsCast::unchecked_into).collect();
+        let files: Vec<_> =
+            js::items(&js::get(&input, "files")).map(|file| (file.unchecked_into(), None)).collect();
         let count = files.len();
         fields.push(Field {
             name: js::name(&input),
@@ -142,13 +144,11 @@ pub fn start(form: &HtmlFormElement, mut fields: Vec<Field>, then: Then) {
         // The earlier attempt's file numbers of the field's files, when they are reused.
         let mut reused = None;
         if let Some(earlier) = &mut earlier {
-            if let Some((instructions, first_file)) = earlier.reusable(field, now) {
-                field.instructions = Some(instructions);
-                field.reused = true;
+            if let Some(first_file) = earlier.reuse(field, now) {
                 reused = Some((earlier, first_file));
             }
         }
-        for (number, file) in field.files.iter().enumerate() {
+        for (number, (file, _)) in field.files.iter().enumerate() {
             let key = reused.as_mut().and_then(|(earlier, first)| earlier.queue.take_key(*first + number));
             sending += usize::from(key.is_none());
             queue.add(index, file.size(), key);
@@ -214,15 +214,23 @@ impl Attempt {
         }
     }
 
-    /// The instructions of this (failed) attempt that can serve `field` of a new one at `now`:
-    /// those of the same input, for the same files, still valid. They move to it; the keys of
-    /// the files they stored follow from the number of the field's first file, also answered.
-    fn reusable(&mut self, field: &Field, now: f64) -> Option<(Instructions, usize)> {
+    /// Moves the instructions of this (failed) attempt that can serve `field` of a new one at
+    /// `now` to it, with its files' targets: those of the same input, for the same files, still
+    /// valid. Answers the number of the field's first file here, whose key, and those of the
+    /// next, the new attempt takes for the files stored already.
+    fn reuse(&mut self, field: &mut Field, now: f64) -> Option<usize> {
         let earlier = self.fields.iter_mut().find(|earlier| earlier.input == field.input)?;
+        let same = earlier.files.len() == field.files.len()
+            && earlier.files.iter().zip(&field.files).all(|(earlier, file)| earlier.0 == file.0);
         let usable = earlier.instructions.as_ref().is_some_and(|instructions| {
-            !earlier.stale && earlier.files == field.files && retry::reusable(instructions.expires_at, now)
+            !earlier.stale && same && retry::reusable(instructions.expires_at, now)
         });
-        Some((earlier.instructions.take().filter(|_| usable)?, earlier.first_file))
+        field.instructions = Some(earlier.instructions.take().filter(|_| usable)?);
+        field.reused = true;
+        for (file, earlier) in field.files.iter_mut().zip(&mut earlier.files) {
+            file.1 = earlier.1.take();
+        }
+        Some(earlier.first_file)
     }
 
     /// Clears this attempt's validity messages, so the form gets past the browser's validation.
@@ -253,7 +261,7 @@ impl Attempt {
                 form_max_size,
             );
             if let Some(max) = max_size {
-                if let Some(file) = field.files.iter().find(|file| file.size() > max as f64) {
+                if let Some((file, _)) = field.files.iter().find(|(file, _)| file.size() > max as f64) {
                     return Err(Failure::TooLarge { file: js::name(file), size: file.size() as u64, max });
                 }
             }
@@ -263,7 +271,7 @@ impl Attempt {
                 let restrictions = Restrictions { accept: accept.as_deref(), max_size };
                 return sign::request(url, &field.name, &field.files, &restrictions, self.id, index);
             }
-            field.instructions = Some(instructions::from_markup(&field.input, &field.files));
+            field.instructions = Some(instructions::from_markup(&field.input, &mut field.files));
         }
         self.release(index);
         Ok(())
@@ -273,7 +281,9 @@ impl Attempt {
     fn file(&self, file: usize) -> Option<(&Field, &File, &Target)> {
         let field = self.fields.get(self.queue.field(file)?)?;
         let index = file.checked_sub(field.first_file)?;
-        Some((field, field.files.get(index)?, field.instructions.as_ref()?.files.get(index)?))
+        field.instructions.as_ref()?;
+        let (blob, target) = field.files.get(index)?;
+        Some((field, blob, target.as_ref()?))
     }
 
     /// Field `index` is signed: each of its files not stored yet may go, a multipart upload
@@ -440,7 +450,7 @@ impl Attempt {
     fn signed(&mut self, index: usize, xhr: &Xhr) {
         let Some(field) = self.fields.get_mut(index) else { return };
         let Some(url) = &field.sign_url else { return };
-        match sign::read_answer(url, xhr, field.files.len()) {
+        match sign::read_answer(url, xhr, &mut field.files) {
             Ok(instructions) => {
                 field.instructions = Some(instructions);
                 self.release(index);

@@ -2,7 +2,6 @@
 //! to finalize. They come from the signer's answer, or from django-s3file's markup on the input.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
@@ -10,14 +9,16 @@ use web_sys::{File, HtmlInputElement};
 
 use crate::{effects, js, presigned};
 
+/// What holds for all the files of one input; each file has its [`Target`].
 pub struct Instructions {
     /// Proves to finalize that the keys were issued for this field.
     pub signature: String,
-    /// One per file, in file order.
-    pub files: Vec<Target>,
     /// When the first file's POST policy expires, in Unix milliseconds, if it says.
     pub expires_at: Option<f64>,
 }
+
+/// The files of one input, each with its target once the instructions are known.
+pub type Files = [(File, Option<Target>)];
 
 /// Where and how to upload one file.
 pub struct Target {
@@ -90,50 +91,49 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
     Ok(Target { name, key, url, fields, kind })
 }
 
-/// Reads the signer's answer for `file_count` files; `Err` says what does not follow the
-/// protocol.
-pub fn from_sign_answer(answer: &JsValue, file_count: usize) -> Result<Instructions, &'static str> {
+/// Reads the signer's answer for `files`, whose targets it gives; `Err` says what does not
+/// follow the protocol.
+pub fn from_sign_answer(answer: &JsValue, files: &mut Files) -> Result<Instructions, &'static str> {
     let signature = js::text(answer, "signature").ok_or("it has no signature")?;
-    let files = js::get(answer, "files");
-    if !Array::is_array(&files) {
+    let targets = js::get(answer, "files");
+    if !Array::is_array(&targets) {
         return Err("it has no files");
     }
-    if js::length(&files) as usize != file_count {
+    if js::length(&targets) as usize != files.len() {
         return Err("it signed another number of files than it was asked to");
     }
-    let mut targets = Vec::with_capacity(file_count);
-    for file in js::items(&files) {
-        targets.push(target(&file)?);
+    for (index, (_, file_target)) in files.iter_mut().enumerate() {
+        *file_target = Some(target(&js::at(&targets, index as u32))?);
     }
-    Ok(with_expiry(signature, targets))
+    Ok(with_expiry(signature, files))
 }
 
-/// The instructions django-s3file rendered into `input` (see `presigned`), for `files`.
-pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> Instructions {
+/// The instructions django-s3file rendered into `input` (see `presigned`), for `files`, whose
+/// targets it gives.
+pub fn from_markup(input: &HtmlInputElement, files: &mut Files) -> Instructions {
     let attribute = |name: &str| input.get_attribute(name).unwrap_or_default();
     // The same fields for every file; the upload adds each file's `Content-Type`.
     let fields = effects::markup_fields(input);
     let key_template = js::text(&fields, "key").unwrap_or_default();
     let url = attribute("data-url");
-    let targets = files
-        .iter()
-        .map(|file| {
-            let name = js::name(file);
-            let key = presigned::predicted_key(&key_template, &name);
-            Target { key, name, url: url.clone(), fields: fields.clone().into(), kind: Kind::Post }
-        })
-        .collect();
-    with_expiry(attribute("data-s3f-signature"), targets)
+    for (file, target) in files.iter_mut() {
+        let name = js::name(file);
+        let key = presigned::predicted_key(&key_template, &name);
+        *target =
+            Some(Target { key, name, url: url.clone(), fields: fields.clone().into(), kind: Kind::Post });
+    }
+    with_expiry(attribute("data-s3f-signature"), files)
 }
 
 /// Instructions with a multipart upload are never reused by a later attempt: it signs again and
 /// resumes the upload instead, learning which parts S3 holds. Otherwise they are good until the
 /// first POST policy expires.
-fn with_expiry(signature: String, files: Vec<Target>) -> Instructions {
-    let expires_at = files.first().map(|target| effects::policy_expiry(&target.fields));
+fn with_expiry(signature: String, files: &Files) -> Instructions {
+    let targets = || files.iter().filter_map(|(_, target)| target.as_ref());
+    let expires_at = targets().next().map(|target| effects::policy_expiry(&target.fields));
     let mut expires_at = expires_at.filter(|time| !time.is_nan());
-    if files.iter().any(|target| target.multipart().is_some()) {
+    if targets().any(|target| target.multipart().is_some()) {
         expires_at = Some(0.0);
     }
-    Instructions { signature, files, expires_at }
+    Instructions { signature, expires_at }
 }

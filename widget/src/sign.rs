@@ -3,10 +3,9 @@
 use alloc::borrow::ToOwned;
 
 use js_sys::Array;
-use web_sys::File;
 
 use crate::failure::Failure;
-use crate::instructions::{self, Instructions};
+use crate::instructions::{self, Files, Instructions};
 use crate::xhr::{Call, Xhr};
 use crate::{effects, js};
 
@@ -24,14 +23,14 @@ pub struct Restrictions<'a> {
 pub fn request(
     url: &str,
     field: &str,
-    files: &[File],
+    files: &Files,
     restrictions: &Restrictions,
     attempt: u32,
     index: usize,
 ) -> Result<(), Failure> {
     // `{"field", "files": [{"name", "size", "type"}, …], "accept"?, "max_size"?}` as JSON text.
     let list = Array::new();
-    for file in files {
+    for (file, _) in files {
         list.push(file);
     }
     // Exact up to 2^53 bytes, far beyond any file.
@@ -44,14 +43,14 @@ pub fn request(
     Err(Failure::SignUnreachable { url: url.to_owned() })
 }
 
-/// The signer's answer (`xhr`) for `file_count` files.
-pub fn read_answer(url: &str, xhr: &Xhr, file_count: usize) -> Result<Instructions, Failure> {
+/// The signer's answer (`xhr`) for `files`, whose targets it gives.
+pub fn read_answer(url: &str, xhr: &Xhr, files: &mut Files) -> Result<Instructions, Failure> {
     let status = xhr.status();
     let answer = xhr.response();
     if !(200..300).contains(&status) {
         return Err(signer_failure(url, status, &answer));
     }
-    instructions::from_sign_answer(&answer, file_count)
+    instructions::from_sign_answer(&answer, files)
         .map_err(|problem| Failure::SignGarbled { url: url.to_owned(), problem })
 }
 
