@@ -2,13 +2,10 @@
 // where, what happened and what to say; these functions only carry it out on the page. They are
 // written in JS because DOM plumbing is several times smaller here than in wasm.
 
-/** The widget's entry point for the events of its requests, given by `listen`. */
-let answered;
-
-/** Called once at start with the widget's `answered(attempt, call, event, xhr, sent)`. */
-export function listen(handler) {
-  answered = handler;
-}
+// The widget's entry point for the events of its requests, `answered(attempt, call, event, xhr,
+// sent)`: an export of the glue, which wasm-bindgen writes three folders up from its copy of
+// this file (`snippets/<crate>/js/`); the widget build bundles both into one module.
+import { answered } from "../../../s3file_wasm.js";
 
 /** The requests on their way, each with the numbers of its attempt and call. */
 const requests = new Set();

@@ -3,11 +3,9 @@
 // S3 on submit (ARCHITECTURE.md, "Widget events"; the API's types are in s3file.d.ts). This
 // module finishes loading once the widget listens, so `await import("/pkg/s3file.js")` tells
 // when it is ready.
-import init, { abort, answered, changed, clicked, listen, submitted, upgrade, upload } from "./s3file_wasm.js";
+import init, { abort, changed, clicked, submitted, upgrade, upload } from "./s3file_wasm.js";
 
 await init();
-// The widget's requests report their events through `answered`.
-listen(answered);
 
 // One listener per event on the document serves every form, also those added later. `submit`
 // bubbles to it after the forms' own listeners, which may cancel the submission first.

@@ -30,14 +30,7 @@ pub fn changed(input: JsValue) {
     page::changed(&input);
 }
 
-/// Called once by the entry, with the module's own `answered`: effects.js calls it with the
-/// events of the widget's requests.
-#[wasm_bindgen]
-pub fn listen(answered: JsValue) {
-    crate::effects::listen(&answered);
-}
-
-/// An XHR event of one of the widget's requests. See [`page::answered`].
+/// An XHR event of one of the widget's requests, from effects.js. See [`page::answered`].
 #[wasm_bindgen]
 pub fn answered(attempt: u32, call: u32, event: JsValue, xhr: Option<crate::xhr::Xhr>, sent: f64) {
     page::answered(attempt, call, event, xhr, sent);

@@ -23,9 +23,6 @@ use crate::xhr::Xhr;
 
 #[wasm_bindgen(module = "/js/effects.js")]
 extern "C" {
-    /// Gives effects.js the function its XHR listeners call (`answered`, see `xhr`).
-    pub fn listen(answered: &JsValue);
-
     /// Marks the form busy (`aria-busy`, its enabled submit buttons disabled) or not.
     pub fn busy(form: &HtmlFormElement, on: bool);
 
