@@ -49,7 +49,8 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
     run(&mut bindgen).context("generating the widget's JS bindings failed")?;
 
     let bindgen_wasm = pkg.join("s3file_wasm_bg.wasm");
-    optimise(project, tools, &bindgen_wasm).context("optimising the widget's wasm failed")?;
+    optimise_with(project, tools, &bindgen_wasm, WIDGET_PASSES)
+        .context("optimising the widget's wasm failed")?;
 
     fs::copy(&entry, pkg.join("s3file.js"))
         .with_context(|| format!("cannot copy {} into {}", entry.display(), pkg.display()))?;
@@ -66,15 +67,26 @@ fn pack(project: &Project, pkg: &Path) -> Result<()> {
     run(project.command("node").arg(project.root.join("widget/js/pack.mjs")).arg(pkg))
 }
 
+/// wasm-opt passes the drop-in gets after the common ones: its control flow flattened and
+/// rebuilt by the relooper, then shrunk again (about 140 bytes of its gzipped wasm; the Leptos
+/// demo, a page of its own, is not worth the extra time).
+const WIDGET_PASSES: &[&str] = &["--flatten", "--rereloop", "-Oz"];
+
 /// Runs wasm-opt (`--merge-similar-functions -Oz`) over wasm-bindgen's output in place, then checks that a JavaScript engine
 /// compiles the result (wasm-opt validates what it reads, not what engines accept).
 pub fn optimise(project: &Project, tools: &WidgetTools, wasm: &Path) -> Result<()> {
+    optimise_with(project, tools, wasm, &[])
+}
+
+/// [`optimise`], with the wasm-opt `passes` after the common ones.
+fn optimise_with(project: &Project, tools: &WidgetTools, wasm: &Path, passes: &[&str]) -> Result<()> {
     let optimized = wasm.with_extension("opt.wasm");
     let mut wasm_opt = project.command("node");
     wasm_opt
         .arg(&tools.wasm_opt)
         // Functions that differ only in constants become one with a parameter, before -Oz.
         .args(["--merge-similar-functions", "-Oz"])
+        .args(passes)
         .args(WASM_FEATURES)
         .args(["--strip-debug", "--strip-producers", "--strip-target-features"])
         .arg(wasm)
