@@ -3,7 +3,7 @@
 
 use alloc::string::String;
 
-use crate::text::{concat, decimal};
+use crate::text::{concat, push_decimal};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Announcement<'a> {
@@ -21,11 +21,23 @@ pub enum Announcement<'a> {
 }
 
 impl Announcement<'_> {
+    /// Inlined: each caller says one kind of thing.
+    #[inline(always)]
     pub fn text(&self) -> String {
         match *self {
             Announcement::Uploading { files: 1 } => "Uploading 1 file".into(),
-            Announcement::Uploading { files } => concat(&["Uploading ", &decimal(files as u64), " files"]),
-            Announcement::Quarter(quarter) => concat(&[&decimal(u64::from(quarter) * 25), "% uploaded"]),
+            Announcement::Uploading { files } => {
+                let mut text = String::from("Uploading ");
+                push_decimal(&mut text, files as u64);
+                text.push_str(" files");
+                text
+            }
+            Announcement::Quarter(quarter) => {
+                let mut text = String::new();
+                push_decimal(&mut text, u64::from(quarter) * 25);
+                text.push_str("% uploaded");
+                text
+            }
             Announcement::Complete => "Upload complete".into(),
             Announcement::Failed(message) => concat(&["Upload failed: ", message]),
             Announcement::Stopped => "Upload stopped".into(),

@@ -5,7 +5,7 @@
 
 use alloc::string::String;
 
-use crate::text::{concat, decimal, push_decimal};
+use crate::text::{concat, push_decimal};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
@@ -54,14 +54,14 @@ impl Failure {
                 let message = concat(&["could not upload ", file, ": the storage refused it"]);
                 with_status(message, *status, reason)
             }
-            Failure::TooLarge { file, size, max } => concat(&[
-                file,
-                " is ",
-                &decimal(*size),
-                " bytes; files may be at most ",
-                &decimal(*max),
-                " bytes",
-            ]),
+            Failure::TooLarge { file, size, max } => {
+                let mut message = concat(&[file, " is "]);
+                push_decimal(&mut message, *size);
+                message.push_str(" bytes; files may be at most ");
+                push_decimal(&mut message, *max);
+                message.push_str(" bytes");
+                message
+            }
         }
     }
 }
