@@ -304,15 +304,10 @@ export function uploadBody(fields, contentType, file, name) {
   return body;
 }
 
-/** A submitter's attributes that override its form's for its submission. `formnovalidate` has
- *  no place here: `submit()` does not validate, and the form was validated (or not) before the
- *  upload started. */
-const OVERRIDES = [
-  ["formaction", "action"],
-  ["formmethod", "method"],
-  ["formenctype", "enctype"],
-  ["formtarget", "target"],
-];
+/** The form's attributes that a submitter's `form…` attributes override for its submission.
+ *  `formnovalidate` has no place here: `submit()` does not validate, and the form was validated
+ *  (or not) before the upload started. */
+const OVERRIDDEN = ["action", "method", "enctype", "target"];
 
 /**
  * Puts the keys in place of the files: a hidden input per entry (`entries` alternates names and
@@ -349,10 +344,10 @@ export function handOver(form, submitter, inputs, entries, submit) {
   const overridden = [];
   if (submitter) {
     if (submitter.name && submitter.type !== "image") add(submitter.name, submitter.value);
-    for (const [from, to] of OVERRIDES) {
-      if (!submitter.hasAttribute(from)) continue;
-      overridden.push([to, form.getAttribute(to)]);
-      form.setAttribute(to, submitter.getAttribute(from));
+    for (const name of OVERRIDDEN) {
+      if (!submitter.hasAttribute("form" + name)) continue;
+      overridden.push([name, form.getAttribute(name)]);
+      form.setAttribute(name, submitter.getAttribute("form" + name));
     }
   }
   // Not `form.submit()`, which a control named "submit" shadows.
