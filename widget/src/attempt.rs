@@ -322,20 +322,18 @@ impl Attempt {
     /// Asks the signer for what the multipart upload of `file` needs next: URLs for the parts
     /// not stored yet (up to 1,000 at a time), or, once all are, its completion.
     fn ask_signer(&mut self, file: usize) {
-        let Some(remaining) = self.queue.parts(file).map(|parts| parts.remaining()) else { return };
+        let Some(parts) = self.queue.parts(file) else { return };
+        let complete = parts.is_complete();
+        let numbers = Array::new();
+        for number in parts.remaining().take(1000) {
+            numbers.push(&JsValue::from(number));
+        }
         let Some((field, _, target)) = self.file(file) else { return };
         let (Some(url), Some(multipart)) = (&field.sign_url, target.multipart()) else { return };
-        let parts = Array::new();
-        for number in remaining.iter().take(1000) {
-            parts.push(&JsValue::from(*number));
-        }
-        let (name, call) = if remaining.is_empty() {
-            ("complete", Call::Complete(file))
-        } else {
-            ("parts", Call::Urls(file))
-        };
+        let (name, call) =
+            if complete { ("complete", Call::Complete(file)) } else { ("parts", Call::Urls(file)) };
         let url = sibling(url, name);
-        let body = effects::multipart_body(&target.key, multipart, &parts);
+        let body = effects::multipart_body(&target.key, multipart, &numbers);
         if !call.ask(self.id, &url, &body) {
             return self.fail(file, Failure::SignUnreachable { url });
         }
@@ -499,22 +497,25 @@ impl Attempt {
 
     /// The signer answered a request for part URLs or for completion of the file's upload.
     fn signer_answered(&mut self, file: usize, xhr: &Xhr) -> Option<Notice> {
-        let (field, _, target) = self.file(file)?;
-        let (url, key) = (field.sign_url.clone().unwrap_or_default(), target.key.clone());
-        let (status, answer) = (xhr.status(), xhr.response());
+        let status = xhr.status();
         let parts = self.queue.parts(file)?;
         parts.asking = false;
         // Offline: asked again once the browser is back, without counting as a failure.
         if status == 0 && !effects::online(self.id, Call::Wake(file, 0).number()) {
             return None;
         }
+        let answer = xhr.response();
         if !(200..300).contains(&status) {
             if !self.retry(file, 0, backoff::verdict(status, None, None)) {
-                self.fail(file, sign::signer_failure(&url, status, &answer));
+                let (field, _, _) = self.file(file)?;
+                let failure =
+                    sign::signer_failure(field.sign_url.as_deref().unwrap_or_default(), status, &answer);
+                self.fail(file, failure);
             }
             return None;
         }
         if parts.is_complete() {
+            let key = self.file(file)?.2.key.clone();
             return self.store(file, key);
         }
         // Part URLs: `{parts: [{n, url, headers}], expires}`.

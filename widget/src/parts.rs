@@ -89,9 +89,9 @@ impl Parts {
     }
 
     /// Parts not stored yet, in order: those that need URLs.
-    pub fn remaining(&self) -> Vec<u32> {
+    pub fn remaining(&self) -> impl Iterator<Item = u32> + '_ {
         let numbers = self.parts.iter().enumerate().filter(|(_, part)| part.state != State::Done);
-        numbers.map(|(index, _)| index as u32 + 1).collect()
+        numbers.map(|(index, _)| index as u32 + 1)
     }
 
     /// A sending part has sent `fraction` of its bytes.
@@ -191,7 +191,7 @@ mod tests {
             parts.resumed(number);
         }
         assert_eq!(parts.sent(), 10.0 * MIB);
-        assert_eq!(parts.remaining(), [2]);
+        assert_eq!(parts.remaining().collect::<Vec<_>>(), [2]);
         assert_eq!((parts.take(), parts.take()), (Some(2), None));
     }
 

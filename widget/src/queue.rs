@@ -160,11 +160,6 @@ impl Queue {
         self.parts(file).map_or(0.0, |parts| parts.sent())
     }
 
-    /// The file's parts that are not stored, in order.
-    pub fn remaining(&mut self, file: usize) -> Vec<u32> {
-        self.parts(file).map_or_else(Vec::new, |parts| parts.remaining())
-    }
-
     /// Records the bytes of the file that count as sent now (see `parts`: a failed part takes
     /// its bytes back) and answers the file's own progress.
     pub fn record(&mut self, file: usize) -> f64 {
@@ -330,7 +325,7 @@ mod tests {
         queue.wake(0, 1);
         queue.part_done(0, 2);
         assert_eq!(drain(&mut queue), [(0, 1)]);
-        assert_eq!(queue.remaining(0), [1]);
+        assert_eq!(queue.parts(0).map(|parts| parts.remaining().collect::<Vec<_>>()), Some(vec![1]));
     }
 
     #[test]
