@@ -8,7 +8,8 @@
 //    written twice, once per file. The functions the wasm imports straight from a JS snippet
 //    join the glue's own imports, so the bundle needs no namespace object of the snippet. The
 //    glue's import functions that the optimised wasm no longer imports are dropped.
-// 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`).
+// 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`),
+//    and a few of its helpers with smaller ones that do what the widget needs (`HELPERS`).
 // 3. Bundles the glue with the JS snippets it imports (`snippets/`, wasm-bindgen's copy of
 //    widget/js/effects.js) into `s3file_wasm.js`, minified, and removes `snippets/`; minifies the
 //    entry (`s3file.js`). This needs npm's `esbuild`.
@@ -236,6 +237,118 @@ const LOADER = `async function __wbg_init() {
 export { __wbg_init as default };
 `;
 
+/**
+ * wasm-bindgen's helpers that do more than the widget needs, each with what takes its place:
+ * its memory views are made again when the memory's buffer is another (as after a `grow`), not
+ * also when an old one reports itself detached; strings always go to the wasm with a `realloc`
+ * (the glue passes one at every call); text is decoded without renewing the decoder every 2 GB
+ * (Safari's fails beyond; the widget decodes a few kilobytes per upload); and browsers that run
+ * the es2022 glue all have `TextEncoder.encodeInto`, whose fallback is dropped.
+ */
+const HELPERS = [
+  [
+    `function getDataViewMemory0() {
+    if (cachedDataViewMemory0 === null || cachedDataViewMemory0.buffer.detached === true || (cachedDataViewMemory0.buffer.detached === undefined && cachedDataViewMemory0.buffer !== wasm.memory.buffer)) {
+        cachedDataViewMemory0 = new DataView(wasm.memory.buffer);
+    }
+    return cachedDataViewMemory0;
+}`,
+    `function getDataViewMemory0() {
+    if (cachedDataViewMemory0?.buffer !== wasm.memory.buffer) cachedDataViewMemory0 = new DataView(wasm.memory.buffer);
+    return cachedDataViewMemory0;
+}`,
+  ],
+  [
+    `function getUint8ArrayMemory0() {
+    if (cachedUint8ArrayMemory0 === null || cachedUint8ArrayMemory0.byteLength === 0) {
+        cachedUint8ArrayMemory0 = new Uint8Array(wasm.memory.buffer);
+    }
+    return cachedUint8ArrayMemory0;
+}`,
+    `function getUint8ArrayMemory0() {
+    if (cachedUint8ArrayMemory0?.buffer !== wasm.memory.buffer) cachedUint8ArrayMemory0 = new Uint8Array(wasm.memory.buffer);
+    return cachedUint8ArrayMemory0;
+}`,
+  ],
+  [
+    `function passStringToWasm0(arg, malloc, realloc) {
+    if (realloc === undefined) {
+        const buf = cachedTextEncoder.encode(arg);
+        const ptr = malloc(buf.length, 1) >>> 0;
+        getUint8ArrayMemory0().subarray(ptr, ptr + buf.length).set(buf);
+        WASM_VECTOR_LEN = buf.length;
+        return ptr;
+    }
+
+`,
+    `function passStringToWasm0(arg, malloc, realloc) {
+`,
+  ],
+  [
+    `const MAX_SAFARI_DECODE_BYTES = 2146435072;
+let numBytesDecoded = 0;
+function decodeText(bytes) {
+    numBytesDecoded += bytes.length;
+    if (numBytesDecoded >= MAX_SAFARI_DECODE_BYTES) {
+        cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+        cachedTextDecoder.decode();
+        numBytesDecoded = bytes.length;
+    }
+    return cachedTextDecoder.decode(bytes);
+}`,
+    `function decodeText(bytes) {
+    return cachedTextDecoder.decode(bytes);
+}`,
+  ],
+  [
+    `
+if (!('encodeInto' in cachedTextEncoder)) {
+    cachedTextEncoder.encodeInto = function (arg, view) {
+        const buf = cachedTextEncoder.encode(arg);
+        view.set(buf);
+        return {
+            read: arg.length,
+            written: buf.length
+        };
+    };
+}
+`,
+    '',
+  ],
+];
+
+/** How an import function hands a string (or, with `isLikeNone`, maybe none) back to the wasm:
+ *  the same four lines in each, which become a call of `RETURN_STRING`. */
+const STRING_RETURN =
+  /^( +)(const|var) ptr1 = (?:isLikeNone\(ret\) \? 0 : )?passStringToWasm0\(ret, wasm\.__wbindgen_malloc, wasm\.__wbindgen_realloc\);\n\1\2 len1 = WASM_VECTOR_LEN;\n\1getDataViewMemory0\(\)\.setInt32\(\(arg0 >>> 0\) \+ 4 \* 1, len1, true\);\n\1getDataViewMemory0\(\)\.setInt32\(\(arg0 >>> 0\) \+ 4 \* 0, ptr1, true\);\n/gm;
+
+const RETURN_STRING = `
+function returnString(at, text) {
+    const ptr = isLikeNone(text) ? 0 : passStringToWasm0(text, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    getDataViewMemory0().setInt32((at >>> 0) + 4, WASM_VECTOR_LEN, true);
+    getDataViewMemory0().setInt32(at >>> 0, ptr, true);
+}
+`;
+
+/** Puts the smaller helpers of `HELPERS` in place of wasm-bindgen's, and `RETURN_STRING` in
+ *  place of each import's own string return. A helper the glue has but in another form stops
+ *  the build: its replacement would have to be checked again. */
+function replaceHelpers(glue) {
+  let replaced = glue;
+  for (const [original, smaller] of HELPERS) {
+    const start = original.trimStart().split('\n')[0];
+    if (!replaced.includes(start)) continue;
+    if (!replaced.includes(original)) throw new Error(`the glue's ${start} is not the one pack knows`);
+    replaced = replaced.replace(original, smaller);
+  }
+  if (!replaced.match(STRING_RETURN)) return replaced;
+  replaced = replaced.replace(STRING_RETURN, (_, indent) => `${indent}returnString(arg0, ret);\n`);
+  const end = 'let WASM_VECTOR_LEN = 0;\n';
+  if (!replaced.includes(end)) throw new Error('the glue has no WASM_VECTOR_LEN, which returnString needs');
+  if (/ptr1|len1/.test(replaced)) throw new Error('the glue returns a string in a way pack does not know');
+  return replaced.replace(end, end + RETURN_STRING);
+}
+
 /** Puts `LOADER` in place of wasm-bindgen's. */
 function replaceLoader(glue) {
   const start = glue.indexOf('\nasync function __wbg_load(');
@@ -273,7 +386,7 @@ async function main() {
   const entryPath = join(dir, ENTRY);
   const renamings = renameWasm(readFileSync(wasmPath));
   const { wasm, importCount, exports } = renamings;
-  const glue = replaceLoader(renameGlue(readFileSync(gluePath, 'utf8'), renamings));
+  const glue = replaceLoader(renameGlue(replaceHelpers(readFileSync(gluePath, 'utf8')), renamings));
   await WebAssembly.compile(wasm);
 
   writeFileSync(gluePath, glue);
