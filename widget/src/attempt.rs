@@ -694,12 +694,12 @@ fn finish(id: u32) {
     else {
         return;
     };
+    // The form is itself again, also before it goes, in case the page stays (a `target`
+    // elsewhere, the back-forward cache).
+    effects::busy(&form, false);
     match conclusion {
         Conclusion::Stored { inputs, entries, keys } => {
             page::unregister(id);
-            // The form is itself again before it goes, in case the page stays (a `target`
-            // elsewhere, the back-forward cache).
-            effects::busy(&form, false);
             effects::announce(&form, &Announcement::Complete.text());
             match then {
                 Then::Submit(submitter) => effects::hand_over(&form, submitter, &inputs, &entries, true),
@@ -710,7 +710,6 @@ fn finish(id: u32) {
             }
         }
         Conclusion::Failed { reports, message } => {
-            effects::busy(&form, false);
             effects::failed(&form, &reports, &Announcement::Failed(&message).text());
             if let Then::Settle { reject, .. } = then {
                 js::call(&reject, &js_sys::Error::new(&message));
