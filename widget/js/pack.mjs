@@ -7,7 +7,8 @@
 //    (`__wbg_addEventListener_847fd86b8c33ec43`); the hashes do not compress, and each name is
 //    written twice, once per file. The functions the wasm imports straight from a JS snippet
 //    join the glue's own imports, so the bundle needs no namespace object of the snippet. The
-//    glue's import functions that the optimised wasm no longer imports are dropped.
+//    glue's import functions that the optimised wasm no longer imports are dropped, and the
+//    text in the wasm's data that only a panic would print is blanked (`PANIC_TEXT`).
 // 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`),
 //    and a few of its helpers with smaller ones that do what the widget needs (`HELPERS`).
 // 3. Bundles the glue with the JS snippets it imports (`snippets/`, wasm-bindgen's copy of
@@ -173,6 +174,55 @@ function renameWasm(wasm) {
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+const SECTION_DATA = 11;
+
+/**
+ * Text in the wasm's data that only a panic would print: the file names of panic locations,
+ * the messages of the panics that core, alloc, js-sys and wasm-bindgen keep linked, and the
+ * digit pairs of core's integer formatting. The drop-in's panic handler traps without reading
+ * any of it (a panic is a bug: see widget/src/drop_in.rs), and core's formatting, the only code
+ * that would, is not in the optimised wasm; the linker keeps the bytes all the same, since the
+ * code that referred to them was alive when it ran. They are blanked (zeros compress to
+ * nothing); the addresses stay as they are.
+ */
+const PANIC_TEXT = new RegExp(
+  [
+    // Rust source files, as panic locations name them (`/rustc/…/library/alloc/src/alloc.rs`).
+    String.raw`\/[\w.@+\-/]*\/src\/[\w.@+\-/]+\.rs(?![\w])`,
+    ...[
+      'closure invoked recursively or after being dropped',
+      'memory allocation of ',
+      ' bytes failed',
+      'Tried to shrink to a larger capacity',
+      'capacity overflow',
+      'RefCell already mutably borrowed',
+      'RefCell already borrowed',
+    ].map((message) => escapeRegExp(message)),
+    Array.from({ length: 100 }, (_, number) => String(number).padStart(2, '0')).join(''),
+  ].join('|'),
+  'g',
+);
+
+/** Blanks `PANIC_TEXT` in the data section of `wasm` (in place); answers how many bytes. */
+function blankPanicText(wasm) {
+  const reader = new Reader(wasm, 8);
+  let blanked = 0;
+  while (reader.position < wasm.length) {
+    const id = wasm[reader.position++];
+    const size = reader.u32();
+    const end = reader.position + size;
+    if (id === SECTION_DATA) {
+      const data = wasm.subarray(reader.position, end);
+      for (const match of data.toString('latin1').matchAll(PANIC_TEXT)) {
+        data.fill(0, match.index, match.index + match[0].length);
+        blanked += match[0].length;
+      }
+    }
+    reader.position = end;
+  }
+  return blanked;
+}
+
 /** Applies the renamings to the glue; every name must be found, and found once for imports. */
 function renameGlue(glue, { imports, exports, snippetImports }) {
   let renamed = glue;
@@ -322,6 +372,11 @@ if (!('encodeInto' in cachedTextEncoder)) {
 const STRING_RETURN =
   /^( +)(const|var) ptr1 = (?:isLikeNone\(ret\) \? 0 : )?passStringToWasm0\(ret, wasm\.__wbindgen_malloc, wasm\.__wbindgen_realloc\);\n\1\2 len1 = WASM_VECTOR_LEN;\n\1getDataViewMemory0\(\)\.setInt32\(\(arg0 >>> 0\) \+ 4 \* 1, len1, true\);\n\1getDataViewMemory0\(\)\.setInt32\(\(arg0 >>> 0\) \+ 4 \* 0, ptr1, true\);\n/gm;
 
+/** wasm-bindgen's `instanceof` of a DOM class, in a `try` for scopes without the DOM (a worker):
+ *  the widget runs in a page, where the class is always defined. */
+const INSTANCEOF =
+  /^( +)let result;\n\1try \{\n\1 {4}result = (arg0 instanceof \w+);\n\1\} catch \(_\) \{\n\1 {4}result = false;\n\1\}\n\1const ret = result;\n/gm;
+
 const RETURN_STRING = `
 function returnString(at, text) {
     const ptr = isLikeNone(text) ? 0 : passStringToWasm0(text, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -330,8 +385,8 @@ function returnString(at, text) {
 }
 `;
 
-/** Puts the smaller helpers of `HELPERS` in place of wasm-bindgen's, and `RETURN_STRING` in
- *  place of each import's own string return. A helper the glue has but in another form stops
+/** Puts the smaller helpers of `HELPERS` in place of wasm-bindgen's, `instanceof` without its
+ *  `try` (`INSTANCEOF`), and `RETURN_STRING` in place of each import's own string return. A helper the glue has but in another form stops
  *  the build: its replacement would have to be checked again. */
 function replaceHelpers(glue) {
   let replaced = glue;
@@ -341,6 +396,7 @@ function replaceHelpers(glue) {
     if (!replaced.includes(original)) throw new Error(`the glue's ${start} is not the one pack knows`);
     replaced = replaced.replace(original, smaller);
   }
+  replaced = replaced.replace(INSTANCEOF, (_, indent, test) => `${indent}const ret = ${test};\n`);
   if (!replaced.match(STRING_RETURN)) return replaced;
   replaced = replaced.replace(STRING_RETURN, (_, indent) => `${indent}returnString(arg0, ret);\n`);
   const end = 'let WASM_VECTOR_LEN = 0;\n';
@@ -386,6 +442,7 @@ async function main() {
   const entryPath = join(dir, ENTRY);
   const renamings = renameWasm(readFileSync(wasmPath));
   const { wasm, importCount, exports } = renamings;
+  const blanked = blankPanicText(wasm);
   const glue = replaceLoader(renameGlue(replaceHelpers(readFileSync(gluePath, 'utf8')), renamings));
   await WebAssembly.compile(wasm);
 
@@ -413,7 +470,10 @@ async function main() {
   renameDeclarations(join(dir, 's3file_wasm.d.ts'), exports);
   // The declarations of the wasm's own exports, under the names they no longer have.
   rmSync(join(dir, 's3file_wasm_bg.wasm.d.ts'), { force: true });
-  console.log(`pack: ${importCount} imports and ${exports.size} exports renamed, glue bundled and minified`);
+  console.log(
+    `pack: ${importCount} imports and ${exports.size} exports renamed, ${blanked} bytes of panic text blanked, ` +
+      'glue bundled and minified',
+  );
 }
 
 /** The glue's declarations list the wasm's exports (`InitOutput`): they get the new names. Its
