@@ -4,7 +4,7 @@
 //! `widget/js/effects.js` sends the request, keeps it and owns its listeners, which call the
 //! widget's one entry point for XHR events (`page::answered`) with the numbers the request was
 //! sent with: the attempt's, and the request's (a [`Call`]). The widget holds no request: it
-//! stops them by those numbers ([`stop`]), so no Rust closure or JS object has to be kept
+//! stops them by those numbers ([`stop_requests`]), so no Rust closure or JS object has to be kept
 //! alive, or freed, with a request.
 //!
 //! Bound by hand: web-sys wraps every getter in a `Result`, though `status` and `response` never
