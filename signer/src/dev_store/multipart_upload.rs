@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::checksums::Expected;
 use super::multipart::{self, no_such_upload, MAX_COMPLETE_BODY, MAX_PART_SIZE, MIN_PART_SIZE};
-use super::uploads::{now_ms, UploadMeta};
+use super::uploads::{initiation_ms, UploadMeta};
 use super::{
     content_type_of, copy_source, echo_checksum, etag_header, internal, kept_headers, receive_checked,
     s3_error, xml_response, DevStore, ObjectRequest, S3Error,
@@ -33,7 +33,7 @@ pub(super) async fn create(store: &DevStore, request: &ObjectRequest) -> Respons
         headers: kept_headers(
             request.headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
         ),
-        initiated_ms: now_ms(),
+        initiated_ms: initiation_ms(),
     };
     match store.0.uploads.create(&meta).await {
         Ok(id) => {

@@ -59,6 +59,23 @@ pub fn now_ms() -> i64 {
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The time an upload begins, in milliseconds: now, or one later than the last upload this
+/// process began if the clock has not moved since. Upload ids sort by it, and S3 lists the
+/// uploads of one key in the order they began.
+pub fn initiation_ms() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = now_ms();
+    let mut last = LAST.load(Relaxed);
+    loop {
+        let next = now.max(last.saturating_add(1));
+        match LAST.compare_exchange(last, next, Relaxed, Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
 impl Uploads {
     pub fn open(bucket_dir: &Path) -> std::io::Result<Uploads> {
         let dir = bucket_dir.join(".uploads");
