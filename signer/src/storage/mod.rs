@@ -1,5 +1,34 @@
 //! The thin shell over S3: the few operations the handlers need, through `aws-sdk-s3`.
 
+/// Sets the object parameters an upload carries (what a POST policy has as fields) on a
+/// PutObject or CreateMultipartUpload request builder: their setters share names, not a trait.
+macro_rules! with_upload_parameters {
+    ($request:expr, $parameters:expr) => {{
+        let parameters: &crate::object_parameters::ObjectParameters = $parameters;
+        $request
+            .set_cache_control(parameters.cache_control.clone())
+            .set_content_disposition(parameters.content_disposition.clone())
+            .set_content_encoding(parameters.content_encoding.clone())
+            .set_content_language(parameters.content_language.clone())
+            .set_server_side_encryption(parameters.server_side_encryption.as_deref().map(Into::into))
+            .set_ssekms_key_id(parameters.sse_kms_key_id.clone())
+            .set_metadata(
+                (!parameters.metadata.is_empty()).then(|| parameters.metadata.clone().into_iter().collect()),
+            )
+    }};
+}
+
+/// Sets what only a finalized object gets (storage class, ACL, tags), as `copy` does.
+macro_rules! with_final_parameters {
+    ($request:expr, $parameters:expr) => {{
+        let parameters: &crate::object_parameters::ObjectParameters = $parameters;
+        $request
+            .set_storage_class(parameters.storage_class.as_deref().map(Into::into))
+            .set_acl(parameters.acl.as_deref().map(Into::into))
+            .set_tagging(parameters.tagging.clone())
+    }};
+}
+
 mod multipart;
 
 pub use multipart::{PendingUpload, PresignedPut};
@@ -113,25 +142,9 @@ impl Storage {
         content_type: &str,
     ) -> anyhow::Result<Option<String>> {
         let body = ByteStream::from_path(path).await.context("read spooled upload")?;
-        let parameters = &self.parameters;
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .set_cache_control(parameters.cache_control.clone())
-            .set_content_disposition(parameters.content_disposition.clone())
-            .set_content_encoding(parameters.content_encoding.clone())
-            .set_content_language(parameters.content_language.clone())
-            .set_storage_class(parameters.storage_class.as_deref().map(Into::into))
-            .set_acl(parameters.acl.as_deref().map(Into::into))
-            .set_server_side_encryption(parameters.server_side_encryption.as_deref().map(Into::into))
-            .set_ssekms_key_id(parameters.sse_kms_key_id.clone())
-            .set_tagging(parameters.tagging.clone())
-            .set_metadata(
-                (!parameters.metadata.is_empty()).then(|| parameters.metadata.clone().into_iter().collect()),
-            );
+        let request = self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type);
+        let request =
+            with_final_parameters!(with_upload_parameters!(request, &self.parameters), &self.parameters);
         let stored = request.body(body).send().await.with_context(|| format!("put {key}"))?;
         Ok(stored.e_tag().map(unquoted))
     }

@@ -56,27 +56,12 @@ impl Storage {
         content_type: &str,
         final_object: bool,
     ) -> anyhow::Result<String> {
-        let parameters = &self.parameters;
-        let mut request = self.client.create_multipart_upload();
+        let mut request =
+            self.client.create_multipart_upload().bucket(&self.bucket).key(key).content_type(content_type);
         if final_object {
-            request = request
-                .set_storage_class(parameters.storage_class.as_deref().map(Into::into))
-                .set_acl(parameters.acl.as_deref().map(Into::into))
-                .set_tagging(parameters.tagging.clone());
+            request = with_final_parameters!(request, &self.parameters);
         }
-        let created = request
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .set_cache_control(parameters.cache_control.clone())
-            .set_content_disposition(parameters.content_disposition.clone())
-            .set_content_encoding(parameters.content_encoding.clone())
-            .set_content_language(parameters.content_language.clone())
-            .set_server_side_encryption(parameters.server_side_encryption.as_deref().map(Into::into))
-            .set_ssekms_key_id(parameters.sse_kms_key_id.clone())
-            .set_metadata(
-                (!parameters.metadata.is_empty()).then(|| parameters.metadata.clone().into_iter().collect()),
-            )
+        let created = with_upload_parameters!(request, &self.parameters)
             .send()
             .await
             .with_context(|| format!("create multipart upload {key}"))?;
@@ -117,23 +102,14 @@ impl Storage {
         expires_in: Duration,
     ) -> anyhow::Result<PresignedPut> {
         let config = PresigningConfig::expires_in(expires_in).context("presigning expiry")?;
-        let parameters = &self.parameters;
         let request = self
             .presigner
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
-            .content_length(i64::try_from(length).context("file length")?)
-            .set_cache_control(parameters.cache_control.clone())
-            .set_content_disposition(parameters.content_disposition.clone())
-            .set_content_encoding(parameters.content_encoding.clone())
-            .set_content_language(parameters.content_language.clone())
-            .set_server_side_encryption(parameters.server_side_encryption.as_deref().map(Into::into))
-            .set_ssekms_key_id(parameters.sse_kms_key_id.clone())
-            .set_metadata(
-                (!parameters.metadata.is_empty()).then(|| parameters.metadata.clone().into_iter().collect()),
-            )
+            .content_length(i64::try_from(length).context("file length")?);
+        let request = with_upload_parameters!(request, &self.parameters)
             .presigned(config)
             .await
             .with_context(|| format!("presign PUT {key}"))?;
