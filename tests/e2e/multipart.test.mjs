@@ -66,6 +66,30 @@ function mostAtOnce(intervals) {
   return most;
 }
 
+/** Waits until `condition()` holds, for at most a minute. */
+async function until(condition, what) {
+  const deadline = Date.now() + 60_000;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, `waited a minute for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** What `/s3file/complete` answers for the multipart upload of `file` (from a sign answer),
+ *  asked again for up to 10 s until it says 404: an abort request outlives the page's own
+ *  requests, so it may still be on its way. */
+async function completeOnceGone(signer, file) {
+  const body = JSON.stringify({ key: file.key, uploadId: file.multipart.uploadId, ticket: file.multipart.ticket });
+  const headers = { 'Content-Type': 'application/json' };
+  const deadline = Date.now() + 10_000;
+  let status;
+  do {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    status = (await fetch(`${signer.url}/s3file/complete`, { method: 'POST', headers, body })).status;
+  } while (status !== 404 && Date.now() < deadline);
+  return status;
+}
+
 /** Records the form's `progress` values on the demo page. */
 async function recordProgress(page) {
   const values = [];
@@ -149,8 +173,17 @@ for (const [storeName, startSigner] of [
       await page.goto(`${signer.url}/`);
       await throttle(page, 40 * MIB);
       await page.setInputFiles('#file', path);
-      await Promise.all([page.waitForURL('**/s3file/finalize', { timeout: 120_000 }), page.click('#submit')]);
+      const finalized = page.waitForURL('**/s3file/finalize', { timeout: 120_000 });
+      await page.click('#submit');
+      // Editing another field while the parts go up leaves the upload alone.
+      await until(() => calls.parts.length > 0, 'part URLs to be asked for');
+      await page.$eval('#title', (title) => {
+        title.value = 'edited';
+        title.dispatchEvent(new Event('change', { bubbles: true }));
+      });
+      await finalized;
 
+      assert.equal(calls.abort.length, 0, 'nothing was aborted');
       assert.deepEqual(parts.map((part) => part.number).sort((a, b) => a - b), [1, 2, 3, 4, 5]);
       assert.ok(parts.every((part) => part.status === 200), JSON.stringify(parts));
       const atOnce = mostAtOnce(parts);
@@ -223,11 +256,7 @@ for (const [storeName, startSigner] of [
       await page.setInputFiles('#file', path);
       await page.click('#submit');
       // Two parts stored, then the page goes away mid-upload.
-      const deadline = Date.now() + 60_000;
-      while (parts.filter((part) => part.status === 200).length < 2) {
-        assert.ok(Date.now() < deadline, 'two parts were stored');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await until(() => parts.filter((part) => part.status === 200).length >= 2, 'two parts to be stored');
       const firstSign = await calls.signed[0];
       await page.reload();
       const before = parts.length;
@@ -264,25 +293,12 @@ for (const [storeName, startSigner] of [
       await page.setInputFiles('#file', path);
       await page.click('#submit');
       await page.waitForFunction(() => document.querySelector('form').getAttribute('aria-busy') === 'true');
-      while (calls.parts.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await until(() => calls.parts.length > 0, 'part URLs to be asked for');
       const signed = await calls.signed[0];
       const aborted = await page.evaluate(async () => (await import('/pkg/s3file.js')).abort(document.querySelector('form')));
       assert.equal(aborted, true);
       await page.waitForFunction(() => document.querySelector('form').getAttribute('aria-busy') === null);
-      // The abort request outlives the page's own requests; wait for it to be answered.
-      const deadline = Date.now() + 10_000;
-      const file = signed.files[0];
-      const body = { key: file.key, uploadId: file.multipart.uploadId, ticket: file.multipart.ticket };
-      let status;
-      do {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        const response = await fetch(`${signer.url}/s3file/complete`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        status = response.status;
-      } while (status !== 404 && Date.now() < deadline);
+      const status = await completeOnceGone(signer, signed.files[0]);
       assert.equal(calls.abort.length, 1);
       assert.equal(status, 404, 'S3 no longer has the upload');
       assert.ok(parts.filter((part) => part.status === 200).length < 5, 'the upload was stopped before its end');
@@ -298,18 +314,10 @@ for (const [storeName, startSigner] of [
       await throttle(page, 4 * MIB);
       await page.setInputFiles('#file', path);
       await page.click('#submit');
-      while (calls.parts.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await until(() => calls.parts.length > 0, 'part URLs to be asked for');
       await page.setInputFiles('#file', { name: 'other.txt', mimeType: 'text/plain', buffer: Buffer.from('other') });
       await page.waitForFunction(() => document.querySelector('form').getAttribute('aria-busy') === null);
-      const file = (await calls.signed[0]).files[0];
-      const body = JSON.stringify({ key: file.key, uploadId: file.multipart.uploadId, ticket: file.multipart.ticket });
-      let status;
-      const deadline = Date.now() + 10_000;
-      do {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        const headers = { 'Content-Type': 'application/json' };
-        status = (await fetch(`${signer.url}/s3file/complete`, { method: 'POST', headers, body })).status;
-      } while (status !== 404 && Date.now() < deadline);
+      const status = await completeOnceGone(signer, (await calls.signed[0]).files[0]);
       assert.equal(status, 404, 'S3 no longer has the upload');
       assert.equal(calls.abort.length, 1, 'the page asked the signer to abort it');
       assert.equal(calls.complete.length, 0, 'the upload was not completed');
@@ -337,7 +345,7 @@ for (const [storeName, startSigner] of [
       const cdp = await throttle(page, 2 * MIB);
       await page.setInputFiles('#file', path);
       await page.click('#submit');
-      while (parts.filter((part) => part.status === 200).length < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      await until(() => parts.some((part) => part.status === 200), 'a part to be stored');
       await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
       await page.waitForFunction(() => !navigator.onLine);
       await new Promise((resolve) => setTimeout(resolve, 1500));

@@ -21,7 +21,8 @@ document.addEventListener(
   },
   true,
 );
-document.addEventListener("change", (event) => changed(event.target));
+// Only other files chosen concern the widget; editing a text field mid-upload does not.
+document.addEventListener("change", (event) => event.target.type === "file" && changed(event.target));
 upgrade();
 
 export { abort, upgrade, upload };
