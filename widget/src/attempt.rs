@@ -223,7 +223,7 @@ impl Attempt {
         let same = earlier.files.len() == field.files.len()
             && earlier.files.iter().zip(&field.files).all(|(earlier, file)| earlier.0 == file.0);
         let usable = earlier.instructions.as_ref().is_some_and(|instructions| {
-            !earlier.stale && same && retry::reusable(instructions.expires_at, now)
+            !earlier.stale && same && retry::reusable(instructions.expires_at, instructions.multipart, now)
         });
         field.instructions = Some(earlier.instructions.take().filter(|_| usable)?);
         field.reused = true;

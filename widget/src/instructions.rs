@@ -15,6 +15,8 @@ pub struct Instructions {
     pub signature: String,
     /// When the first file's POST policy expires, in Unix milliseconds, if it says.
     pub expires_at: Option<f64>,
+    /// Whether a file goes up as a multipart upload.
+    pub multipart: bool,
 }
 
 /// The files of one input, each with its target once the instructions are known.
@@ -125,15 +127,11 @@ pub fn from_markup(input: &HtmlInputElement, files: &mut Files) -> Instructions 
     with_expiry(attribute("data-s3f-signature"), files)
 }
 
-/// Instructions with a multipart upload are never reused by a later attempt: it signs again and
-/// resumes the upload instead, learning which parts S3 holds. Otherwise they are good until the
-/// first POST policy expires.
+/// What decides whether a later attempt may reuse the instructions (see `retry`).
 fn with_expiry(signature: String, files: &Files) -> Instructions {
     let targets = || files.iter().filter_map(|(_, target)| target.as_ref());
     let expires_at = targets().next().map(|target| effects::policy_expiry(&target.fields));
-    let mut expires_at = expires_at.filter(|time| !time.is_nan());
-    if targets().any(|target| target.multipart().is_some()) {
-        expires_at = Some(0.0);
-    }
-    Instructions { signature, expires_at }
+    let expires_at = expires_at.filter(|time| !time.is_nan());
+    let multipart = targets().any(|target| target.multipart().is_some());
+    Instructions { signature, expires_at, multipart }
 }
