@@ -31,13 +31,14 @@
 // - S3FILE_BENCH_SMALL_FILES, S3FILE_BENCH_SMALL_KIB: the files of 2 (default 500 of 64 KiB);
 // - S3FILE_BENCH_SMALL_RUNS: timed runs per store in 2 (default 3, after one warm-up);
 // - S3FILE_BENCH_MEMORY_MIB: the file of 3, in MiB (default 2048); at most 5120.
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { launchBrowser } from '../e2e/support/browser.mjs';
+import { s3Request } from '../e2e/support/s3.mjs';
 import { WWW_DIR, startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
 
 const MIB = 1024 * 1024;
@@ -105,44 +106,9 @@ async function ensureRoom(bytes) {
 // ---------------------------------------------------------------------------------------------
 // SeaweedFS, straight: deleting what a run stored
 
-/** A key as a URL path, each segment percent-encoded as S3 expects. */
-const keyPath = (key) =>
-  key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
-
-const sha256 = (text) => createHash('sha256').update(text).digest('hex');
-
-/** DELETE of `key` in the SeaweedFS bucket, signed with SigV4 in the header. */
+/** DELETE of `key` in the SeaweedFS bucket. */
 async function deleteObject(s3, key) {
-  const url = new URL(`${s3.endpoint}/${s3.bucket}/${keyPath(key)}`);
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
-  const date = amzDate.slice(0, 8);
-  const payload = sha256('');
-  const signedHeaders = 'host;x-amz-content-sha256;x-amz-date';
-  const canonical = [
-    'DELETE',
-    url.pathname,
-    '',
-    `host:${url.host}\nx-amz-content-sha256:${payload}\nx-amz-date:${amzDate}\n`,
-    signedHeaders,
-    payload,
-  ].join('\n');
-  const scope = `${date}/${s3.region}/s3/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  const hmac = (secret, text) => createHmac('sha256', secret).update(text).digest();
-  let signingKey = hmac(`AWS4${s3.secretKey}`, date);
-  for (const part of [s3.region, 's3', 'aws4_request']) signingKey = hmac(signingKey, part);
-  const signature = createHmac('sha256', signingKey).update(toSign).digest('hex');
-  const response = await fetch(url, {
-    method: 'DELETE',
-    headers: {
-      'x-amz-content-sha256': payload,
-      'x-amz-date': amzDate,
-      authorization: `AWS4-HMAC-SHA256 Credential=${s3.accessKey}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
-    },
-  });
+  const response = await s3Request(s3, 'DELETE', key);
   const text = await response.text();
   if (response.status !== 204 && response.status !== 200) {
     throw new Error(`DELETE ${key} answered ${response.status}: ${text.slice(0, 300)}`);

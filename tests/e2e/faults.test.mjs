@@ -25,7 +25,7 @@
 // a failing run is in its error message).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,7 @@ import { join } from 'node:path';
 
 import { launchBrowser } from './support/browser.mjs';
 import { FAULT_KINDS, parseSeed, prng, startFaultyProxy } from './support/faulty_proxy.mjs';
+import { keyPath, s3Request } from './support/s3.mjs';
 import { seaweedfsConfig, startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
 
 const SEED = parseSeed(process.env.S3FILE_FAULT_SEED ?? 20_261_122);
@@ -115,43 +116,6 @@ async function until(check, ms) {
     if (Date.now() > deadline) return null;
     await sleep(25);
   }
-}
-
-/** A key as a URL path, each segment percent-encoded as S3 expects. */
-const keyPath = (key) =>
-  key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
-
-/** GET of `key` from SeaweedFS, signed with SigV4 in the header, straight to the store. */
-async function seaweedfsGet(s3, key) {
-  const url = new URL(`${s3.endpoint}/${s3.bucket}/${keyPath(key)}`);
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
-  const date = amzDate.slice(0, 8);
-  const payload = sha256('');
-  const signedHeaders = 'host;x-amz-content-sha256;x-amz-date';
-  const canonical = [
-    'GET',
-    url.pathname,
-    '',
-    `host:${url.host}\nx-amz-content-sha256:${payload}\nx-amz-date:${amzDate}\n`,
-    signedHeaders,
-    payload,
-  ].join('\n');
-  const scope = `${date}/${s3.region}/s3/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  const hmac = (secret, text) => createHmac('sha256', secret).update(text).digest();
-  let signingKey = hmac(`AWS4${s3.secretKey}`, date);
-  for (const part of [s3.region, 's3', 'aws4_request']) signingKey = hmac(signingKey, part);
-  const signature = createHmac('sha256', signingKey).update(toSign).digest('hex');
-  return fetch(url, {
-    headers: {
-      'x-amz-content-sha256': payload,
-      'x-amz-date': amzDate,
-      authorization: `AWS4-HMAC-SHA256 Credential=${s3.accessKey}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
-    },
-  });
 }
 
 /** The object at `key` (a Buffer), or null when there is none; asked of the store directly. */
@@ -683,7 +647,7 @@ const STORES = [
         await proxy.close();
         throw error;
       }
-      return { signer, proxy, origin: signer.url, contextOptions: {}, store: { get: (key) => seaweedfsGet(s3, key) } };
+      return { signer, proxy, origin: signer.url, contextOptions: {}, store: { get: (key) => s3Request(s3, 'GET', key) } };
     },
   },
 ];
