@@ -353,10 +353,9 @@ function transfersOf(attempt, where) {
  * `finalized`, `failed` (its last attempt reported an error for it) or `stored` (uploaded, but the
  * form was never submitted because others failed). Notes on each plan of the proxy what came of
  * it (`outcome`: `absorbed` when a later request of the same transfer in the attempt stored it,
- * else `failed`). Adds to `notes.wholeFile` each time progress went back by more than the failed
- * transfers' bytes because the widget gave up on a file.
+ * else `failed`).
  */
-function checkAttempts({ label, files, attempts, notes }) {
+function checkAttempts({ label, files, attempts }) {
   const names = files.map((file) => file.name);
   const sizes = new Map(files.map((file) => [file.name, file.buffer.length]));
   // Instructions with a multipart upload are never reused: the next attempt signs again.
@@ -413,8 +412,6 @@ function checkAttempts({ label, files, attempts, notes }) {
     // RETRIES + 1 times, the last try of that transfer being its last, and its error says what
     // that try met. No transfer is tried more than RETRIES + 1 times.
     const transfers = transfersOf(attempt, where);
-    // The tries after which the widget gave up on a file, and the file's size.
-    const givenUp = new Map();
     for (const name of sent) {
       const own = [...transfers.entries()].filter(([key]) => key.startsWith(`${name}#`));
       for (const [key, tries] of own) {
@@ -440,7 +437,6 @@ function checkAttempts({ label, files, attempts, notes }) {
           exhausted.some(([, tries]) => MESSAGE_OF(tries.at(-1)).test(message)),
           `${where}: ${name}'s error says what its last try met: ${message}; ${JSON.stringify(Object.fromEntries(exhausted))}`,
         );
-        for (const [, tries] of exhausted) givenUp.set(tries.at(-1).id, sizes.get(name));
       }
     }
 
@@ -472,18 +468,13 @@ function checkAttempts({ label, files, attempts, notes }) {
     }
 
     // Progress of the form: within [0, 1], and back only by the bytes of the transfers that
-    // failed since the last event (a part's, not its file's); at exactly 1 when all is stored.
-    // A file the widget gives up on leaves the count altogether, the parts it had stored too,
-    // so its whole size may go at once then.
+    // failed since the last event (a part's, not its file's; a file the widget gives up on
+    // keeps the parts it stored); at exactly 1 when all is stored.
     const progress = attempt.events.filter((event) => event.type === 'progress');
     let previous = null;
     let failedBytes = 0;
-    let givenUpBytes = 0;
     for (const event of attempt.events) {
-      if (event.type === 'tried' && !succeeded(event)) {
-        failedBytes += event.size;
-        givenUpBytes += givenUp.get(event.id) ?? 0;
-      }
+      if (event.type === 'tried' && !succeeded(event)) failedBytes += event.size;
       if (event.type !== 'progress') continue;
       const { progress: fraction, loaded, total } = event.detail;
       assert.ok(fraction >= 0 && fraction <= 1, `${where}: progress ${fraction}`);
@@ -492,14 +483,12 @@ function checkAttempts({ label, files, attempts, notes }) {
       if (previous) {
         const back = previous.loaded - loaded;
         assert.ok(
-          back <= failedBytes + givenUpBytes + 0.5,
-          `${where}: progress went back by ${back} bytes (from ${previous.progress} to ${fraction}, at ${event.detail.currentFileName}), more than the ${failedBytes} bytes of the transfers that failed meanwhile${givenUpBytes ? ` and the ${givenUpBytes} of the files given up on` : ''}`,
+          back <= failedBytes + 0.5,
+          `${where}: progress went back by ${back} bytes (from ${previous.progress} to ${fraction}, at ${event.detail.currentFileName}), more than the ${failedBytes} bytes of the transfers that failed meanwhile`,
         );
-        if (back > failedBytes + 0.5) notes.wholeFile.push(`${where}: ${back} bytes, ${failedBytes} of failed transfers`);
       }
       previous = event.detail;
       failedBytes = 0;
-      givenUpBytes = 0;
     }
 
     if (attempt.ending === 'finalized') {
@@ -846,7 +835,6 @@ for (const { name: storeName, start } of STORES) {
       const outcomes = [];
       const plans = [];
       const formAttempts = [];
-      const notes = { wholeFile: [] };
       let abandoned = 0;
       try {
         for (const [index, form] of FORMS.entries()) {
@@ -862,7 +850,7 @@ for (const { name: storeName, start } of STORES) {
             label,
           });
           t.diagnostic(`${label}: ${describeAttempts(attempts)}`);
-          const ends = checkAttempts({ label, files, attempts, notes });
+          const ends = checkAttempts({ label, files, attempts });
           formAttempts.push(attempts);
 
           if (stored) {
@@ -972,7 +960,6 @@ for (const { name: storeName, start } of STORES) {
         t.diagnostic(`proxy: ${JSON.stringify(stats)}`);
         t.diagnostic(`faults: ${JSON.stringify(byKind)}`);
         t.diagnostic(`tries: ${tries.length} ${JSON.stringify(how)}`);
-        t.diagnostic(`progress back by a whole file given up on: ${notes.wholeFile.length ? notes.wholeFile.join('; ') : 'never'}`);
       } catch (error) {
         error.message += `\n(seed ${SEED}: rerun with S3FILE_FAULT_SEED=${SEED}; proxy ${JSON.stringify(proxy.stats())})`;
         throw error;

@@ -167,7 +167,9 @@ impl Queue {
         let sent = match &entry.slot {
             Slot::Stored(_) => return 1.0,
             Slot::Sending { parts, .. } => parts.sent(),
-            _ => 0.0,
+            // What it had stored when it failed stays counted.
+            Slot::Failed => entry.sent,
+            Slot::Unsigned => 0.0,
         };
         // Not `clamp`, whose assertion would bring panic formatting into the wasm.
         #[allow(clippy::manual_clamp)]
@@ -191,14 +193,16 @@ impl Queue {
     }
 
     /// The file cannot be stored: it fails, and its parts in flight no longer count (the
-    /// caller drops them).
+    /// caller drops them). Its parts stored already still count as sent: progress goes back
+    /// by the failed parts only.
     pub fn failed(&mut self, file: usize) {
-        let Some(File { slot, .. }) = self.files.get_mut(file) else { return };
-        if let Slot::Sending { parts, .. } = slot {
+        let Some(entry) = self.files.get_mut(file) else { return };
+        if let Slot::Sending { parts, .. } = &mut entry.slot {
             self.running -= parts.recall();
+            entry.sent = parts.sent();
         }
-        if !matches!(slot, Slot::Stored(_)) {
-            *slot = Slot::Failed;
+        if !matches!(entry.slot, Slot::Stored(_)) {
+            entry.slot = Slot::Failed;
         }
     }
 
@@ -436,6 +440,25 @@ mod tests {
         queue.stored(0, "a".into());
         assert_eq!(queue.record(0), 1.0, "a stored file stays complete");
         assert_eq!(queue.totals(None), Progress { loaded: 100.0, total: 100.0, progress: 1.0 });
+    }
+
+    #[test]
+    fn a_failed_file_keeps_the_bytes_of_its_stored_parts() {
+        let mut queue = Queue::new(4);
+        queue.add(0, 30.0, None);
+        queue.add(0, 10.0, None);
+        queue.signed(0, Parts::new(30.0, 10.0, 3), false);
+        assert_eq!(drain(&mut queue), [(0, 1), (0, 2), (0, 3)]);
+        queue.progress(0, 1, 1.0);
+        queue.part_done(0, 1);
+        queue.progress(0, 2, 0.5);
+        queue.progress(0, 3, 0.2);
+        assert_eq!(queue.record(0), 17.0 / 30.0);
+        queue.part_failed(0, 3, true);
+        queue.failed(0);
+        assert_eq!(queue.running, 0, "the part in flight is dropped");
+        assert_eq!(queue.record(0), 1.0 / 3.0, "part 1 stays counted, parts 2 and 3 do not");
+        assert_eq!(queue.totals(None), Progress { loaded: 10.0, total: 40.0, progress: 0.25 });
     }
 
     #[test]
