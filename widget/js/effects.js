@@ -164,7 +164,7 @@ export function announce(form, text) {
     region.setAttribute("aria-live", "polite");
     region.style.cssText =
       "position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;" +
-      "clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap";
+      "clip-path:inset(50%);white-space:nowrap";
     form.append(region);
   }
   if (text !== undefined) region.textContent = text;

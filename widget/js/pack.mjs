@@ -278,7 +278,7 @@ const LOADER = `async function __wbg_init() {
     } catch (error) {
         const answer = await response;
         if (!answer.ok || answer.headers.get('Content-Type') === 'application/wasm') throw error;
-        console.warn('s3file: serve ${WASM} as application/wasm, so that it compiles while it downloads');
+        console.warn('s3file: serve ${WASM} as application/wasm');
         result = await WebAssembly.instantiate(await answer.arrayBuffer(), imports);
     }
     return __wbg_finalize_init(result.instance, result.module);
@@ -290,10 +290,11 @@ export { __wbg_init as default };
 /**
  * wasm-bindgen's helpers that do more than the widget needs, each with what takes its place:
  * its memory views are made again when the memory's buffer is another (as after a `grow`), not
- * also when an old one reports itself detached; strings always go to the wasm with a `realloc`
- * (the glue passes one at every call); text is decoded without renewing the decoder every 2 GB
- * (Safari's fails beyond; the widget decodes a few kilobytes per upload); and browsers that run
- * the es2022 glue all have `TextEncoder.encodeInto`, whose fallback is dropped.
+ * also when an old one reports itself detached; strings go to the wasm encoded whole, as
+ * wasm-bindgen does without a `realloc`, rather than ASCII first and the rest encoded into a
+ * grown allocation (the widget's strings are names, keys and URLs: a few per request); text is
+ * decoded without renewing the decoder every 2 GB (Safari's fails beyond; the widget decodes a
+ * few kilobytes per upload); and `TextEncoder.encodeInto`, no longer used, loses its fallback.
  */
 const HELPERS = [
   [
@@ -330,9 +331,40 @@ const HELPERS = [
         return ptr;
     }
 
-`,
-    `function passStringToWasm0(arg, malloc, realloc) {
-`,
+    let len = arg.length;
+    let ptr = malloc(len, 1) >>> 0;
+
+    const mem = getUint8ArrayMemory0();
+
+    let offset = 0;
+
+    for (; offset < len; offset++) {
+        const code = arg.charCodeAt(offset);
+        if (code > 0x7F) break;
+        mem[ptr + offset] = code;
+    }
+    if (offset !== len) {
+        if (offset !== 0) {
+            arg = arg.slice(offset);
+        }
+        ptr = realloc(ptr, len, len = offset + arg.length * 3, 1) >>> 0;
+        const view = getUint8ArrayMemory0().subarray(ptr + offset, ptr + len);
+        const ret = cachedTextEncoder.encodeInto(arg, view);
+
+        offset += ret.written;
+        ptr = realloc(ptr, len, offset, 1) >>> 0;
+    }
+
+    WASM_VECTOR_LEN = offset;
+    return ptr;
+}`,
+    `function passStringToWasm0(arg, malloc) {
+    const buf = cachedTextEncoder.encode(arg);
+    const ptr = malloc(buf.length, 1) >>> 0;
+    getUint8ArrayMemory0().set(buf, ptr);
+    WASM_VECTOR_LEN = buf.length;
+    return ptr;
+}`,
   ],
   [
     `const MAX_SAFARI_DECODE_BYTES = 2146435072;
