@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use s3file_fuzz::{fields, lines, text, time};
-use s3file_signer::post_policy::{sign_post, PolicyDocument, PolicyViolation, PostPolicy};
+use s3file_signer::post_policy::{sign_post, PolicyDocument, PolicyViolation, PostPolicy, CHECKSUM_FIELD};
 use s3file_signer::sigv4::{Credentials, SigningKeyCache};
 use time::{Duration, OffsetDateTime};
 
@@ -105,11 +105,14 @@ fn issued_policy_accepts_its_own_form(
     assert_eq!(document.expiration, expires_at);
     assert_eq!(document.max_content_length(), Some(length));
 
+    // The form a browser posts: the key for the template, and the file's checksum.
     let with_key = |key: &str| -> Vec<(String, String)> {
-        issued
+        let mut form: Vec<(String, String)> = issued
             .iter()
             .map(|(name, value)| (name.clone(), if name == "key" { key.to_owned() } else { value.clone() }))
-            .collect()
+            .collect();
+        form.push((CHECKSUM_FIELD.to_owned(), "AAAAAA==".to_owned()));
+        form
     };
     let stored = with_key(&format!("{key_prefix}a.txt"));
     assert_eq!(document.check(bucket, &stored, length, now), Ok(()));

@@ -1,5 +1,6 @@
 //! The part of `check --deploy` that asks the bucket: browsers can upload only if its CORS
-//! configuration lets them POST from another origin and read the `ETag` header.
+//! configuration lets them POST from another origin and read the `ETag` header, and PUT (parts
+//! of multipart uploads, PUT mode) with the `Content-MD5` header their checksum travels in.
 
 use crate::state::AppState;
 
@@ -7,15 +8,42 @@ use crate::state::AppState;
 #[derive(Debug, Default, Clone)]
 pub struct CorsRule {
     pub methods: Vec<String>,
+    /// Request headers allowed, as S3 takes them: names, or patterns with one `*`.
+    pub allowed_headers: Vec<String>,
     pub exposed_headers: Vec<String>,
+}
+
+impl CorsRule {
+    fn allows_method(&self, method: &str) -> bool {
+        self.methods.iter().any(|allowed| allowed.eq_ignore_ascii_case(method))
+    }
+
+    fn allows_header(&self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        self.allowed_headers.iter().any(|pattern| {
+            let pattern = pattern.to_ascii_lowercase();
+            match pattern.split_once('*') {
+                Some((start, end)) => {
+                    name.len() >= start.len() + end.len() && name.starts_with(start) && name.ends_with(end)
+                }
+                None => pattern == name,
+            }
+        })
+    }
 }
 
 pub fn cors_warnings(rules: &[CorsRule]) -> Vec<String> {
     let mut warnings = Vec::new();
-    let allows =
-        |method: &str| rules.iter().any(|rule| rule.methods.iter().any(|m| m.eq_ignore_ascii_case(method)));
-    if !allows("POST") {
+    if !rules.iter().any(|rule| rule.allows_method("POST")) {
         warnings.push("no CORS rule of the bucket allows POST: browsers cannot upload to it".to_owned());
+    }
+    if !rules.iter().any(|rule| rule.allows_method("PUT") && rule.allows_header("content-md5")) {
+        warnings.push(
+            "no CORS rule of the bucket allows PUT with the Content-MD5 header: browsers cannot send \
+             the parts of multipart uploads (nor PUT mode's files); add \"PUT\" to AllowedMethods and \
+             \"Content-MD5\" (or \"*\") to AllowedHeaders"
+                .to_owned(),
+        );
     }
     let exposes_etag = rules
         .iter()
@@ -39,6 +67,7 @@ pub async fn bucket_warnings(state: &AppState) -> Vec<String> {
                 .iter()
                 .map(|rule| CorsRule {
                     methods: rule.allowed_methods().to_vec(),
+                    allowed_headers: rule.allowed_headers().to_vec(),
                     exposed_headers: rule.expose_headers().to_vec(),
                 })
                 .collect();
@@ -62,25 +91,45 @@ pub async fn bucket_warnings(state: &AppState) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn rule(methods: &[&str], exposed: &[&str]) -> CorsRule {
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|item| item.to_string()).collect()
+    }
+
+    fn rule(methods: &[&str], allowed: &[&str], exposed: &[&str]) -> CorsRule {
         CorsRule {
-            methods: methods.iter().map(|m| m.to_string()).collect(),
-            exposed_headers: exposed.iter().map(|h| h.to_string()).collect(),
+            methods: strings(methods),
+            allowed_headers: strings(allowed),
+            exposed_headers: strings(exposed),
         }
     }
 
     #[test]
-    fn a_rule_allowing_post_and_exposing_etag_is_enough() {
-        assert!(cors_warnings(&[rule(&["GET"], &[]), rule(&["PUT", "POST"], &["ETag"])]).is_empty());
-        assert!(cors_warnings(&[rule(&["post"], &["etag"])]).is_empty());
+    fn a_rule_allowing_post_and_put_with_content_md5_and_exposing_etag_is_enough() {
+        assert!(
+            cors_warnings(&[rule(&["GET"], &[], &[]), rule(&["PUT", "POST"], &["*"], &["ETag"])]).is_empty()
+        );
+        assert!(
+            cors_warnings(&[rule(&["post", "put"], &["content-type", "Content-MD5"], &["etag"])]).is_empty()
+        );
+        assert!(
+            cors_warnings(&[rule(&["POST"], &[], &["ETag"]), rule(&["PUT"], &["content-*"], &[])]).is_empty()
+        );
     }
 
     #[test]
-    fn missing_post_or_etag_is_reported() {
-        assert_eq!(cors_warnings(&[]).len(), 2);
-        let warnings = cors_warnings(&[rule(&["POST"], &["x-amz-request-id"])]);
+    fn missing_post_put_content_md5_or_etag_is_reported() {
+        assert_eq!(cors_warnings(&[]).len(), 3);
+        let warnings = cors_warnings(&[rule(&["POST", "PUT"], &["*"], &["x-amz-request-id"])]);
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("ETag"));
-        assert!(cors_warnings(&[rule(&["GET"], &["ETag"])])[0].contains("POST"));
+        assert!(cors_warnings(&[rule(&["GET", "PUT"], &["*"], &["ETag"])])[0].contains("POST"));
+        for headers in [&["content-type"][..], &["x-amz-*"], &[]] {
+            let warnings = cors_warnings(&[rule(&["POST", "PUT"], headers, &["ETag"])]);
+            assert_eq!(warnings.len(), 1, "{headers:?}");
+            assert!(warnings[0].contains("Content-MD5"), "{headers:?}");
+        }
+        // The header allowed on a rule without PUT does not count.
+        let split = [rule(&["POST"], &["Content-MD5"], &["ETag"]), rule(&["PUT"], &["content-type"], &[])];
+        assert!(cors_warnings(&split)[0].contains("Content-MD5"));
     }
 }

@@ -33,6 +33,11 @@ pub type FormFields = Vec<(String, String)>;
 /// The status S3 answers a successful upload with; 201 carries the stored key in its body.
 pub const SUCCESS_STATUS: &str = "201";
 
+/// The field that carries the file's checksum, which the store verifies. The policy requires it
+/// with any value: the browser computes it once it has the policy. CRC-32 because every store
+/// checks an `x-amz-checksum-*` field of a POST, and SeaweedFS ignores `Content-MD5` there.
+pub const CHECKSUM_FIELD: &str = "x-amz-checksum-crc32";
+
 pub fn sign_post(
     policy: &PostPolicy<'_>,
     credentials: &Credentials,
@@ -48,6 +53,7 @@ pub fn sign_post(
         json!({ "success_action_status": SUCCESS_STATUS }),
         json!({ "Content-Type": policy.content_type }),
         json!(["content-length-range", policy.content_length.start(), policy.content_length.end()]),
+        json!(["starts-with", format!("${CHECKSUM_FIELD}"), ""]),
         json!({ "x-amz-algorithm": ALGORITHM }),
         json!({ "x-amz-credential": credential }),
         json!({ "x-amz-date": amz_date }),
@@ -370,11 +376,14 @@ mod tests {
         sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default())
     }
 
+    /// The form a browser posts with `fields`: `key` for the template, and a checksum.
     fn with_key(fields: &FormFields, key: &str) -> FormFields {
-        fields
+        let mut form: FormFields = fields
             .iter()
             .map(|(name, value)| (name.clone(), if name == "key" { key.to_owned() } else { value.clone() }))
-            .collect()
+            .collect();
+        form.push((CHECKSUM_FIELD.to_owned(), "AAAAAA==".to_owned()));
+        form
     }
 
     #[test]
@@ -404,6 +413,12 @@ mod tests {
             document.check("bucket", &with_key(&fields, "tmp/s3file/abd/a.txt"), 1, now),
             Err(PolicyViolation::ConditionFailed(_))
         ));
+        let mut unchecked = form.clone();
+        unchecked.retain(|(name, _)| name != CHECKSUM_FIELD);
+        assert!(
+            matches!(document.check("bucket", &unchecked, 1, now), Err(PolicyViolation::ConditionFailed(_))),
+            "the checksum is required"
+        );
         let mut extra = form.clone();
         extra.push(("acl".to_owned(), "public-read".to_owned()));
         assert_eq!(

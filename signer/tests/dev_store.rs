@@ -54,6 +54,31 @@ async fn dev_store_keys_never_leave_its_directory() {
     assert!(server.exists(&escaping).await, "the object exists under its literal key");
 }
 
+/// S3 requires a field that a policy condition names; SeaweedFS lets a `starts-with` condition
+/// pass without it.
+#[tokio::test]
+async fn dev_store_refuses_a_post_without_the_checksum_its_policy_requires() {
+    let server = start(dev_settings(&[])).await;
+    let signed = server.sign("file", &[("a.txt", 5, "text/plain")]).await;
+    let upload = signed.file(0);
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in fields_of(upload) {
+        form = form.text(name, value);
+    }
+    let part = reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt");
+    let response = server
+        .http
+        .post(upload["url"].as_str().unwrap())
+        .multipart(form.part("file", part))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error_text(response).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("x-amz-checksum-crc32"), "{body}");
+    assert!(!server.exists(upload["key"].as_str().unwrap()).await);
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -33,18 +33,19 @@ async fn replicas_finalize_what_another_signed() {
     common::replicas_finalize_what_another_signed(common::start(a).await, common::start(b).await).await;
 }
 
-/// `check --deploy` reads the bucket's CORS configuration: ETag must be exposed.
+/// `check --deploy` reads the bucket's CORS configuration: ETag must be exposed, and PUTs may
+/// carry Content-MD5.
 #[tokio::test]
 async fn the_deploy_check_reads_the_buckets_cors_rules() {
     use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
     let server = common::start(common::seaweedfs_settings(&[])).await;
     let storage = &server.state.storage;
-    let put_rule = |expose: &'static [&'static str]| {
+    let put_rule = |allow: &'static str, expose: &'static [&'static str]| {
         let rule = CorsRule::builder()
             .allowed_origins("*")
             .allowed_methods("POST")
             .allowed_methods("PUT")
-            .allowed_headers("*")
+            .allowed_headers(allow)
             .set_expose_headers(Some(expose.iter().map(|h| h.to_string()).collect()))
             .build()
             .unwrap();
@@ -55,11 +56,15 @@ async fn the_deploy_check_reads_the_buckets_cors_rules() {
             .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build().unwrap())
             .send()
     };
-    put_rule(&["x-amz-request-id"]).await.unwrap();
+    put_rule("*", &["x-amz-request-id"]).await.unwrap();
     let warnings = s3file_signer::deploy::bucket_warnings(&server.state).await;
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("ETag"));
-    put_rule(&["ETag"]).await.unwrap();
+    put_rule("content-type", &["ETag"]).await.unwrap();
+    let warnings = s3file_signer::deploy::bucket_warnings(&server.state).await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("Content-MD5"));
+    put_rule("*", &["ETag"]).await.unwrap();
     let with_etag = s3file_signer::deploy::bucket_warnings(&server.state).await;
     // The bucket is shared with the browser tests: give it back its server-wide CORS behaviour.
     storage.client.delete_bucket_cors().bucket(&storage.bucket).send().await.unwrap();

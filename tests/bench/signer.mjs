@@ -26,6 +26,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 
 import { answers } from '../e2e/support/service.mjs';
 import {
@@ -352,8 +353,23 @@ async function sign(signer, name, size, type) {
  */
 async function upload(signed, size, type) {
   const boundary = `s3filebench${randomBytes(12).toString('hex')}`;
+  const block = randomBytes(Math.min(size, MIB));
+  // The file's chunks; read twice: for the checksum the policy requires, then to send.
+  const chunks = function* () {
+    for (let offset = 0, n = 0; offset < size; offset += block.length, n += 1) {
+      const chunk = Buffer.allocUnsafe(Math.min(block.length, size - offset));
+      block.copy(chunk);
+      if (chunk.length >= 8) chunk.writeBigUInt64LE(BigInt(n), 0);
+      yield chunk;
+    }
+  };
+  let crc = 0;
+  for (const chunk of chunks()) crc = crc32(chunk, crc);
+  const checksum = Buffer.alloc(4);
+  checksum.writeUInt32BE(crc);
+  const fields = { ...signed.fields, 'x-amz-checksum-crc32': checksum.toString('base64') };
   let head = '';
-  for (const [name, value] of Object.entries(signed.fields)) {
+  for (const [name, value] of Object.entries(fields)) {
     head += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   }
   head += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${signed.name}"\r\nContent-Type: ${type}\r\n\r\n`;
@@ -381,12 +397,8 @@ async function upload(signed, size, type) {
     req.once('error', reject);
     req.once('timeout', () => req.destroy(new Error(`no answer from ${signed.url} within ${REQUEST_TIMEOUT_MS} ms`)));
   });
-  const block = randomBytes(Math.min(size, MIB));
   req.write(head);
-  for (let offset = 0, n = 0; offset < size; offset += block.length, n += 1) {
-    const chunk = Buffer.allocUnsafe(Math.min(block.length, size - offset));
-    block.copy(chunk);
-    if (chunk.length >= 8) chunk.writeBigUInt64LE(BigInt(n), 0);
+  for (const chunk of chunks()) {
     if (!req.write(chunk)) await Promise.race([once(req, 'drain'), answered]);
   }
   req.end(tail);

@@ -595,7 +595,7 @@ function classifyFaults(attempt) {
 const STORES = [
   {
     name: 'the embedded dev store',
-    async start(location) {
+    async start(location, plans = {}) {
       // The dev store is the signer itself, and its part URLs name the signer's own address: the
       // browser takes the proxy as its HTTP proxy, so that everything goes through it (the page,
       // signing, finalize, and the uploads to the store at /s3/, which alone are broken).
@@ -609,6 +609,7 @@ const STORES = [
         stallMs: STALL_MS,
         faultable: ({ method, path }) => (method === 'POST' || method === 'PUT') && path.startsWith('/s3/'),
         choose: imposer(),
+        ...plans,
       });
       // Downloads are public in the dev store.
       const store = { get: (key) => fetch(`${signer.url}/s3/${DEV_BUCKET}/${keyPath(key)}`) };
@@ -617,7 +618,7 @@ const STORES = [
   },
   {
     name: 'SeaweedFS',
-    async start(location) {
+    async start(location, plans = {}) {
       // Browsers are told the proxy is the store; the signer itself talks to SeaweedFS directly.
       const s3 = seaweedfsConfig();
       const proxy = await startFaultyProxy({
@@ -628,6 +629,7 @@ const STORES = [
         stallMs: STALL_MS,
         faultable: ({ method }) => method === 'POST' || method === 'PUT',
         choose: imposer(),
+        ...plans,
       });
       let signer;
       try {
@@ -692,6 +694,32 @@ describe('the faulty proxy', () => {
     });
   }
 
+  test('corrupt flips one bit of the file, its last byte, and forwards the rest untouched', async () => {
+    const { createServer } = await import('node:http');
+    const echo = createServer((request, response) => request.pipe(response));
+    await new Promise((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const proxy = await startFaultyProxy({ target: { port: echo.address().port }, mix: { corrupt: 1 } });
+    try {
+      const form = formBody('x.bin', 10, 1000);
+      const put = randomBytes(1000);
+      const sent = [
+        ['multipart/form-data; boundary=b', form, form.length - '\r\n--b--\r\n'.length - 1],
+        ['application/octet-stream', put, put.length - 1],
+      ];
+      for (const [type, body, at] of sent) {
+        const response = await fetch(`${proxy.url}/bucket/x.bin`, { method: 'PUT', headers: { 'Content-Type': type }, body });
+        const echoed = Buffer.from(await response.arrayBuffer());
+        const differing = [...echoed.keys()].filter((index) => echoed[index] !== body[index]);
+        assert.deepEqual(differing, [at], `${type}: only the file's last byte differs`);
+        assert.equal(echoed[at] ^ body[at], 1, 'by one bit');
+      }
+      assert.equal(proxy.stats().corrupt, 2);
+    } finally {
+      await proxy.close();
+      await new Promise((resolve) => echo.close(resolve));
+    }
+  });
+
   test('each plan does what it says, and counts it', async () => {
     for (const kind of ['pass', ...FAULT_KINDS]) {
       const proxy = await startFaultyProxy({ target: { port }, seed: 1, mix: { [kind]: 1 }, stallMs: 200 });
@@ -729,7 +757,7 @@ describe('the faulty proxy', () => {
         }
         assert.deepEqual(
           Object.fromEntries(Object.entries(proxy.stats()).filter(([name]) => name !== 'connections')),
-          { pass: 0, reset: 0, stall: 0, hang: 0, error500: 0, error503: 0, exempt: 1, [kind]: 1 },
+          { pass: 0, reset: 0, stall: 0, hang: 0, error500: 0, error503: 0, corrupt: 0, exempt: 1, [kind]: 1 },
         );
         const entry = proxy.log.find((plan) => plan.method === 'POST');
         assert.equal(entry.name, 'x.bin');
@@ -963,6 +991,78 @@ for (const { name: storeName, start } of STORES) {
       } catch (error) {
         error.message += `\n(seed ${SEED}: rerun with S3FILE_FAULT_SEED=${SEED}; proxy ${JSON.stringify(proxy.stats())})`;
         throw error;
+      }
+    });
+  });
+}
+
+for (const { name: storeName, start } of STORES) {
+  describe(`bytes changed on their way to ${storeName}`, () => {
+    const location = `corrupt-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    let setup;
+    let browser;
+    let dir;
+
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 's3file-corrupt-'));
+      // The first try of each transfer has one bit of its file flipped, the others pass. A POST
+      // names its file only in its body: the first POST is the small file's first try.
+      const tried = new Set();
+      const choose = ({ method, name, part }) => {
+        const transfer = method === 'POST' ? 'POST' : `${name}#${part ?? 1}`;
+        if (tried.has(transfer)) return 'pass';
+        tried.add(transfer);
+        return 'corrupt';
+      };
+      setup = await start(location, { mix: { pass: 1 }, cover: false, choose });
+      browser = await launchBrowser();
+    });
+
+    after(async () => {
+      await browser?.close();
+      await setup?.proxy.close();
+      await setup?.signer.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    test('the store refuses what does not match its checksum, the widget sends it again, and what is kept is intact', async () => {
+      const { proxy, origin, contextOptions, store } = setup;
+      // One file POSTed whole, one in three parts.
+      const files = await Promise.all(
+        [
+          ['small.bin', 200 * 1024],
+          ['big.bin', 2 * PART_SIZE + 12_345],
+        ].map(async ([name, size]) => {
+          const buffer = randomBytes(size);
+          const path = join(dir, name);
+          await writeFile(path, buffer);
+          return { name, path, buffer };
+        }),
+      );
+      const { attempts, stored } = await runForm({ browser, contextOptions, origin, proxy, files, submits: 1, label: 'corrupt' });
+      const [attempt] = attempts;
+      assert.equal(attempt.ending, 'finalized', describeAttempts(attempts));
+
+      const corrupted = attempt.plans.filter((plan) => plan.kind === 'corrupt');
+      assert.equal(proxy.stats().corrupt, 4, 'the small file and each part had a bit flipped once');
+      assert.deepEqual(
+        corrupted.map((plan) => plan.status),
+        [400, 400, 400, 400],
+        `the store refused every corrupted body: ${JSON.stringify(corrupted)}`,
+      );
+      const transfers = transfersOf(attempt, 'corrupt');
+      assert.deepEqual(
+        [...transfers.entries()].map(([key, tries]) => [key, tries.map((end) => end.status)]).sort(),
+        [['big.bin#1', [400, 200]], ['big.bin#2', [400, 200]], ['big.bin#3', [400, 200]], ['small.bin#1', [400, 201]]],
+        'each transfer was refused once, then stored',
+      );
+      assert.deepEqual(
+        stored.map(({ name }) => name),
+        files.map(({ name }) => name),
+      );
+      for (const file of files) {
+        const final = await readObject(store, `${location}/${file.name}`);
+        assert.equal(final && sha256(final), sha256(file.buffer), `${file.name} is stored byte for byte`);
       }
     });
   });

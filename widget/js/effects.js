@@ -6,6 +6,7 @@
 // sent)`: an export of the glue, which wasm-bindgen writes three folders up from its copy of
 // this file (`snippets/<crate>/js/`); the widget build bundles both into one module.
 import { answered } from "../../../s3file_wasm.js";
+import { crc32, md5 } from "./digest.js";
 
 /** The requests on their way, each with the numbers of its attempt and call. */
 const requests = new Set();
@@ -15,14 +16,32 @@ const requests = new Set();
  *  progress events are reported too (with the fraction of the body sent, 0 when the browser
  *  cannot tell), and which is aborted when it makes no progress for `stall`
  *  ms (a stalled connection would otherwise hang the form); with `stall` 0, a request to the
- *  signer, JSON in and out (an answer that is not JSON becomes `null`). Its `loadend`, which
- *  comes once whatever happened, is reported with the request. Returns whether it was sent
- *  (not when the browser refused, for a URL that does not parse, say). */
-export function send(method, url, headers, body, attempt, call, stall) {
+ *  signer, JSON in and out (an answer that is not JSON becomes `null`). With `checksum` (see
+ *  widget/src/upload.rs), it first reads the file (a form body's `file`) for its checksum:
+ *  1, its MD5 as the header `Content-MD5`; 2, its CRC-32 as the form field
+ *  `x-amz-checksum-crc32`, before the file. A file that cannot be read ends the request
+ *  unsent. Its `loadend`, which comes once whatever happened, is reported with the request.
+ *  Returns whether it was sent (not when the browser refused, for a URL that does not parse,
+ *  say). */
+export function send(method, url, headers, body, attempt, call, stall, checksum) {
   const xhr = new XMLHttpRequest();
+  const form = body instanceof FormData;
+  const file = form ? body.get("file") : body;
   const arm = () => {
     clearTimeout(xhr.stall);
     xhr.stall = setTimeout(() => xhr.abort(), stall);
+  };
+  // With the checksum, once known: unless the request was stopped meanwhile.
+  const go = (value) => {
+    if (!requests.has(xhr)) return;
+    if (!value);
+    else if (form) {
+      body.delete("file");
+      body.append("x-amz-checksum-crc32", value);
+      body.append("file", file);
+    } else xhr.setRequestHeader("Content-MD5", value);
+    if (stall) arm();
+    xhr.send(body);
   };
   xhr.attempt = attempt;
   xhr.call = call;
@@ -35,18 +54,26 @@ export function send(method, url, headers, body, attempt, call, stall) {
         arm();
         answered(attempt, call, event, undefined, event.lengthComputable ? event.loaded / event.total : 0);
       };
-      arm();
     } else {
       xhr.setRequestHeader("Content-Type", "application/json");
-      xhr.setRequestHeader("Accept", "application/json");
       xhr.responseType = "json";
     }
     xhr.onloadend = (event) => {
       forget(xhr);
       answered(attempt, call, event, xhr);
     };
-    xhr.send(body);
     requests.add(xhr);
+    if (!checksum) {
+      go();
+      return true;
+    }
+    // Later, out of the widget's hands: a failure is reported as a request that got no answer.
+    (checksum == 1 ? md5 : crc32)(file).then(go).catch(() => {
+      if (requests.has(xhr)) {
+        forget(xhr);
+        answered(attempt, call, undefined, xhr);
+      }
+    });
     return true;
   } catch {
     forget(xhr);

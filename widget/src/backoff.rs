@@ -1,7 +1,8 @@
 //! When a failed transfer is tried again, and whether it is tried at all.
 //!
-//! Network errors, `5xx`, `429`, S3's `RequestTimeout` and expired presigned URLs are worth
-//! another try; other refusals are final. Tries wait exponentially longer, with "full jitter"
+//! Network errors, `5xx`, `429`, S3's `RequestTimeout` and `BadDigest` (the bytes did not match
+//! their checksum: they changed on the way) and expired presigned URLs are worth another try;
+//! other refusals are final. Tries wait exponentially longer, with "full jitter"
 //! (a uniformly random delay up to the exponential bound), so that many browsers failing
 //! together do not come back together.
 
@@ -26,7 +27,7 @@ pub const CAP_MS: f64 = 20_000.0;
 pub fn verdict(status: u16, code: Option<&str>, message: Option<&str>) -> Verdict {
     match (status, code) {
         (0, _) | (429, _) | (500..=599, _) => Verdict::Retry,
-        (400, Some("RequestTimeout")) => Verdict::Retry,
+        (400, Some("RequestTimeout" | "BadDigest")) => Verdict::Retry,
         (403, Some("ExpiredToken" | "RequestExpired" | "TokenRefreshRequired")) => Verdict::Resign,
         // S3 says `AccessDenied` with "Request has expired": only the message tells.
         (403, _)
@@ -60,12 +61,16 @@ mod tests {
             assert_eq!(verdict(status, None, None), Verdict::Retry, "{status}");
         }
         assert_eq!(verdict(400, Some("RequestTimeout"), None), Verdict::Retry);
+        assert_eq!(verdict(400, Some("BadDigest"), None), Verdict::Retry);
         assert_eq!(verdict(403, Some("RequestExpired"), None), Verdict::Resign);
         assert_eq!(verdict(403, Some("AccessDenied"), Some("Request has expired")), Verdict::Resign);
         assert_eq!(verdict(403, Some("AccessDenied"), Some("Access Denied")), Verdict::Fatal);
-        for (status, code) in
-            [(400, Some("EntityTooLarge")), (403, Some("SignatureDoesNotMatch")), (404, None)]
-        {
+        for (status, code) in [
+            (400, Some("EntityTooLarge")),
+            (400, Some("InvalidDigest")),
+            (403, Some("SignatureDoesNotMatch")),
+            (404, None),
+        ] {
             assert_eq!(verdict(status, code, None), Verdict::Fatal, "{status} {code:?}");
         }
     }

@@ -1,10 +1,18 @@
 //! Browser → S3: one transfer, a whole file (a `multipart/form-data` POST of the policy's fields
 //! and the file, or a presigned PUT) or one part of a multipart upload (a presigned PUT of a
 //! `Blob.slice`). The browser streams the bytes from disk: they never enter wasm memory.
+//!
+//! Each transfer carries a checksum of its bytes, which the store verifies before it keeps
+//! them (`widget/js/digest.js` reads the bytes once more to compute it, as a stream). A PUT
+//! carries `Content-MD5`: a presigned URL lets no `x-amz-*` header through that it did not
+//! sign, and the checksum is known only once the signer has answered. A POST carries
+//! `x-amz-checksum-crc32`, a field the signer's policy requires with any value: stores check
+//! it (SeaweedFS ignores a POST's `Content-MD5`). django-s3file's policies allow no such field:
+//! their POSTs go without.
 
 use alloc::string::String;
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 use web_sys::File;
 
 use crate::backoff::{self, Verdict};
@@ -13,6 +21,23 @@ use crate::failure::Failure;
 use crate::instructions::{Kind, Target};
 use crate::js;
 use crate::xhr::{Call, Xhr};
+
+// effects.js imports digest.js; naming it here has wasm-bindgen copy it next to effects.js.
+#[wasm_bindgen(module = "/js/digest.js")]
+extern "C" {
+    #[allow(dead_code)]
+    fn md5(blob: &JsValue) -> JsValue;
+}
+
+/// How a transfer carries its checksum (effects.js `send`).
+#[derive(Clone, Copy)]
+pub enum Checksum {
+    None = 0,
+    /// The MD5 of the body, as the header `Content-MD5`.
+    Md5Header = 1,
+    /// The CRC-32 of the file, as the form field `x-amz-checksum-crc32` before it.
+    Crc32Field = 2,
+}
 
 /// Where one part of a multipart upload goes: its presigned request (`{url, headers}` from the
 /// signer) and its byte range.
@@ -32,20 +57,21 @@ pub fn start(
     (attempt, call): (u32, Call),
     stall: f64,
 ) -> Result<(), Failure> {
-    let (method, url, headers, body) = match &target.kind {
+    let (method, url, headers, body, checksum) = match &target.kind {
         Kind::Post => {
             let file_type = markup.then(|| file.type_());
+            let checksum = if markup { Checksum::None } else { Checksum::Crc32Field };
             let body = effects::upload_body(&target.fields, file_type.as_deref(), file, &target.name);
-            ("POST", target.url.clone(), JsValue::UNDEFINED, body.into())
+            ("POST", target.url.clone(), JsValue::UNDEFINED, body.into(), checksum)
         }
-        Kind::Put => ("PUT", target.url.clone(), target.fields.clone(), file.into()),
+        Kind::Put => ("PUT", target.url.clone(), target.fields.clone(), file.into(), Checksum::Md5Header),
         Kind::Multipart { .. } => {
             let url = js::text(part.presigned, "url").unwrap_or_default();
             let body = effects::slice(file, part.range.0, part.range.1);
-            ("PUT", url, js::get(part.presigned, "headers"), body)
+            ("PUT", url, js::get(part.presigned, "headers"), body, Checksum::Md5Header)
         }
     };
-    if call.send(attempt, method, &url, &headers, &body, stall) {
+    if call.send(attempt, method, &url, &headers, &body, stall, checksum) {
         return Ok(());
     }
     Err(Failure::UploadUnreachable { file: js::name(file), url })

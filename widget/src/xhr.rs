@@ -12,6 +12,8 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::upload::Checksum;
+
 #[wasm_bindgen]
 extern "C" {
     /// A request that is over, as its `loadend` hands it back.
@@ -32,8 +34,10 @@ extern "C" {
     /// Sends `body` with `method` to `url`, with the header pairs `headers` (or none), as `call`
     /// of the attempt numbered `attempt`: an upload, whose progress events come back too and
     /// which is aborted when it makes no progress for `stall` ms; with `stall` 0, a request to
-    /// the signer (JSON in and out). Its `loadend` comes back once, whatever happened. `false`
-    /// when it could not be sent (a URL that does not parse, say).
+    /// the signer (JSON in and out). With a `checksum` (an `upload::Checksum`), it reads the
+    /// file for it first. Its `loadend` comes back once, whatever happened. `false` when it
+    /// could not be sent (a URL that does not parse, say).
+    #[allow(clippy::too_many_arguments)]
     fn send(
         method: &str,
         url: &str,
@@ -42,6 +46,7 @@ extern "C" {
         attempt: u32,
         call: u32,
         stall: f64,
+        checksum: u8,
     ) -> bool;
 
     /// Stops the requests of the attempt numbered `attempt` whose call number, masked with
@@ -106,6 +111,7 @@ impl Call {
     }
 
     /// Sends the request for this call of the attempt numbered `attempt`; see [`send`].
+    #[allow(clippy::too_many_arguments)]
     pub fn send(
         self,
         attempt: u32,
@@ -114,13 +120,14 @@ impl Call {
         headers: &JsValue,
         body: &JsValue,
         stall: f64,
+        checksum: Checksum,
     ) -> bool {
-        send(method, url, headers, body, attempt, self.number(), stall)
+        send(method, url, headers, body, attempt, self.number(), stall, checksum as u8)
     }
 
     /// A JSON POST of `body` to the signer at `url`.
     pub fn ask(self, attempt: u32, url: &str, body: &JsValue) -> bool {
-        self.send(attempt, "POST", url, &JsValue::UNDEFINED, body, 0.0)
+        self.send(attempt, "POST", url, &JsValue::UNDEFINED, body, 0.0, Checksum::None)
     }
 }
 

@@ -3,7 +3,7 @@
 //! - `cargo xtask demo` builds the widget and serves the demo site with the signer in dev mode.
 //! - `cargo xtask test` installs what the tests need, then runs every suite against one SeaweedFS.
 //! - `cargo xtask dist` builds the widget and assembles the npm package's `dist/` (`npm pack` runs it).
-//! - `cargo xtask bench` measures the widget's size, upload throughput and multipart uploads
+//! - `cargo xtask bench` measures the widget's size, checksums, upload throughput and multipart uploads
 //!   (BENCHMARKS.md).
 //! - `cargo xtask bench signer` measures the release signer: sign under load, credentials, finalize.
 //! - `cargo xtask fuzz` runs the cargo-fuzz targets in fuzz/ (`test` runs them briefly too).
@@ -34,12 +34,13 @@ commands:
   dist       build the widget, then assemble the npm package's files in dist/
              (package.json's prepack script, so `npm pack` runs it)
   test       check formatting and lints, install what the tests need, build,
-             start SeaweedFS, run `cargo test --workspace` and `node --test tests/e2e/`,
+             start SeaweedFS, run `cargo test --workspace` and `node --test tests/unit/ tests/e2e/`,
              then each fuzz target for S3FILE_FUZZ_SECONDS (default 20; 0 skips)
   seaweedfs  start SeaweedFS as `test` does and print the variables the tests read,
              for running one suite by hand; stops on Enter
   bench      build the widget and the signer, start SeaweedFS as `test` does, and print
-             the widget's size and upload throughput (tests/bench/, BENCHMARKS.md);
+             the widget's size, its checksums' speed and upload throughput (tests/bench/,
+             BENCHMARKS.md);
              S3FILE_BENCH_MIB and S3FILE_BENCH_RUNS set the file size and run count; then
              multipart uploads of a 1 GiB file, 500 small files and renderer memory during a
              2 GiB upload (tests/bench/multipart.mjs, a few minutes, up to 2 GiB in temp files)
@@ -129,9 +130,9 @@ fn test() -> Result<()> {
             cargo_test.args(["test", "--workspace"]);
             cargo_test
         }),
-        ("node --test tests/e2e/", {
+        ("node --test tests/unit/ tests/e2e/", {
             let mut node_test = project.command("node");
-            node_test.args(["--test", "tests/e2e/"]);
+            node_test.args(["--test", "tests/unit/", "tests/e2e/"]);
             node_test
         }),
     ];
@@ -153,7 +154,7 @@ fn test() -> Result<()> {
         return Err(Error::new(format!("test suites failed: {}", failed.join(", "))));
     }
     step(&format!(
-        "all test suites passed in {}s: cargo test --workspace, node --test tests/e2e/, cargo fuzz",
+        "all test suites passed in {}s: cargo test --workspace, node --test tests/unit/ tests/e2e/, cargo fuzz",
         started.elapsed().as_secs()
     ));
     Ok(())
@@ -170,6 +171,8 @@ fn bench() -> Result<()> {
 
     step("measuring the widget's size");
     run(project.command("node").arg("tests/bench/size.mjs")).context("measuring the widget's size failed")?;
+    step("measuring the widget's checksums");
+    run(project.command("node").arg("tests/bench/digest.mjs")).context("measuring the checksums failed")?;
 
     let s3 = SeaweedFs::start(&tools.weed, &project.target_dir.join("xtask"))?;
     step("measuring upload throughput");

@@ -1,13 +1,14 @@
 //! Browser POST uploads, checked the way S3 checks them: the policy's signature with the
-//! credential it names, its expiry, every condition, and the file's length.
+//! credential it names, its expiry, every condition, the file's length, and the checksum a
+//! `Content-MD5` or `x-amz-checksum-*` field gives.
 
 use axum::extract::{Multipart, Path as UrlPath, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 use tokio::io::AsyncWriteExt;
 
+use super::checksums::{BodyDigest, Digests, Expected};
 use super::{etag_header, internal, kept_headers, s3_error, xml_escape, DevStore, Meta, S3Error};
 use crate::post_policy::{PolicyDocument, PolicyViolation};
 use crate::sigv4;
@@ -73,11 +74,15 @@ pub(super) async fn post_object(
         if let Err(violation) = policy.check_fields(&bucket, &checked_fields, now) {
             return policy_error(violation).into_response();
         }
+        let expected = match Expected::from_headers(&digest_fields(&fields)) {
+            Ok(expected) => expected,
+            Err(error) => return S3Error::from(error).into_response(),
+        };
         let max = policy.max_content_length().unwrap_or(MAX_SINGLE_UPLOAD);
         let staged = store.0.objects.staging_path();
-        let received = receive_limited(field, &staged, max).await;
-        let (size, etag) = match received {
-            Ok(Some(received)) => received,
+        let received = receive_limited(field, &staged, expected.digest(), max).await;
+        let digests = match received {
+            Ok(Some(digests)) => digests,
             Ok(None) => {
                 let _ = tokio::fs::remove_file(&staged).await;
                 return policy_error(PolicyViolation::TooLarge).into_response();
@@ -87,10 +92,15 @@ pub(super) async fn post_object(
                 return internal(error);
             }
         };
-        if let Err(violation) = policy.check_length(size) {
+        if let Err(violation) = policy.check_length(digests.size) {
             let _ = tokio::fs::remove_file(&staged).await;
             return policy_error(violation).into_response();
         }
+        if let Err(error) = expected.check(&digests) {
+            let _ = tokio::fs::remove_file(&staged).await;
+            return S3Error::from(error).into_response();
+        }
+        let (size, etag) = (digests.size, digests.etag());
         let content_type = value_of(&fields, "content-type").unwrap_or("binary/octet-stream").to_owned();
         let meta = Meta {
             key: key.clone(),
@@ -104,6 +114,21 @@ pub(super) async fn post_object(
         }
         return created(&bucket, &key, &etag, value_of(&fields, "success_action_status"));
     }
+}
+
+/// The form fields that give the file's checksum, as the headers a PUT would carry.
+fn digest_fields(fields: &[(String, String)]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in fields {
+        let name = name.to_ascii_lowercase();
+        if name != "content-md5" && !name.starts_with("x-amz-checksum-") {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.append(name, value);
+        }
+    }
+    headers
 }
 
 fn value_of<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -161,26 +186,25 @@ fn authorize(store: &DevStore, fields: &[(String, String)]) -> Result<PolicyDocu
     PolicyDocument::decode(encoded).map_err(policy_error)
 }
 
-/// Streams the file part to `path`, returning its length and ETag (hex MD5, as in S3); `None`
-/// once it grows past `max` bytes.
+/// Streams the file part to `path`, digesting it; `None` once it grows past `max` bytes.
 async fn receive_limited(
     mut field: axum::extract::multipart::Field<'_>,
     path: &std::path::Path,
+    mut digest: BodyDigest,
     max: u64,
-) -> std::io::Result<Option<(u64, String)>> {
+) -> std::io::Result<Option<Digests>> {
     let mut file = tokio::fs::File::create(path).await?;
-    let mut hasher = Md5::new();
     let mut size = 0u64;
     while let Some(chunk) = field.chunk().await.map_err(std::io::Error::other)? {
         size += chunk.len() as u64;
         if size > max {
             return Ok(None);
         }
-        hasher.update(&chunk);
+        digest.update(&chunk);
         file.write_all(&chunk).await?;
     }
     file.flush().await?;
-    Ok(Some((size, hex::encode(hasher.finalize()))))
+    Ok(Some(digest.finish()))
 }
 
 fn created(bucket: &str, key: &str, etag: &str, status: Option<&str>) -> Response {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use reqwest::multipart::{Form, Part};
 use s3file_signer::config::{Cli, Settings};
+use s3file_signer::post_policy::CHECKSUM_FIELD;
 use s3file_signer::AppState;
 use serde_json::{json, Value};
 
@@ -140,7 +141,8 @@ impl Server {
         Signed { response: response.json().await.unwrap() }
     }
 
-    /// POSTs `bytes` to the store the way the widget does, with `fields` (possibly altered).
+    /// POSTs `bytes` to the store the way the widget does, with `fields` (possibly altered) and
+    /// the CRC-32 of `bytes` unless `fields` has a checksum already.
     pub async fn upload(
         &self,
         upload: &Value,
@@ -151,6 +153,9 @@ impl Server {
         let mut form = Form::new();
         for (name, value) in fields {
             form = form.text(name.clone(), value.clone());
+        }
+        if !fields.iter().any(|(name, _)| name == CHECKSUM_FIELD) {
+            form = form.text(CHECKSUM_FIELD, crc32(&bytes));
         }
         form = form.part("file", Part::bytes(bytes).file_name(file_name.to_owned()));
         self.http.post(upload["url"].as_str().unwrap()).multipart(form).send().await.unwrap()
@@ -173,6 +178,14 @@ impl Server {
     pub fn final_key(&self, name: &str) -> String {
         s3file_signer::keys::join(&[&self.state.settings.location, name])
     }
+}
+
+/// The base64 CRC-32 of `bytes`, as `x-amz-checksum-crc32` carries it.
+pub fn crc32(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let mut checksum = aws_smithy_checksums::ChecksumAlgorithm::Crc32.into_impl();
+    checksum.update(bytes);
+    base64::engine::general_purpose::STANDARD.encode(checksum.finalize())
 }
 
 pub fn fields_of(upload: &Value) -> Vec<(String, String)> {
@@ -205,6 +218,7 @@ macro_rules! store_suite {
             store_rejects_a_key_outside_the_signed_prefix;
             store_rejects_another_content_type;
             store_rejects_a_file_larger_than_announced;
+            store_rejects_a_file_that_does_not_match_its_checksum;
             store_rejects_a_policy_signed_with_another_secret;
             store_rejects_an_expired_policy with &["--upload-expire", "1"];
             finalize_refuses_forged_and_foreign_keys;
@@ -345,6 +359,23 @@ pub async fn store_rejects_another_content_type(server: Server) {
 
 pub async fn store_rejects_a_file_larger_than_announced(server: Server) {
     refused_upload(&server, |fields| fields.to_vec(), b"hello, and then some more".to_vec()).await;
+}
+
+/// The file's bytes changed on the way (or the checksum did): the store keeps nothing.
+pub async fn store_rejects_a_file_that_does_not_match_its_checksum(server: Server) {
+    let signed = server.sign("file", &[("a.txt", 5, "text/plain")]).await;
+    let upload = signed.file(0);
+    let mut fields = fields_of(upload);
+    fields.push((CHECKSUM_FIELD.to_owned(), crc32(b"hellO")));
+    let response = server.upload(upload, &fields, "a.txt", b"hello".to_vec()).await;
+    let (status, body) = error_text(response).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("<Code>BadDigest</Code>"), "{body}");
+    assert!(!server.exists(upload["key"].as_str().unwrap()).await, "nothing was stored");
+
+    // The same form with the right checksum is stored.
+    let response = server.upload(upload, &fields_of(upload), "a.txt", b"hello".to_vec()).await;
+    assert_eq!(response.status(), 201);
 }
 
 pub async fn store_rejects_a_policy_signed_with_another_secret(server: Server) {

@@ -12,6 +12,9 @@
 //             the proxy closes
 //   error500  answer `500 InternalError` instead of forwarding (after reading the body)
 //   error503  answer `503 SlowDown` instead of forwarding (after reading the body)
+//   corrupt   forward the request with one bit of the file flipped: its last byte, before the
+//             closing boundary of a multipart/form-data body (never drawn unless the mix
+//             names it: a store that checks no checksum would keep the bytes)
 //
 // The 5xx answers carry `Connection: close`, a small S3-style XML body and
 // `Access-Control-Allow-Origin: *`, so a cross-origin page sees their status. Requests
@@ -25,7 +28,7 @@
 import { connect, createServer } from 'node:net';
 
 export const FAULT_KINDS = ['reset', 'stall', 'hang', 'error500', 'error503'];
-export const PLAN_KINDS = ['pass', ...FAULT_KINDS];
+export const PLAN_KINDS = ['pass', ...FAULT_KINDS, 'corrupt'];
 
 /** A mix of plans by weight; the weights need not add up to 1. */
 export const DEFAULT_MIX = { pass: 0.6, reset: 0.1, stall: 0.08, hang: 0.02, error500: 0.1, error503: 0.1 };
@@ -249,7 +252,7 @@ export async function startFaultyProxy({
           buffered = buffered.subarray(head.length);
           plan = startRequest(head, connection, carried++);
           answer = Buffer.alloc(0);
-          if (plan.kind === 'pass' || plan.kind === 'reset' || plan.kind === 'stall' || plan.kind === 'hang') toUpstream(head);
+          if (!plan.kind.startsWith('error')) toUpstream(head);
           if (plan.chunked) state = 'opaque';
           else if (!settle()) state = 'body';
         } else {
@@ -258,7 +261,14 @@ export async function startFaultyProxy({
           let take = Math.min(buffered.length, plan.remaining);
           const faultAt = faultPoint(plan);
           if (faultAt !== undefined) take = Math.max(0, Math.min(take, faultAt - plan.forwarded));
-          const part = buffered.subarray(0, take);
+          let part = buffered.subarray(0, take);
+          const flip = plan.corruptAt - plan.forwarded;
+          if (flip >= 0 && flip < take) {
+            part = Buffer.from(part);
+            part[flip] ^= 1;
+            plan.entry.at = plan.corruptAt;
+            counts.corrupt += 1;
+          }
           buffered = buffered.subarray(take);
           plan.remaining -= take;
           plan.forwarded += take;
@@ -351,6 +361,11 @@ export async function startFaultyProxy({
     if (kind === 'reset' || kind === 'stall' || kind === 'hang') {
       // Somewhere in the body: at least one byte passes when there is a body, and never all of it.
       plan.faultAt = length > 1 ? 1 + random.below(length - 1) : 0;
+    }
+    if (kind === 'corrupt') {
+      // The file's last byte: a multipart body closes with `\r\n--<boundary>--\r\n` after it.
+      const boundary = /boundary=("?)([^";]+)\1/i.exec(headers['content-type'] ?? '')?.[2];
+      plan.corruptAt = length - 1 - (boundary ? boundary.length + 8 : 0);
     }
     if (chunked) counts.exempt += 1;
     return plan;

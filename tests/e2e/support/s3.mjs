@@ -12,6 +12,14 @@ export const keyPath = (key) =>
     .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
     .join('/');
 
+/** SigV4's signing key for S3 with `secret` on `date` (YYYYMMDD) in `region`. */
+export function signingKey(secret, date, region) {
+  const hmac = (key, text) => createHmac('sha256', key).update(text).digest();
+  let key = hmac(`AWS4${secret}`, date);
+  for (const part of [region, 's3', 'aws4_request']) key = hmac(key, part);
+  return key;
+}
+
 /** `method` (GET, HEAD, DELETE) of `key` in the bucket of `s3` (`seaweedfsConfig()`), signed. */
 export function s3Request(s3, method, key) {
   const url = new URL(`${s3.endpoint}/${s3.bucket}/${keyPath(key)}`);
@@ -29,10 +37,7 @@ export function s3Request(s3, method, key) {
   ].join('\n');
   const scope = `${date}/${s3.region}/s3/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  const hmac = (secret, text) => createHmac('sha256', secret).update(text).digest();
-  let signingKey = hmac(`AWS4${s3.secretKey}`, date);
-  for (const part of [s3.region, 's3', 'aws4_request']) signingKey = hmac(signingKey, part);
-  const signature = createHmac('sha256', signingKey).update(toSign).digest('hex');
+  const signature = createHmac('sha256', signingKey(s3.secretKey, date, s3.region)).update(toSign).digest('hex');
   return fetch(url, {
     method,
     headers: {

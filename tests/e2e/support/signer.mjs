@@ -1,6 +1,6 @@
 // Starts the signer binary (S3FILE_SIGNER_BIN, set by `cargo xtask test`) on a free loopback
 // port, in dev mode (its embedded store) or against the run's SeaweedFS.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,11 @@ export function seaweedfsConfig() {
     region: requireEnv('S3FILE_TEST_S3_REGION'),
   };
 }
+
+/** The secret key of the dev store of a signer whose S3FILE_SECRET_KEY is `secretKey` (the
+ *  signer derives it so that replicas share it). */
+export const devStoreSecret = (secretKey) =>
+  createHmac('sha256', secretKey).update('s3file dev store credentials').digest('hex');
 
 /** The signer in dev mode: no bucket, its embedded store in a fresh temporary directory. */
 export async function startDevSigner({ env = {}, args } = {}) {
@@ -72,12 +77,14 @@ export async function startSeaweedfsSigner({ env = {}, args } = {}) {
 /**
  * Spawns the signer with only the variables given here (and PATH, HOME, RUST_LOG), so nothing
  * from the caller's environment, an AWS profile say, changes what it does. Resolves once
- * GET /healthz answers 200, to `{url, pid, stop(), output()}`; `output()` is what it printed so far.
+ * GET /healthz answers 200, to `{url, secretKey, pid, stop(), output()}`; `output()` is what it
+ * printed so far, `secretKey` its S3FILE_SECRET_KEY.
  */
 export async function startSigner({ env = {}, args = ['serve', '--www', WWW_DIR] } = {}) {
   const bin = requireEnv('S3FILE_SIGNER_BIN');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const secretKey = env.S3FILE_SECRET_KEY ?? randomBytes(32).toString('hex');
   const service = await startService({
     name: 'the signer',
     command: bin,
@@ -88,13 +95,13 @@ export async function startSigner({ env = {}, args = ['serve', '--www', WWW_DIR]
       RUST_LOG: process.env.RUST_LOG ?? 'info',
       RUST_BACKTRACE: '1',
       S3FILE_LISTEN: `127.0.0.1:${port}`,
-      S3FILE_SECRET_KEY: randomBytes(32).toString('hex'),
       AWS_EC2_METADATA_DISABLED: 'true',
       ...env,
+      S3FILE_SECRET_KEY: secretKey,
     },
     readyUrl: `${url}/healthz`,
   });
-  return { url, ...service };
+  return { url, secretKey, ...service };
 }
 
 /** A loopback port that was free a moment ago. */

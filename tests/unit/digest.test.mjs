@@ -1,0 +1,76 @@
+// The widget's checksums (widget/js/digest.js) against Node's own MD5 and CRC-32, on lengths
+// around MD5's block and padding boundaries and on chunks that split blocks anywhere.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+
+import { crc32, md5 } from '../../widget/js/digest.js';
+
+const expectedMd5 = (bytes) => createHash('md5').update(bytes).digest('base64');
+const expectedCrc32 = (bytes) => {
+  const value = Buffer.alloc(4);
+  value.writeUInt32BE(zlibCrc32(bytes));
+  return value.toString('base64');
+};
+
+/** A Blob-like whose stream hands out `bytes` in chunks of the given sizes (the rest last). */
+function chunked(bytes, sizes) {
+  return {
+    stream() {
+      let at = 0;
+      const chunks = [];
+      for (const size of sizes) {
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      chunks.push(bytes.subarray(at));
+      return new ReadableStream({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(new Uint8Array(chunk));
+          controller.close();
+        },
+      });
+    },
+  };
+}
+
+test('MD5 and CRC-32 match Node on lengths around block and padding boundaries', async () => {
+  for (const length of [0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 65536 + 7]) {
+    const bytes = randomBytes(length);
+    const blob = new Blob([bytes]);
+    assert.equal(await md5(blob), expectedMd5(bytes), `MD5 of ${length} bytes`);
+    assert.equal(await crc32(blob), expectedCrc32(bytes), `CRC-32 of ${length} bytes`);
+  }
+});
+
+test('known answers: RFC 1321 and the CRC-32 check value', async () => {
+  const text = (value) => new Blob([value]);
+  assert.equal(Buffer.from(await md5(text('')), 'base64').toString('hex'), 'd41d8cd98f00b204e9800998ecf8427e');
+  assert.equal(
+    Buffer.from(await md5(text('message digest')), 'base64').toString('hex'),
+    'f96b697d7cb7938d525a2f31aaf161d0',
+  );
+  assert.equal(Buffer.from(await crc32(text('123456789')), 'base64').toString('hex'), 'cbf43926');
+});
+
+test('chunks that split blocks anywhere give the same digests', async () => {
+  const bytes = randomBytes(5000);
+  const splits = [[1], [63], [64], [65], [1, 1, 1], [10, 54, 1, 63, 128], [7, 200, 3, 3, 3, 900], [4999], [5000]];
+  for (const sizes of splits) {
+    assert.equal(await md5(chunked(bytes, sizes)), expectedMd5(bytes), `MD5 in chunks ${sizes}`);
+    assert.equal(await crc32(chunked(bytes, sizes)), expectedCrc32(bytes), `CRC-32 in chunks ${sizes}`);
+  }
+  const random = Array.from({ length: 40 }, () => 1 + Math.floor(Math.random() * 150));
+  assert.equal(await md5(chunked(bytes, random)), expectedMd5(bytes), `MD5 in chunks ${random}`);
+});
+
+test('a file read as several slices, as parts are', async () => {
+  const bytes = randomBytes(3 * 1024 * 1024 + 17);
+  const blob = new Blob([bytes.subarray(0, 1000), bytes.subarray(1000)]);
+  const size = 1024 * 1024;
+  for (let start = 0; start < bytes.length; start += size) {
+    const part = bytes.subarray(start, start + size);
+    assert.equal(await md5(blob.slice(start, start + size)), expectedMd5(part), `MD5 of the part at ${start}`);
+  }
+});
