@@ -8,11 +8,11 @@ import { constants, gzipSync } from 'node:zlib';
 
 const PKG_DIR = resolve(fileURLToPath(new URL('../../www/pkg', import.meta.url)));
 
-// In the order the browser fetches them; then the JS snippets the glue imports, if any.
+// In the order the browser fetches them; then the JS snippets the glue imports, if any (an
+// unpacked build).
 const SNIPPETS = join(PKG_DIR, 'snippets');
 const FILES = [
   's3file.js',
-  's3file_wasm.js',
   ...(existsSync(SNIPPETS) ? readdirSync(SNIPPETS, { recursive: true }) : [])
     .map((name) => join('snippets', name))
     .filter((name) => statSync(join(PKG_DIR, name)).isFile())

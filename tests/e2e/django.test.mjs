@@ -21,7 +21,7 @@ import { WWW_DIR, freePort, seaweedfsConfig } from './support/signer.mjs';
 const DJANGO_DIR = resolve(fileURLToPath(new URL('../django', import.meta.url)));
 const PKG_DIR = join(WWW_DIR, 'pkg');
 /** Our widget's files, as the static directory names them. */
-const WIDGET_ENTRY_FILES = ['s3file.js', 's3file_wasm.js', 's3file_wasm_bg.wasm'];
+const WIDGET_ENTRY_FILES = ['s3file.js', 's3file_wasm_bg.wasm'];
 
 /** What a page loads of the widget: the entry, the glue, the wasm, and the JS snippets the glue imports. */
 async function widgetFiles() {

@@ -129,8 +129,6 @@ describe('the npm package', () => {
     const expected = [
       'README.md',
       'dist/s3file.js',
-      'dist/s3file_wasm.d.ts',
-      'dist/s3file_wasm.js',
       'dist/s3file_wasm_bg.wasm',
       'package.json',
       ...(declarations ? ['dist/s3file.d.ts'] : []),

@@ -11,15 +11,16 @@
 //    text in the wasm's data that only a panic would print is blanked (`PANIC_TEXT`).
 // 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`),
 //    and a few of its helpers with smaller ones that do what the widget needs (`HELPERS`).
-// 3. Bundles the glue with the JS snippets it imports (`snippets/`, wasm-bindgen's copy of
-//    widget/js/effects.js) into `s3file_wasm.js`, minified, and removes `snippets/`; minifies the
-//    entry (`s3file.js`). This needs npm's `esbuild`.
+// 3. Bundles the entry (`s3file.js`) with the glue and the JS snippets it imports (`snippets/`,
+//    wasm-bindgen's copies of widget/js/effects.js and digest.js) into `s3file.js`, minified,
+//    and removes the glue, `snippets/` and the glue's declarations: one module compresses better
+//    than two, and the page fetches one file less. This needs npm's `esbuild`.
 //
-// Afterwards the package is three files: s3file.js, s3file_wasm.js, s3file_wasm_bg.wasm (and the
-// glue's declarations, s3file_wasm.d.ts). The widget build (xtask/src/widget.rs) runs it after
-// wasm-opt, on a freshly generated package: it refuses a glue it cannot map completely, so a
-// half-renamed package never ships.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Afterwards the package is two files: s3file.js and s3file_wasm_bg.wasm, which the module
+// finds next to itself. The widget build (xtask/src/widget.rs) runs it after wasm-opt, on a
+// freshly generated package: it refuses a glue it cannot map completely, so a half-renamed
+// package never ships.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const GLUE = 's3file_wasm.js';
@@ -448,12 +449,6 @@ function replaceLoader(glue) {
   return `${glue.slice(0, start + 1)}${LOADER}`;
 }
 
-/** The glue's declarations of its loader, for `LOADER`. */
-const LOADER_DECLARATIONS = `
-/** Fetches and instantiates the wasm, next to this module; the entry calls it once. */
-export default function __wbg_init(): Promise<InitOutput>;
-`;
-
 async function esbuild() {
   try {
     return await import('esbuild');
@@ -468,7 +463,7 @@ async function main() {
     console.error('usage: node widget/js/pack.mjs <package directory, e.g. www/pkg>');
     process.exit(2);
   }
-  const { build, transform } = await esbuild();
+  const { build } = await esbuild();
   const wasmPath = join(dir, WASM);
   const gluePath = join(dir, GLUE);
   const entryPath = join(dir, ENTRY);
@@ -480,7 +475,7 @@ async function main() {
 
   writeFileSync(gluePath, glue);
   const bundled = await build({
-    entryPoints: [gluePath],
+    entryPoints: [entryPath],
     bundle: true,
     format: 'esm',
     minify: true,
@@ -488,39 +483,17 @@ async function main() {
     legalComments: 'none',
     write: false,
   });
-  const entry = await transform(readFileSync(entryPath, 'utf8'), {
-    format: 'esm',
-    minify: true,
-    target: 'es2022',
-    legalComments: 'none',
-  });
   writeFileSync(wasmPath, wasm);
-  writeFileSync(gluePath, bundled.outputFiles[0].text);
-  writeFileSync(entryPath, entry.code);
-  const snippets = join(dir, 'snippets');
-  if (existsSync(snippets)) rmSync(snippets, { recursive: true });
-  renameDeclarations(join(dir, 's3file_wasm.d.ts'), exports);
-  // The declarations of the wasm's own exports, under the names they no longer have.
-  rmSync(join(dir, 's3file_wasm_bg.wasm.d.ts'), { force: true });
+  writeFileSync(entryPath, bundled.outputFiles[0].text);
+  // All in the entry now; the declarations are of the glue and of the wasm's exports under the
+  // names they no longer have.
+  for (const bundledIn of [GLUE, 'snippets', 's3file_wasm.d.ts', 's3file_wasm_bg.wasm.d.ts']) {
+    rmSync(join(dir, bundledIn), { recursive: true, force: true });
+  }
   console.log(
     `pack: ${importCount} imports and ${exports.size} exports renamed, ${blanked} bytes of panic text blanked, ` +
-      'glue bundled and minified',
+      'entry, glue and snippets bundled into one minified module',
   );
-}
-
-/** The glue's declarations list the wasm's exports (`InitOutput`): they get the new names. Its
- *  loader's declarations, from `SyncInitInput` on, give way to `LOADER_DECLARATIONS`. */
-function renameDeclarations(path, exports) {
-  if (!existsSync(path)) return;
-  let text = readFileSync(path, 'utf8');
-  for (const [from, to] of exports) {
-    text = text.replace(new RegExp(`(?<=readonly )${escapeRegExp(from)}(?=:)`, 'g'), to);
-  }
-  const loader = text.indexOf('\nexport type SyncInitInput');
-  if (loader < 0) throw new Error(`${path} does not declare the loader pack knows`);
-  text = text.slice(0, loader) + LOADER_DECLARATIONS;
-  text = text.replace(/^export type InitInput = .*\n\n/m, '');
-  writeFileSync(path, text);
 }
 
 await main();

@@ -18,17 +18,14 @@ pub enum Declarations {
 const DECLARATIONS: &str = "widget/js/s3file.d.ts";
 
 /// Each file of `dist/`, and where it comes from (relative to the project root).
-const FILES: [(&str, &str); 5] = [
-    // The entry (package.json's `exports`): widget/js/s3file.js, minified.
+const FILES: [(&str, &str); 3] = [
+    // The entry (package.json's `exports`): widget/js/s3file.js with wasm-bindgen's glue and the
+    // widget's own JS bundled in, minified. It finds the wasm with
+    // `new URL('s3file_wasm_bg.wasm', import.meta.url)`, which bundlers follow.
     ("s3file.js", "www/pkg/s3file.js"),
-    // wasm-bindgen's glue with widget/js/effects.js bundled in, which the entry imports; it
-    // finds the wasm with `new URL('s3file_wasm_bg.wasm', import.meta.url)`, which bundlers follow.
-    ("s3file_wasm.js", "www/pkg/s3file_wasm.js"),
     ("s3file_wasm_bg.wasm", "www/pkg/s3file_wasm_bg.wasm"),
     // The JS API and the event detail types, written with the widget.
     ("s3file.d.ts", DECLARATIONS),
-    // The glue's declarations, for declarations that refer to it.
-    ("s3file_wasm.d.ts", "www/pkg/s3file_wasm.d.ts"),
 ];
 
 /// Copies the files into a fresh `dist/`. Run it right after `widget::build`: it checks that the
@@ -66,12 +63,12 @@ pub fn assemble(project: &Project, declarations: Declarations) -> Result<()> {
             wasm_path.display()
         )));
     }
-    // widget/js/pack.mjs bundles the JS snippets wasm-bindgen copies there into the glue.
+    // widget/js/pack.mjs bundles the JS snippets wasm-bindgen copies there into the entry.
     let snippets = project.root.join("www/pkg/snippets");
     if snippets.exists() {
         return Err(Error::new(format!(
             "{} exists: www/pkg/ is not the packed build (widget/js/pack.mjs bundles the snippets \
-             into the glue), so it is not packed",
+             into the entry), so it is not packed",
             snippets.display()
         )));
     }

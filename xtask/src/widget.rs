@@ -66,8 +66,8 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
 }
 
 /// Runs `widget/js/pack.mjs` over the package in `pkg` (wasm-bindgen's output, optimised, with
-/// the entry): afterwards it is three files, `s3file.js`, `s3file_wasm.js` (the glue with the
-/// snippets it imported) and `s3file_wasm_bg.wasm`, plus the glue's declarations.
+/// the entry): afterwards it is two files, `s3file.js` (the entry with the glue and the
+/// snippets it imported) and `s3file_wasm_bg.wasm`.
 fn pack(project: &Project, pkg: &Path) -> Result<()> {
     run(project.command("node").arg(project.root.join("widget/js/pack.mjs")).arg(pkg))
 }
