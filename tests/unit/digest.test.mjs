@@ -14,8 +14,10 @@ const expectedCrc32 = (bytes) => {
   return value.toString('base64');
 };
 
-/** A Blob-like whose stream hands out `bytes` in chunks of the given sizes (the rest last). */
-function chunked(bytes, sizes) {
+/** A Blob-like whose byte stream hands out `bytes` in reads of the given sizes (the rest
+ *  last), as a Blob's stream does in whatever sizes it likes; without `byteStream`, a stream
+ *  of chunks, as in browsers whose Blob streams are not byte streams yet. */
+function chunked(bytes, sizes, byteStream = true) {
   return {
     stream() {
       let at = 0;
@@ -25,10 +27,31 @@ function chunked(bytes, sizes) {
         at += size;
       }
       chunks.push(bytes.subarray(at));
+      // A byte stream hands out no empty reads.
+      chunks.splice(0, Infinity, ...chunks.filter((chunk) => chunk.length > 0));
+      if (!byteStream) {
+        return new ReadableStream({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(new Uint8Array(chunk));
+            controller.close();
+          },
+        });
+      }
       return new ReadableStream({
-        start(controller) {
-          for (const chunk of chunks) controller.enqueue(new Uint8Array(chunk));
-          controller.close();
+        type: 'bytes',
+        pull(controller) {
+          const chunk = chunks.shift();
+          const request = controller.byobRequest;
+          if (chunk === undefined) {
+            controller.close();
+            request?.respond(0);
+          } else if (request) {
+            assert.ok(chunk.length <= request.view.byteLength, 'the reader asks for enough');
+            request.view.set(chunk);
+            request.respond(chunk.length);
+          } else {
+            controller.enqueue(new Uint8Array(chunk));
+          }
         },
       });
     },
@@ -58,8 +81,11 @@ test('chunks that split blocks anywhere give the same digests', async () => {
   const bytes = randomBytes(5000);
   const splits = [[1], [63], [64], [65], [1, 1, 1], [10, 54, 1, 63, 128], [7, 200, 3, 3, 3, 900], [4999], [5000]];
   for (const sizes of splits) {
-    assert.equal(await md5(chunked(bytes, sizes)), expectedMd5(bytes), `MD5 in chunks ${sizes}`);
-    assert.equal(await crc32(chunked(bytes, sizes)), expectedCrc32(bytes), `CRC-32 in chunks ${sizes}`);
+    for (const byteStream of [true, false]) {
+      const how = `in chunks ${sizes}${byteStream ? '' : ', not a byte stream'}`;
+      assert.equal(await md5(chunked(bytes, sizes, byteStream)), expectedMd5(bytes), `MD5 ${how}`);
+      assert.equal(await crc32(chunked(bytes, sizes, byteStream)), expectedCrc32(bytes), `CRC-32 ${how}`);
+    }
   }
   const random = Array.from({ length: 40 }, () => 1 + Math.floor(Math.random() * 150));
   assert.equal(await md5(chunked(bytes, random)), expectedMd5(bytes), `MD5 in chunks ${random}`);
