@@ -14,7 +14,7 @@ use axum::extract::{FromRequest, Multipart};
 use axum::http::{header, HeaderValue, Request};
 use libfuzzer_sys::fuzz_target;
 use s3file_fuzz::{assert_plain_name, block_on, lines, text, FOLDER_ID, NOW, SECRET, UPLOAD_PATH};
-use s3file_signer::accept::Accept;
+use s3file_signer::accept::{essence, extension, is_unknown_type, types_of_extension, Accept};
 use s3file_signer::config_file::args_from_toml;
 use s3file_signer::folder_token::FolderSigner;
 use s3file_signer::keys::{sanitize_file_name, UploadKey};
@@ -97,25 +97,47 @@ fn accept(data: &[u8]) {
     let (value, file_name, media_type) = (text(lines.first()), text(lines.get(1)), text(lines.get(2)));
     let Ok(Some(rule)) = Accept::parse(&value) else { return };
     let allowed = rule.allows(&file_name, &media_type);
-    // Parameters after `;` never matter.
+    // Parameters after `;` and the type's case never matter.
     assert_eq!(rule.allows(&file_name, &format!("{media_type}; charset=utf-8")), allowed);
-    let tokens: Vec<&str> = value.split(',').map(str::trim).collect();
-    let any = tokens.contains(&"*/*");
+    assert_eq!(rule.allows(&file_name, &media_type.to_ascii_uppercase()), allowed);
+    let tokens: Vec<String> = value.split(',').map(|token| token.trim().to_ascii_lowercase()).collect();
+    let any = tokens.iter().any(|token| token == "*/*");
     if any {
         assert!(allowed, "{value:?} refused {file_name:?} of type {media_type:?}");
     }
-    // Without a type, only the name counts: it ends with one of the extensions, compared
-    // ASCII-case-insensitively as browsers compare them.
+    // The name counts whatever the type: it ends with one of the extensions, compared
+    // ASCII-case-insensitively as browsers compare them, or its extension is of a listed type.
     let lower_name = file_name.to_ascii_lowercase();
     let by_extension = tokens
         .iter()
         .filter(|token| token.len() > 1 && token.starts_with('.'))
-        .any(|extension| lower_name.ends_with(&extension.to_ascii_lowercase()));
-    assert_eq!(
-        rule.allows(&file_name, ""),
-        any || by_extension,
-        "{value:?} and the file name {file_name:?} of no type"
-    );
+        .any(|extension| lower_name.ends_with(extension.as_str()));
+    let named_types =
+        extension(&file_name).map(|extension| types_of_extension(&extension)).unwrap_or_default();
+    let by_type = named_types.iter().any(|named| {
+        tokens.iter().any(|token| match token.strip_suffix('*') {
+            Some(prefix) if prefix.ends_with('/') => named.starts_with(prefix),
+            _ => token == named,
+        })
+    });
+    let by_name = any || by_extension || by_type;
+    assert!(!allowed || by_name, "{value:?} allowed the name {file_name:?}");
+    // Without a type, only the name counts; an opaque type is no type.
+    assert_eq!(rule.allows(&file_name, ""), by_name, "{value:?} and the file name {file_name:?} of no type");
+    assert_eq!(rule.allows(&file_name, "application/octet-stream"), by_name);
+    // A type that says something agrees with the name.
+    let announced = essence(&media_type);
+    if allowed && !any && !is_unknown_type(&announced) {
+        assert!(
+            named_types.contains(&announced.as_str()),
+            "{value:?} allowed {file_name:?} announced as {media_type:?}"
+        );
+    }
+    if let Err(why) = rule.check(&file_name, &media_type) {
+        assert!(!allowed && (why.contains("rename the file") || why.contains("choose")), "{why}");
+    }
+    // The rule reads back from its own text.
+    assert_eq!(Accept::parse(&rule.to_string()), Ok(Some(rule.clone())), "{value:?} shown as {rule}");
 }
 
 fn settings(data: &[u8]) {

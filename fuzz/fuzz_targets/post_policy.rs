@@ -9,9 +9,10 @@
 //! 4. the time, in unix seconds;
 //! 5. and on: form fields, `name=value`.
 //!
-//! For the round trip, the signer issues a policy for the bucket of line 2, the key prefix and
-//! Content-Type of the first field (`prefix=type`), the length of line 3 and the `x-amz-meta-*`
-//! fields among the others, at the time of line 4; it must decode and accept its own form.
+//! For the round trip, the signer issues a policy for the bucket of line 2, the key and
+//! Content-Type of the first field (`key=type`), the length of line 3 and the `x-amz-meta-*`
+//! fields among the others, at the time of line 4; it must decode and accept its own form, and
+//! refuse the same form with any other key.
 #![no_main]
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -39,8 +40,8 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    if let Some(((prefix, content_type), rest)) = form.split_first() {
-        issued_policy_accepts_its_own_form(&bucket, prefix, content_type, rest, length, now);
+    if let Some(((key, content_type), rest)) = form.split_first() {
+        issued_policy_accepts_its_own_form(&bucket, key, content_type, rest, length, now);
     }
 });
 
@@ -71,7 +72,7 @@ fn check_consistently(
 
 fn issued_policy_accepts_its_own_form(
     bucket: &str,
-    key_prefix: &str,
+    key: &str,
     content_type: &str,
     rest: &[(String, String)],
     length: u64,
@@ -86,12 +87,10 @@ fn issued_policy_accepts_its_own_form(
             extra.push((name.clone(), value.clone()));
         }
     }
-    let key_template = format!("{key_prefix}${{filename}}");
     let expires_at = now + Duration::hours(1);
     let policy = PostPolicy {
         bucket,
-        key: &key_template,
-        key_prefix,
+        key,
         content_type,
         content_length: length..=length,
         expires_at,
@@ -105,7 +104,9 @@ fn issued_policy_accepts_its_own_form(
     assert_eq!(document.expiration, expires_at);
     assert_eq!(document.max_content_length(), Some(length));
 
-    // The form a browser posts: the key for the template, and the file's checksum.
+    assert!(issued.contains(&("key".to_owned(), key.to_owned())), "the key field is the exact key");
+    // The form a browser posts: the fields as issued, `key` perhaps changed, and the file's
+    // checksum.
     let with_key = |key: &str| -> Vec<(String, String)> {
         let mut form: Vec<(String, String)> = issued
             .iter()
@@ -114,18 +115,28 @@ fn issued_policy_accepts_its_own_form(
         form.push((CHECKSUM_FIELD.to_owned(), "AAAAAA==".to_owned()));
         form
     };
-    let stored = with_key(&format!("{key_prefix}a.txt"));
+    let stored = with_key(key);
     assert_eq!(document.check(bucket, &stored, length, now), Ok(()));
     if let Some(longer) = length.checked_add(1) {
         assert_eq!(document.check(bucket, &stored, longer, now), Err(PolicyViolation::TooLarge));
     }
     assert_eq!(document.check(bucket, &stored, length, expires_at), Err(PolicyViolation::Expired));
-    let mut shorter = key_prefix.chars();
-    if shorter.next_back().is_some() {
-        let outside = with_key(shorter.as_str());
+    // Any other key, however close, is refused by the key's condition: a sibling in the same
+    // folder, a longer or shorter name, S3's `${filename}` placeholder.
+    let mut shorter = key.chars();
+    shorter.next_back();
+    let sibling = match key.rsplit_once('/') {
+        Some((folder, _)) => format!("{folder}/a.html"),
+        None => "a.html".to_owned(),
+    };
+    for other in [format!("{key}x"), shorter.as_str().to_owned(), format!("{key}${{filename}}"), sibling] {
+        if other == key {
+            continue;
+        }
+        let refused = document.check(bucket, &with_key(&other), length, now);
         assert!(
-            matches!(document.check(bucket, &outside, length, now), Err(PolicyViolation::ConditionFailed(_))),
-            "a key outside the prefix {key_prefix:?} was accepted"
+            matches!(&refused, Err(PolicyViolation::ConditionFailed(condition)) if condition.contains("$key")),
+            "a policy for {key:?} let {other:?} through: {refused:?}"
         );
     }
 }

@@ -86,10 +86,24 @@ pub struct Settings {
     #[arg(long, env = "S3FILE_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// Bucket to upload to (django-storages: AWS_STORAGE_BUCKET_NAME). Without it the signer runs
-    /// in dev mode with an embedded, filesystem-backed store.
+    /// Bucket to upload to (django-storages: AWS_STORAGE_BUCKET_NAME). Required unless --dev.
     #[arg(long, env = "AWS_STORAGE_BUCKET_NAME")]
     pub bucket_name: Option<String>,
+
+    /// Dev mode: uploads go to an embedded, filesystem-backed store served by the signer itself,
+    /// for development only; excludes AWS_STORAGE_BUCKET_NAME (S3FILE_DEV). Asked for explicitly
+    /// so that a bucket name lost from a deployment stops the signer instead of switching it to
+    /// the dev store.
+    #[arg(
+        long,
+        env = "S3FILE_DEV",
+        default_value = "false",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set
+    )]
+    pub dev: bool,
 
     /// S3 endpoint the signer talks to, e.g. http://127.0.0.1:8333 (AWS_S3_ENDPOINT_URL).
     #[arg(long, env = "AWS_S3_ENDPOINT_URL")]
@@ -132,9 +146,10 @@ pub struct Settings {
     #[arg(long, env = "AWS_LOCATION", default_value = "")]
     pub location: String,
 
-    /// Whether a finalized file may replace an existing object of the same name; when false a
-    /// random suffix is added instead (AWS_S3_FILE_OVERWRITE).
-    #[arg(long, env = "AWS_S3_FILE_OVERWRITE", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    /// Whether a finalized file may replace an existing object of the same name
+    /// (AWS_S3_FILE_OVERWRITE); when false, every upload gets a final key of its own: nothing
+    /// replaces an object another upload stored.
+    #[arg(long, env = "AWS_S3_FILE_OVERWRITE", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub file_overwrite: bool,
 
     /// Boto3 parameters every stored object gets, as JSON: CacheControl, ContentDisposition,
@@ -196,18 +211,42 @@ pub struct Settings {
     #[arg(long, env = "S3FILE_UPLOAD_PATH", default_value = "tmp/s3file")]
     pub upload_path: String,
 
-    /// Secret that signs upload folders; the same on every replica (S3FILE_SECRET_KEY). Extra
-    /// secrets, comma-separated in S3FILE_FALLBACK_SECRET_KEYS, still verify during a rotation.
+    /// Secret that signs upload folders, at least 32 bytes of random; the same on every replica
+    /// (S3FILE_SECRET_KEY). Extra secrets, comma-separated in S3FILE_FALLBACK_SECRET_KEYS, still
+    /// verify during a rotation. Only dev mode may go without: it makes a random one.
     #[arg(long, env = "S3FILE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
 
-    /// Former secrets that still verify, comma-separated (S3FILE_FALLBACK_SECRET_KEYS).
-    #[arg(long, env = "S3FILE_FALLBACK_SECRET_KEYS", hide_env_values = true, value_delimiter = ',')]
-    pub fallback_secret_keys: Vec<String>,
+    /// Former secrets that still verify, comma-separated, each at least 32 bytes; empty means
+    /// none (S3FILE_FALLBACK_SECRET_KEYS).
+    // One value split here rather than by clap's value_delimiter, which would make an empty
+    // value one empty secret; the fully qualified type keeps clap from splitting it again.
+    #[arg(
+        long,
+        env = "S3FILE_FALLBACK_SECRET_KEYS",
+        hide_env_values = true,
+        default_value = "",
+        hide_default_value = true,
+        value_parser = parse_secret_list
+    )]
+    pub fallback_secret_keys: ::std::vec::Vec<String>,
 
     /// Largest file accepted, in bytes (S3FILE_MAX_FILE_SIZE); at most 5 TiB, S3's largest object.
     #[arg(long, env = "S3FILE_MAX_FILE_SIZE", default_value_t = 5 * 1024 * 1024 * 1024)]
     pub max_file_size: u64,
+
+    /// Types every upload field accepts unless S3FILE_FIELDS says otherwise, as the HTML `accept`
+    /// attribute writes them: `image/*,application/pdf,.txt` (S3FILE_ACCEPT). Unset or empty:
+    /// any type. A page's own `accept` can only narrow it.
+    #[arg(long, env = "S3FILE_ACCEPT")]
+    pub accept: Option<String>,
+
+    /// Rules of named upload fields, as JSON, each winning over S3FILE_ACCEPT and
+    /// S3FILE_MAX_FILE_SIZE for its field: {"avatar": {"accept": "image/png,image/jpeg",
+    /// "max_size": 1048576}} (S3FILE_FIELDS); in the settings file a table,
+    /// `[fields.avatar]`. A page can only narrow them.
+    #[arg(long, env = "S3FILE_FIELDS")]
+    pub fields: Option<String>,
 
     /// Files larger than this many bytes go up as S3 multipart uploads, their parts in parallel
     /// (S3FILE_MULTIPART_THRESHOLD); at most 5 GiB, the largest single POST or PUT.
@@ -242,10 +281,31 @@ pub struct Settings {
     #[arg(long, env = "S3FILE_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
 
+    /// Connections served at once (S3FILE_MAX_CONNECTIONS); more wait in the listen queue until
+    /// one ends, so a flood of connections costs the signer no memory beyond these.
+    #[arg(long, env = "S3FILE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Seconds a connection has to send a complete request head, and that an idle keep-alive
+    /// connection stays open (S3FILE_HEADER_TIMEOUT); then it is closed.
+    #[arg(long, env = "S3FILE_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+
+    /// Seconds a request body may send nothing while the signer reads it (S3FILE_BODY_TIMEOUT);
+    /// then the request fails. Bodies that keep arriving may take as long as they need.
+    #[arg(long, env = "S3FILE_BODY_TIMEOUT", default_value_t = 30)]
+    pub body_timeout: u64,
+
     /// Application to forward every other request to, finalizing s3file submissions on the way
     /// (S3FILE_UPSTREAM), e.g. http://127.0.0.1:8080.
     #[arg(long, env = "S3FILE_UPSTREAM")]
     pub upstream: Option<String>,
+
+    /// Proxies in front of the signer whose X-Forwarded-For, -Host and -Proto headers proxy mode
+    /// keeps, as IP addresses or CIDR ranges, comma-separated (S3FILE_TRUSTED_PROXIES), e.g.
+    /// 10.0.0.0/8. From any other peer the signer sets those headers itself. Default: none.
+    #[arg(long, env = "S3FILE_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: crate::proxy::TrustedProxies,
 
     /// Directory of static files to serve at `/`, such as the demo site (S3FILE_WWW).
     #[arg(long, env = "S3FILE_WWW")]
@@ -263,21 +323,60 @@ pub enum UploadMethod {
     Put,
 }
 
+/// A comma-separated list of secrets; an empty value is no secret at all, so that
+/// `S3FILE_FALLBACK_SECRET_KEYS=""` (and `fallback_secret_keys = []` in the settings file) can
+/// switch the fallbacks off. Empty items elsewhere are kept for `Settings::errors` to refuse.
+fn parse_secret_list(value: &str) -> Result<Vec<String>, std::convert::Infallible> {
+    Ok(if value.is_empty() { Vec::new() } else { value.split(',').map(str::to_owned).collect() })
+}
+
 /// The bucket of the embedded dev store.
 pub const DEV_BUCKET: &str = "s3file-dev";
 /// The region everything defaults to when nothing says otherwise, as in boto3.
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// Secrets shorter than this are refused: a folder signature is only as strong as its secret.
 pub const MIN_SECRET_LEN: usize = 32;
+/// Far above what one process's file descriptors allow, and within what a semaphore counts.
+pub const MAX_CONNECTIONS: usize = 1 << 20;
 
 impl Settings {
+    /// Whether the embedded dev store takes the uploads: only when asked for (S3FILE_DEV).
     pub fn is_dev_mode(&self) -> bool {
-        self.bucket_name.is_none()
+        self.dev
+    }
+
+    /// `errors` as one error, for the commands that refuse to start on any of them.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let errors = self.errors();
+        if !errors.is_empty() {
+            anyhow::bail!("invalid settings:\n  {}", errors.join("\n  "));
+        }
+        Ok(())
     }
 
     /// Problems that make the settings unusable at all.
     pub fn errors(&self) -> Vec<String> {
         let mut errors = Vec::new();
+        match (&self.bucket_name, self.dev) {
+            (None, false) => errors.push(
+                "set AWS_STORAGE_BUCKET_NAME (the bucket uploads go to), or pass --dev (S3FILE_DEV=true) \
+                 for the embedded development store"
+                    .to_owned(),
+            ),
+            (Some(_), true) => errors.push(
+                "S3FILE_DEV (--dev) and AWS_STORAGE_BUCKET_NAME exclude each other: dev mode stores \
+                 uploads in the embedded store, not in a bucket; unset one"
+                    .to_owned(),
+            ),
+            _ => {}
+        }
+        errors.extend(self.secret_errors());
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            errors.push(format!("S3FILE_MAX_CONNECTIONS must be between 1 and {MAX_CONNECTIONS}"));
+        }
+        if self.header_timeout == 0 || self.body_timeout == 0 {
+            errors.push("S3FILE_HEADER_TIMEOUT and S3FILE_BODY_TIMEOUT must be at least 1 second".to_owned());
+        }
         if self.access_key_id.is_some() != self.secret_access_key.is_some() {
             errors.push("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither".to_owned());
         }
@@ -321,6 +420,9 @@ impl Settings {
             self.default_acl.as_deref(),
         ) {
             errors.push(error);
+        }
+        if let Err(problems) = crate::field_rules::FieldRules::from_settings(self) {
+            errors.extend(problems);
         }
         if let Err(error) = crate::transport::parse_verify(self.verify.as_deref()) {
             errors.push(error);
@@ -374,8 +476,35 @@ impl Settings {
         if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.multipart_copy_threshold) {
             errors.push("S3FILE_MULTIPART_COPY_THRESHOLD must be between 5 MiB and 5 GiB".to_owned());
         }
-        if !self.is_dev_mode() && self.secret_key.is_none() {
-            errors.push("set S3FILE_SECRET_KEY (the same random value on every replica)".to_owned());
+        errors
+    }
+
+    /// The secrets' problems. A folder signature or multipart ticket is only as strong as the
+    /// weakest secret that verifies it, so a fallback secret is held to the same rule; only a
+    /// secret nobody gave may be made up, in dev mode, where a random one is strong.
+    fn secret_errors(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        let advice = "use at least 32 random bytes, such as the output of `openssl rand -hex 32`";
+        match &self.secret_key {
+            None if !self.is_dev_mode() => errors
+                .push(format!("set S3FILE_SECRET_KEY (the same random value on every replica); {advice}")),
+            None => {}
+            Some(secret) if secret.is_empty() => errors.push(format!("S3FILE_SECRET_KEY is empty; {advice}")),
+            Some(secret) if secret.len() < MIN_SECRET_LEN => {
+                errors.push(format!("S3FILE_SECRET_KEY is shorter than {MIN_SECRET_LEN} bytes; {advice}"))
+            }
+            Some(_) => {}
+        }
+        let count = self.fallback_secret_keys.len();
+        for (index, secret) in self.fallback_secret_keys.iter().enumerate() {
+            let which = format!("secret {} of {count} in S3FILE_FALLBACK_SECRET_KEYS", index + 1);
+            if secret.is_empty() {
+                errors.push(format!(
+                    "{which} is empty (a stray comma?); leave S3FILE_FALLBACK_SECRET_KEYS empty for none"
+                ));
+            } else if secret.len() < MIN_SECRET_LEN {
+                errors.push(format!("{which} is shorter than {MIN_SECRET_LEN} bytes; {advice}"));
+            }
         }
         errors
     }
@@ -385,16 +514,24 @@ impl Settings {
         let mut warnings = Vec::new();
         if self.is_dev_mode() {
             warnings.push(
-                "no AWS_STORAGE_BUCKET_NAME: the embedded dev store would be used; it is for development only"
+                "S3FILE_DEV is on: the embedded dev store would be used; it is for development only, \
+                 set AWS_STORAGE_BUCKET_NAME instead"
                     .to_owned(),
             );
+            if self.secret_key.is_none() {
+                warnings.push(
+                    "S3FILE_SECRET_KEY is not set: a random one is made at each start, so uploads \
+                     signed before a restart fail to finalize"
+                        .to_owned(),
+                );
+            }
         }
-        match &self.secret_key {
-            None => warnings.push("S3FILE_SECRET_KEY is not set".to_owned()),
-            Some(secret) if secret.len() < MIN_SECRET_LEN => warnings.push(format!(
-                "S3FILE_SECRET_KEY is shorter than {MIN_SECRET_LEN} characters; use a long random value"
-            )),
-            Some(_) => {}
+        if self.file_overwrite {
+            warnings.push(
+                "AWS_S3_FILE_OVERWRITE is on: final keys are not unique per upload, so one user's upload \
+                 can replace another's"
+                    .to_owned(),
+            );
         }
         let endpoints = [&self.endpoint_url, &self.public_endpoint_url];
         if self.use_ssl
@@ -438,8 +575,8 @@ mod tests {
     }
 
     #[test]
-    fn no_bucket_means_dev_mode_and_fails_the_deploy_check() {
-        let settings = parse(&["--secret-key", &"x".repeat(40)]);
+    fn dev_mode_fails_the_deploy_check() {
+        let settings = parse(&["--dev", "--secret-key", &"x".repeat(40)]);
         assert!(settings.is_dev_mode());
         assert!(settings.errors().is_empty());
         assert_eq!(settings.deploy_warnings().len(), 1);
@@ -458,7 +595,7 @@ mod tests {
         let settings = parse(&["--bucket-name", "b"]);
         assert!(settings.errors().iter().any(|e| e.contains("S3FILE_SECRET_KEY")));
         let weak = parse(&["--bucket-name", "b", "--secret-key", "short"]);
-        assert!(weak.deploy_warnings().iter().any(|e| e.contains("shorter")));
+        assert!(weak.errors().iter().any(|e| e.contains("shorter")));
     }
 
     #[test]
@@ -533,7 +670,114 @@ mod tests {
     fn booleans_read_like_django_settings() {
         assert!(!parse(&["--file-overwrite", "False"]).file_overwrite);
         assert!(parse(&["--file-overwrite", "true"]).file_overwrite);
-        assert!(parse(&[]).file_overwrite);
+        // Off unless asked for: with it on, one upload can replace another's object.
+        assert!(!parse(&[]).file_overwrite);
+    }
+
+    #[test]
+    fn overwriting_is_a_deploy_warning() {
+        let strong = "x".repeat(40);
+        let on = parse(&["--bucket-name", "b", "--secret-key", &strong, "--file-overwrite", "true"]);
+        let warnings = on.deploy_warnings();
+        assert!(warnings.iter().any(|w| w.contains("AWS_S3_FILE_OVERWRITE")), "{warnings:?}");
+        let off = parse(&["--bucket-name", "b", "--secret-key", &strong]);
+        assert_eq!(off.deploy_warnings(), Vec::<String>::new());
+    }
+
+    /// Settings from a TOML file, placed as `Cli::parse_with_file` places them.
+    fn parse_toml(toml: &str, args: &[&str]) -> Settings {
+        let mut argv = vec!["s3file-signer".to_owned()];
+        argv.extend(args.iter().map(|arg| arg.to_string()));
+        let file_args = crate::config_file::args_from_toml(toml).unwrap();
+        Cli::try_parse_from(crate::config_file::with_file_args(&argv, file_args)).unwrap().settings
+    }
+
+    #[test]
+    fn without_a_bucket_dev_mode_must_be_asked_for() {
+        let strong = "x".repeat(40);
+        let neither = parse(&["--secret-key", &strong]);
+        assert!(!neither.is_dev_mode());
+        let errors = neither.errors();
+        assert!(
+            errors.iter().any(|e| e.contains("AWS_STORAGE_BUCKET_NAME") && e.contains("--dev")),
+            "{errors:?}"
+        );
+        for dev in [
+            parse(&["--dev", "--secret-key", &strong]),
+            parse(&["--dev", "true", "--secret-key", &strong]),
+            parse(&["--dev=yes", "--secret-key", &strong]),
+            parse_toml("dev = true", &["--secret-key", &strong]),
+        ] {
+            assert!(dev.is_dev_mode());
+            assert_eq!(dev.errors(), Vec::<String>::new());
+        }
+        assert!(!parse(&["--dev", "false", "--bucket-name", "b"]).is_dev_mode());
+        // A flag wins over the file.
+        assert!(!parse_toml("dev = true", &["--dev", "false"]).is_dev_mode());
+    }
+
+    #[test]
+    fn dev_mode_and_a_bucket_exclude_each_other() {
+        let settings = parse(&["--dev", "--bucket-name", "b", "--secret-key", &"x".repeat(40)]);
+        let errors = settings.errors();
+        assert!(
+            errors.iter().any(|e| e.contains("S3FILE_DEV") && e.contains("AWS_STORAGE_BUCKET_NAME")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn weak_or_empty_secrets_are_errors_in_every_mode() {
+        let strong = "x".repeat(MIN_SECRET_LEN);
+        let weak = "x".repeat(MIN_SECRET_LEN - 1);
+        for mode in [&["--dev"][..], &["--bucket-name", "b"]] {
+            for secret in ["", weak.as_str(), "changeme"] {
+                let mut args = mode.to_vec();
+                args.extend(["--secret-key", secret]);
+                let errors = parse(&args).errors();
+                assert!(errors.iter().any(|e| e.contains("S3FILE_SECRET_KEY")), "{args:?}: {errors:?}");
+            }
+            for fallbacks in
+                [weak.clone(), format!("{strong},"), format!("{strong},,{strong}"), format!("{strong},short")]
+            {
+                let mut args = mode.to_vec();
+                args.extend(["--secret-key", &strong, "--fallback-secret-keys", &fallbacks]);
+                let errors = parse(&args).errors();
+                assert!(
+                    errors.iter().any(|e| e.contains("S3FILE_FALLBACK_SECRET_KEYS")),
+                    "{args:?}: {errors:?}"
+                );
+            }
+            let mut args = mode.to_vec();
+            args.extend(["--secret-key", &strong]);
+            assert_eq!(parse(&args).errors(), Vec::<String>::new(), "{args:?}");
+        }
+        // Dev mode may go without a secret: it makes a strong random one.
+        assert_eq!(parse(&["--dev"]).errors(), Vec::<String>::new());
+        let from_file = parse_toml(&format!("bucket_name = \"b\"\nsecret_key = \"{weak}\""), &[]);
+        assert!(from_file.errors().iter().any(|e| e.contains("S3FILE_SECRET_KEY")));
+        let fallback_from_file = parse_toml(
+            &format!("bucket_name = \"b\"\nsecret_key = \"{strong}\"\nfallback_secret_keys = [\"{strong}\", \"old\"]"),
+            &[],
+        );
+        assert!(fallback_from_file.errors().iter().any(|e| e.contains("S3FILE_FALLBACK_SECRET_KEYS")));
+    }
+
+    #[test]
+    fn an_empty_fallback_list_means_no_fallback_secrets() {
+        let strong = "x".repeat(MIN_SECRET_LEN);
+        let flag = parse(&["--bucket-name", "b", "--secret-key", &strong, "--fallback-secret-keys", ""]);
+        assert_eq!(flag.fallback_secret_keys, Vec::<String>::new());
+        assert_eq!(flag.errors(), Vec::<String>::new());
+        let file = parse_toml(
+            &format!("bucket_name = \"b\"\nsecret_key = \"{strong}\"\nfallback_secret_keys = []"),
+            &[],
+        );
+        assert_eq!(file.fallback_secret_keys, Vec::<String>::new());
+        assert_eq!(file.errors(), Vec::<String>::new());
+        let old = "o".repeat(MIN_SECRET_LEN);
+        let two = parse(&["--secret-key", &strong, "--fallback-secret-keys", &format!("{old},{strong}")]);
+        assert_eq!(two.fallback_secret_keys, [old, strong]);
     }
 }
 

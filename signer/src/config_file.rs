@@ -36,6 +36,11 @@ pub fn args_from_toml(text: &str) -> anyhow::Result<Vec<String>> {
             toml::Value::Array(items) => items
                 .into_iter()
                 .map(|item| match item {
+                    // The list becomes one comma-separated flag: a comma inside an item would
+                    // split it in two.
+                    toml::Value::String(text) if text.contains(',') => {
+                        anyhow::bail!("{key}: an item of the list holds a comma")
+                    }
                     toml::Value::String(text) => Ok(text),
                     other => anyhow::bail!("{key}: lists may only hold strings, found {}", other.type_str()),
                 })
@@ -55,7 +60,7 @@ pub fn args_from_toml(text: &str) -> anyhow::Result<Vec<String>> {
 /// the program name and the subcommand, if any.
 pub fn with_file_args(argv: &[String], file_args: Vec<String>) -> Vec<String> {
     let at = match argv.get(1).map(String::as_str) {
-        Some("serve" | "check") => 2,
+        Some("serve" | "check" | "sweep") => 2,
         _ => 1.min(argv.len()),
     };
     let mut merged = argv[..at].to_vec();
@@ -87,6 +92,9 @@ mod tests {
         assert!(pairs.contains(&("--max-file-size", "1048576")));
         assert!(pairs.contains(&("--fallback-secret-keys", "old,older")));
         assert!(pairs.contains(&("--object-parameters", r#"{"CacheControl":"max-age=60"}"#)));
+        // An empty list is an empty flag, which the settings read as no secrets at all.
+        assert_eq!(args_from_toml("fallback_secret_keys = []").unwrap(), ["--fallback-secret-keys", ""]);
+        assert_eq!(args_from_toml("dev = true").unwrap(), ["--dev", "true"]);
     }
 
     #[test]
@@ -95,6 +103,7 @@ mod tests {
         assert!(args_from_toml("config = 'other.toml'").is_err());
         assert!(args_from_toml("bucket_name = [1, 2]").is_err());
         assert!(args_from_toml("not toml").is_err());
+        assert!(args_from_toml("fallback_secret_keys = ['a,b']").is_err());
     }
 
     #[test]
@@ -108,6 +117,10 @@ mod tests {
         assert_eq!(
             with_file_args(&argv(&["s3file-signer", "--www", "w"]), file.clone()),
             argv(&["s3file-signer", "--location", "file", "--www", "w"])
+        );
+        assert_eq!(
+            with_file_args(&argv(&["s3file-signer", "sweep", "--older-than-hours", "1"]), file.clone()),
+            argv(&["s3file-signer", "sweep", "--location", "file", "--older-than-hours", "1"])
         );
     }
 }

@@ -19,6 +19,9 @@ pub enum Error {
     PayloadTooLarge(String),
     /// The request comes too early: what it needs is not there yet.
     Conflict(String),
+    /// S3 failed while the request was being carried out; the message says what state things
+    /// were left in.
+    StoreFailed(String),
     /// Our fault or S3's; the message is logged, not shown.
     Internal(anyhow::Error),
 }
@@ -33,6 +36,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::StoreFailed(_) => StatusCode::BAD_GATEWAY,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -44,7 +48,8 @@ impl Error {
             | Error::Forbidden(message)
             | Error::NotFound(message)
             | Error::PayloadTooLarge(message)
-            | Error::Conflict(message) => message.clone(),
+            | Error::Conflict(message)
+            | Error::StoreFailed(message) => message.clone(),
             Error::Internal(_) => "internal error; the server log has the details".to_owned(),
         }
     }

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
@@ -36,7 +37,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 
-use crate::routes::finalize::{finalize_request, is_form, Finalized, StoredFile};
+use crate::field_rules::FieldRules;
+use crate::routes::finalize::{finalize_request_with, is_form, Finalized, StoredFile};
 use crate::state::AppState;
 
 /// The files a form carried, by field name, as stored at their final keys.
@@ -62,11 +64,32 @@ impl<S: Send + Sync> FromRequestParts<S> for Uploads {
 #[derive(Clone)]
 pub struct S3FileLayer {
     state: AppState,
+    rules: Arc<FieldRules>,
 }
 
 impl S3FileLayer {
+    /// Finalizes with the signer's upload rules (`S3FILE_ACCEPT`, `S3FILE_FIELDS`).
     pub fn new(state: AppState) -> Self {
-        S3FileLayer { state }
+        let rules = Arc::new(state.rules.clone());
+        S3FileLayer { state, rules }
+    }
+
+    /// Finalizes with the application's own rules: what each field may hold, checked against
+    /// the stored objects (and the files of the no-JavaScript fallback) before anything moves.
+    ///
+    /// ```no_run
+    /// # fn example(state: s3file_signer::AppState) -> Result<(), String> {
+    /// use s3file_signer::field_rules::{FieldRules, Rule};
+    /// use s3file_signer::integration::S3FileLayer;
+    ///
+    /// let avatar = Rule::new(1024 * 1024).accepting("image/png,image/jpeg")?;
+    /// let rules = FieldRules::new(Rule::new(10 * 1024 * 1024)).with_field("avatar", avatar);
+    /// let layer = S3FileLayer::new(state).with_rules(rules);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_rules(mut self, rules: FieldRules) -> Self {
+        self.rules = Arc::new(rules);
+        self
     }
 }
 
@@ -74,7 +97,7 @@ impl<S> tower::Layer<S> for S3FileLayer {
     type Service = S3FileService<S>;
 
     fn layer(&self, inner: S) -> S3FileService<S> {
-        S3FileService { inner, state: self.state.clone() }
+        S3FileService { inner, state: self.state.clone(), rules: self.rules.clone() }
     }
 }
 
@@ -82,6 +105,7 @@ impl<S> tower::Layer<S> for S3FileLayer {
 pub struct S3FileService<S> {
     inner: S,
     state: AppState,
+    rules: Arc<FieldRules>,
 }
 
 impl<S> tower::Service<Request> for S3FileService<S>
@@ -102,11 +126,16 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let state = self.state.clone();
+        let rules = self.rules.clone();
         Box::pin(async move {
+            if let Some(name) = crate::submission::signer_header(request.headers().keys()) {
+                let message = format!("`{name}` is a header the signer writes and cannot be sent");
+                return Ok(crate::error::Error::BadRequest(message).into_response());
+            }
             if request.method() != Method::POST || !is_form(request.headers()) {
                 return inner.call(request).await;
             }
-            match finalize_into_request(&state, request).await {
+            match finalize_into_request(&state, &rules, request).await {
                 Ok(request) => inner.call(request).await,
                 Err(error) => Ok(error.into_response()),
             }
@@ -116,10 +145,14 @@ where
 
 /// The request the application sees: the form's other fields, URL-encoded, and the stored files
 /// in its extensions.
-async fn finalize_into_request(state: &AppState, request: Request) -> crate::error::Result<Request> {
+async fn finalize_into_request(
+    state: &AppState,
+    rules: &FieldRules,
+    request: Request,
+) -> crate::error::Result<Request> {
     let (head, body) = request.into_parts();
     let Finalized { passthrough, files, .. } =
-        finalize_request(state, Request::from_parts(head.clone(), body)).await?;
+        finalize_request_with(state, rules, Request::from_parts(head.clone(), body)).await?;
     let body = serde_urlencoded::to_string(&passthrough).map_err(anyhow::Error::from)?;
     let mut request = Request::from_parts(head, Body::from(body.clone()));
     let headers = request.headers_mut();

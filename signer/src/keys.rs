@@ -103,6 +103,12 @@ impl UploadKey {
     pub fn name(&self) -> &str {
         &self.key[self.name_start..]
     }
+
+    /// The random id of the folder, its last segment.
+    pub fn folder_id(&self) -> &str {
+        let folder = self.folder();
+        folder.rsplit_once('/').map_or(folder, |(_, id)| id)
+    }
 }
 
 fn is_folder_id(folder: &str) -> bool {
@@ -129,12 +135,33 @@ pub fn url_path(key: &str) -> String {
     utf8_percent_encode(key, PATH).to_string()
 }
 
-/// `photo.jpg` → `photo_Ab3dE9x.jpg`: Django's way of finding a free name, used when
-/// `file_overwrite` is off and the name is taken.
-pub fn with_suffix(name: &str, suffix: &str) -> String {
-    match name.rsplit_once('.') {
-        Some((stem, extension)) if !stem.is_empty() => format!("{stem}_{suffix}.{extension}"),
-        _ => format!("{name}_{suffix}"),
+/// Where finalize stores a file (`AWS_S3_FILE_OVERWRITE` chooses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalNaming {
+    /// `<location>/<upload folder id>/<name>`: the folder id is random and a folder's keys are
+    /// signed for one form, so no upload can name an object another upload stored. The file
+    /// keeps its own name for downloads.
+    UniquePerUpload,
+    /// `<location>/<name>`, django-storages' `file_overwrite`: a later upload of the same name
+    /// replaces the object.
+    Overwrite,
+}
+
+impl FinalNaming {
+    pub fn from_overwrite(file_overwrite: bool) -> FinalNaming {
+        if file_overwrite {
+            FinalNaming::Overwrite
+        } else {
+            FinalNaming::UniquePerUpload
+        }
+    }
+
+    /// The final key of file `name`, uploaded into the folder `folder_id`.
+    pub fn final_key(self, location: &str, folder_id: &str, name: &str) -> String {
+        match self {
+            FinalNaming::UniquePerUpload => join(&[location, folder_id, name]),
+            FinalNaming::Overwrite => join(&[location, name]),
+        }
     }
 }
 
@@ -223,10 +250,14 @@ mod tests {
     }
 
     #[test]
-    fn suffixes_before_the_extension() {
-        assert_eq!(with_suffix("photo.jpg", "Ab3dE9x"), "photo_Ab3dE9x.jpg");
-        assert_eq!(with_suffix("archive.tar.gz", "x"), "archive.tar_x.gz");
-        assert_eq!(with_suffix("README", "x"), "README_x");
-        assert_eq!(with_suffix(".env", "x"), ".env_x");
+    fn final_keys_are_unique_per_upload_unless_overwriting() {
+        let key = UploadKey::parse("tmp/s3file", &format!("tmp/s3file/{FOLDER}/a.txt")).unwrap();
+        assert_eq!(key.folder_id(), FOLDER);
+        assert_eq!(
+            FinalNaming::UniquePerUpload.final_key("media/", key.folder_id(), key.name()),
+            format!("media/{FOLDER}/a.txt")
+        );
+        assert_eq!(FinalNaming::UniquePerUpload.final_key("", FOLDER, "a.txt"), format!("{FOLDER}/a.txt"));
+        assert_eq!(FinalNaming::Overwrite.final_key("media", FOLDER, "a.txt"), "media/a.txt");
     }
 }

@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod deploy;
 pub mod dev_store;
 pub mod error;
+pub mod field_rules;
 pub mod folder_token;
 pub mod forward_signature;
 pub mod integration;
@@ -20,25 +21,31 @@ pub mod part_plan;
 pub mod post_policy;
 pub mod proxy;
 pub mod routes;
+pub mod server;
 pub mod sigv4;
 pub mod state;
 pub mod storage;
+pub mod submission;
 pub mod sweep;
 pub mod transport;
 
 pub use app::app;
 pub use state::AppState;
 
-/// Binds the configured address and serves until Ctrl-C or SIGTERM.
+/// Binds the configured address and serves, within the connection limits of `server`, until
+/// Ctrl-C or SIGTERM.
 pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     use anyhow::Context;
+    // Settings first: a missing bucket says so, not that the port is taken.
+    settings.validate()?;
+    let limits = server::Limits::from_settings(&settings);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listen on {} (S3FILE_LISTEN)", settings.listen))?;
     let local_addr = listener.local_addr()?;
     let state = AppState::build(settings, local_addr).await?;
     tracing::info!("listening on http://{local_addr}");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    server::serve_on(listener, app(state), limits, shutdown_signal()).await;
     Ok(())
 }
 

@@ -16,10 +16,10 @@ use crate::sigv4::{self, Credentials, SigningKeyCache, ALGORITHM};
 #[derive(Debug, Clone)]
 pub struct PostPolicy<'a> {
     pub bucket: &'a str,
-    /// The `key` form field; may contain `${filename}`.
+    /// The exact key the upload is stored under: the `key` form field and an `eq` condition.
+    /// Not a prefix with a `${filename}` key: the browser names the posted file, and any name
+    /// would do, such as `a.html` on a policy signed for `a.png`.
     pub key: &'a str,
-    /// Every stored key must start with this (the upload folder and its trailing `/`).
-    pub key_prefix: &'a str,
     pub content_type: &'a str,
     pub content_length: std::ops::RangeInclusive<u64>,
     pub expires_at: OffsetDateTime,
@@ -49,7 +49,7 @@ pub fn sign_post(
     let amz_date = sigv4::amz_date(now);
     let mut conditions = vec![
         json!({ "bucket": policy.bucket }),
-        json!(["starts-with", "$key", policy.key_prefix]),
+        json!(["eq", "$key", policy.key]),
         json!({ "success_action_status": SUCCESS_STATUS }),
         json!({ "Content-Type": policy.content_type }),
         json!(["content-length-range", policy.content_length.start(), policy.content_length.end()]),
@@ -366,8 +366,7 @@ mod tests {
         let credentials = Credentials::new("AKIAIOSFODNN7EXAMPLE", AWS_SECRET, None);
         let policy = PostPolicy {
             bucket: "bucket",
-            key: "tmp/s3file/abc/${filename}",
-            key_prefix: "tmp/s3file/abc/",
+            key: "tmp/s3file/abc/a.txt",
             content_type: "text/plain",
             content_length: 0..=100,
             expires_at: now + time::Duration::hours(1),
@@ -376,7 +375,7 @@ mod tests {
         sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default())
     }
 
-    /// The form a browser posts with `fields`: `key` for the template, and a checksum.
+    /// The form a browser posts with `fields`, `key` in place of the signed one, and a checksum.
     fn with_key(fields: &FormFields, key: &str) -> FormFields {
         let mut form: FormFields = fields
             .iter()
@@ -409,10 +408,20 @@ mod tests {
         let form = with_key(&fields, "tmp/s3file/abc/a.txt");
         assert_eq!(document.check("bucket", &form, 100, now), Ok(()));
         assert_eq!(document.check("bucket", &form, 101, now), Err(PolicyViolation::TooLarge));
-        assert!(matches!(
-            document.check("bucket", &with_key(&fields, "tmp/s3file/abd/a.txt"), 1, now),
-            Err(PolicyViolation::ConditionFailed(_))
-        ));
+        for other in [
+            "tmp/s3file/abd/a.txt",
+            "tmp/s3file/abc/a.html",
+            "tmp/s3file/abc/a.txt2",
+            "tmp/s3file/abc/${filename}",
+        ] {
+            assert!(
+                matches!(
+                    document.check("bucket", &with_key(&fields, other), 1, now),
+                    Err(PolicyViolation::ConditionFailed(_))
+                ),
+                "{other}"
+            );
+        }
         let mut unchecked = form.clone();
         unchecked.retain(|(name, _)| name != CHECKSUM_FIELD);
         assert!(
@@ -440,8 +449,7 @@ mod tests {
         let credentials = Credentials::new("ASIA", AWS_SECRET, Some("token"));
         let policy = PostPolicy {
             bucket: "b",
-            key: "p/${filename}",
-            key_prefix: "p/",
+            key: "p/x",
             content_type: "a/b",
             content_length: 0..=1,
             expires_at: now + time::Duration::minutes(5),
@@ -468,8 +476,7 @@ mod tests {
         let extra = [("Cache-Control".to_owned(), "max-age=60".to_owned())];
         let policy = PostPolicy {
             bucket: "b",
-            key: "p/${filename}",
-            key_prefix: "p/",
+            key: "p/x",
             content_type: "a/b",
             content_length: 0..=1,
             expires_at: now + time::Duration::minutes(5),

@@ -12,6 +12,7 @@ use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumVal
 use crate::config::{self, Settings, DEFAULT_REGION, DEV_BUCKET};
 use crate::credentials::CachedCredentials;
 use crate::dev_store::DevStore;
+use crate::field_rules::FieldRules;
 use crate::folder_token::FolderSigner;
 use crate::metrics::Metrics;
 use crate::object_parameters::ObjectParameters;
@@ -29,6 +30,9 @@ pub struct Shared {
     pub credentials: CachedCredentials,
     pub signing_keys: SigningKeyCache,
     pub folders: FolderSigner,
+    /// What each field may upload (`S3FILE_ACCEPT`, `S3FILE_FIELDS`, `S3FILE_MAX_FILE_SIZE`),
+    /// checked when signing and again when finalizing.
+    pub rules: FieldRules,
     pub region: String,
     /// The bucket's URL as browsers reach it, where they POST uploads. In dev mode, uploads
     /// follow the host the browser used instead, and this is only the base of plain download
@@ -61,13 +65,13 @@ impl AppState {
         local_addr: SocketAddr,
         provider: Option<SharedCredentialsProvider>,
     ) -> anyhow::Result<AppState> {
-        let errors = settings.errors();
-        if !errors.is_empty() {
-            anyhow::bail!("invalid settings:\n  {}", errors.join("\n  "));
-        }
+        // Refuses, among others, a missing bucket without dev mode and any secret shorter than
+        // MIN_SECRET_LEN, so every secret below is strong.
+        settings.validate()?;
         let secret = match &settings.secret_key {
             Some(secret) => secret.clone().into_bytes(),
             None => {
+                // Only dev mode gets here: 32 random bytes are as strong as a secret gets.
                 tracing::warn!("S3FILE_SECRET_KEY is not set: using a random secret; uploads signed now fail after a restart");
                 hex::encode(rand::random::<[u8; 32]>()).into_bytes()
             }
@@ -176,6 +180,7 @@ async fn build_dev(
         dev_store: Some(dev_store),
         upstream: settings.upstream.as_deref().map(Upstream::new).transpose()?,
         metrics: Metrics::default(),
+        rules: upload_rules(&settings)?,
         settings,
     })))
 }
@@ -261,6 +266,13 @@ async fn build_s3(
         dev_store: None,
         upstream: settings.upstream.as_deref().map(Upstream::new).transpose()?,
         metrics: Metrics::default(),
+        rules: upload_rules(&settings)?,
         settings,
     })))
+}
+
+/// The upload rules; `Settings::errors` has refused rules that do not parse already.
+fn upload_rules(settings: &Settings) -> anyhow::Result<FieldRules> {
+    FieldRules::from_settings(settings)
+        .map_err(|problems| anyhow::anyhow!("invalid upload rules: {}", problems.join("; ")))
 }

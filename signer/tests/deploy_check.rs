@@ -16,7 +16,7 @@ const STRONG_SECRET: &str = "0123456789abcdef0123456789abcdef0123456789";
 
 #[test]
 fn dev_mode_fails_the_deploy_check() {
-    let (ok, stderr) = check_deploy(&[("S3FILE_SECRET_KEY", STRONG_SECRET)]);
+    let (ok, stderr) = check_deploy(&[("S3FILE_DEV", "true"), ("S3FILE_SECRET_KEY", STRONG_SECRET)]);
     assert!(!ok);
     assert!(stderr.contains("dev store"), "{stderr}");
 }
@@ -53,4 +53,134 @@ fn a_settings_file_beats_the_environment_and_loses_to_flags() {
         .output()
         .unwrap();
     assert!(!output.status.success());
+}
+
+/// Runs the signer with only `env` and waits up to five seconds for it to exit: `None` when it is
+/// still running by then (it started), else whether it succeeded and what it printed.
+fn run_briefly(args: &[&str], env: &[(&str, &str)]) -> Option<(bool, String)> {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let store = std::env::temp_dir().join(format!("s3file-deploy-check-store-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_s3file-signer"))
+        .args(args)
+        .env_clear()
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("S3FILE_LISTEN", "127.0.0.1:0")
+        .env("S3FILE_DEV_STORE_DIR", &store)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the signer runs");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let _ = std::fs::remove_dir_all(&store);
+    status.map(|status| (status.success(), stderr))
+}
+
+/// Every way of starting the signer that would sign or verify, with the settings in `env`.
+const STARTS: [&[&str]; 4] = [&["serve"], &[], &["sweep"], &["check"]];
+
+/// Fake but well-formed keys, so that S3 mode starts without asking any credential service.
+const KEYS: [(&str, &str); 2] = [
+    ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+    ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+];
+
+#[test]
+fn without_a_bucket_nothing_starts_unless_dev_mode_is_asked_for() {
+    for args in STARTS {
+        let outcome = run_briefly(args, &[("S3FILE_SECRET_KEY", STRONG_SECRET)]);
+        let Some((ok, stderr)) = outcome else { panic!("{args:?} started without a bucket or S3FILE_DEV") };
+        assert!(!ok, "{args:?}: {stderr}");
+        assert!(stderr.contains("AWS_STORAGE_BUCKET_NAME") && stderr.contains("--dev"), "{args:?}: {stderr}");
+    }
+    for dev in ["true", "1", "yes", "on"] {
+        let (ok, stderr) =
+            run_briefly(&["check"], &[("S3FILE_DEV", dev), ("S3FILE_SECRET_KEY", STRONG_SECRET)]).unwrap();
+        assert!(ok, "S3FILE_DEV={dev}: {stderr}");
+    }
+    // Dev mode, asked for, starts.
+    assert_eq!(run_briefly(&["serve"], &[("S3FILE_DEV", "true")]), None);
+    assert_eq!(run_briefly(&["serve", "--dev"], &[]), None);
+}
+
+#[test]
+fn dev_mode_and_a_bucket_exclude_each_other() {
+    let env =
+        [("S3FILE_DEV", "true"), ("AWS_STORAGE_BUCKET_NAME", "media"), ("S3FILE_SECRET_KEY", STRONG_SECRET)];
+    for args in STARTS {
+        let (ok, stderr) = run_briefly(args, &env).expect("the signer stops");
+        assert!(!ok, "{args:?}: {stderr}");
+        assert!(stderr.contains("S3FILE_DEV"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn weak_or_empty_secrets_stop_the_signer_at_start() {
+    let weak = "0123456789abcdef0123456789abcde"; // 31 bytes
+    let cases: [(&str, &[(&str, &str)]); 6] = [
+        ("a weak secret in dev mode", &[("S3FILE_DEV", "true"), ("S3FILE_SECRET_KEY", weak)]),
+        ("an empty secret in dev mode", &[("S3FILE_DEV", "true"), ("S3FILE_SECRET_KEY", "")]),
+        ("a weak secret", &[("AWS_STORAGE_BUCKET_NAME", "media"), ("S3FILE_SECRET_KEY", "changeme")]),
+        (
+            "a weak fallback secret",
+            &[
+                ("AWS_STORAGE_BUCKET_NAME", "media"),
+                ("S3FILE_SECRET_KEY", STRONG_SECRET),
+                ("S3FILE_FALLBACK_SECRET_KEYS", "old"),
+            ],
+        ),
+        (
+            "an empty fallback secret",
+            &[
+                ("AWS_STORAGE_BUCKET_NAME", "media"),
+                ("S3FILE_SECRET_KEY", STRONG_SECRET),
+                ("S3FILE_FALLBACK_SECRET_KEYS", "0123456789abcdef0123456789abcdef0123456789,"),
+            ],
+        ),
+        (
+            "a weak fallback secret in dev mode",
+            &[
+                ("S3FILE_DEV", "true"),
+                ("S3FILE_SECRET_KEY", STRONG_SECRET),
+                ("S3FILE_FALLBACK_SECRET_KEYS", weak),
+            ],
+        ),
+    ];
+    for (case, env) in cases {
+        let env: Vec<(&str, &str)> = env.iter().copied().chain(KEYS).collect();
+        for args in [&["serve"][..], &["check"], &["check", "--deploy", "--offline"]] {
+            let Some((ok, stderr)) = run_briefly(args, &env) else { panic!("{case}: {args:?} started") };
+            assert!(!ok, "{case}: {args:?}: {stderr}");
+            assert!(stderr.contains("SECRET_KEY"), "{case}: {args:?}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn an_empty_fallback_variable_means_no_fallback_secrets() {
+    let env = [
+        ("AWS_STORAGE_BUCKET_NAME", "media"),
+        ("S3FILE_SECRET_KEY", STRONG_SECRET),
+        ("S3FILE_FALLBACK_SECRET_KEYS", ""),
+    ];
+    let env: Vec<(&str, &str)> = env.into_iter().chain(KEYS).collect();
+    let (ok, stderr) = check_deploy(&env);
+    assert!(ok, "{stderr}");
+    assert_eq!(run_briefly(&["serve"], &env), None);
 }

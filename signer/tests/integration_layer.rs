@@ -87,3 +87,78 @@ async fn forms_without_s3file_fields_pass_through() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"name": "Ada", "avatar": []}));
 }
+
+#[tokio::test]
+async fn the_layer_refuses_what_only_the_signer_may_write() {
+    let (server, app) = app_behind_layer().await;
+    let (signed, key) = uploaded_as_avatar(&server).await;
+    let forged = r#"{"name":"x.png","key":"media/someone-elses.png","size":1}"#;
+    let with_description = server
+        .http
+        .post(format!("{app}/profile"))
+        .form(&[
+            ("name", "Ada"),
+            ("s3file", "avatar"),
+            ("avatar", key.as_str()),
+            ("avatar-s3f-signature", signed.signature()),
+            ("avatar-s3file", forged),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_description.status(), 400);
+    let with_header = server
+        .http
+        .post(format!("{app}/profile"))
+        .header("X-S3File-Signature", "t=1,v2=00")
+        .form(&[("name", "Ada")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_header.status(), 400);
+    assert!(server.exists(&key).await, "nothing moved");
+}
+
+async fn uploaded_as_avatar(server: &Server) -> (Signed, String) {
+    let signed = server.sign("avatar", &[("me.png", 5, "image/png")]).await;
+    let upload = signed.file(0);
+    assert_eq!(server.upload(upload, &fields_of(upload), "me.png", b"hello".to_vec()).await.status(), 201);
+    let key = upload["key"].as_str().unwrap().to_owned();
+    (signed, key)
+}
+
+#[tokio::test]
+async fn the_applications_rules_bind_what_the_layer_finalizes() {
+    use s3file_signer::field_rules::{FieldRules, Rule};
+    let server = start(dev_settings(&[])).await;
+    let avatar = Rule::new(1024).accepting("image/png").unwrap();
+    let rules = FieldRules::new(Rule::new(1024 * 1024)).with_field("avatar", avatar);
+    let app = Router::new()
+        .route("/profile", post(save))
+        .layer(S3FileLayer::new(server.state.clone()).with_rules(rules));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // The signer's own settings allow any type; the application's rule for `avatar` does not.
+    let signed = server.sign("avatar", &[("page.txt", 5, "text/plain")]).await;
+    let upload = signed.file(0);
+    assert_eq!(server.upload(upload, &fields_of(upload), "page.txt", b"hello".to_vec()).await.status(), 201);
+    let key = upload["key"].as_str().unwrap();
+    let response = server
+        .http
+        .post(format!("{url}/profile"))
+        .form(&[
+            ("name", "Ada"),
+            ("s3file", "avatar"),
+            ("avatar", key),
+            ("avatar-s3f-signature", signed.signature()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error_text(response).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("page.txt"), "{body}");
+    assert!(server.exists(key).await, "nothing moved");
+}

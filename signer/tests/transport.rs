@@ -149,7 +149,7 @@ async fn without_the_bundle_an_untrusted_endpoint_is_refused() {
     assert!(status >= 500, "{status} {text}");
     assert_eq!(handshakes.load(Ordering::SeqCst), 0, "no handshake may succeed without the CA");
     // Nothing was copied, nothing was lost: the upload is still there for a retry.
-    assert!(!direct.exists(&untrusting.final_key("untrusted.txt")).await);
+    assert!(!direct.exists(&untrusting.final_key(&key)).await);
     assert!(direct.exists(&key).await);
 }
 

@@ -890,8 +890,9 @@ for (const { name: storeName, start } of STORES) {
           }
           for (const file of files) {
             const end = ends.get(file.name);
-            const finalKey = `${location}/${file.name}`;
             const uploadKey = keys.get(file.name);
+            // Final keys are unique per upload: the location, the upload's folder id, the name.
+            const finalKey = `${location}/${uploadKey.split('/').at(-2)}/${file.name}`;
             const final = await readObject(store, finalKey);
             const upload = await readObject(store, uploadKey);
             if (end === 'finalized') {
@@ -1061,7 +1062,9 @@ for (const { name: storeName, start } of STORES) {
         files.map(({ name }) => name),
       );
       for (const file of files) {
-        const final = await readObject(store, `${location}/${file.name}`);
+        const { key } = stored.find(({ name }) => name === file.name);
+        assert.ok(key.startsWith(`${location}/`) && key.endsWith(`/${file.name}`), key);
+        const final = await readObject(store, key);
         assert.equal(final && sha256(final), sha256(file.buffer), `${file.name} is stored byte for byte`);
       }
     });

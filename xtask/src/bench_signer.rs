@@ -1,5 +1,7 @@
 //! `cargo xtask bench signer`: the signer's sign throughput and latency next to Django + boto3,
-//! its credential cache, and finalize's server-side copy (tests/bench/signer.mjs, BENCHMARKS.md).
+//! its credential cache, and finalize's server-side copy (tests/bench/signer.mjs, BENCHMARKS.md);
+//! then what hostile clients cost it: a huge form field, connections that stall in their request
+//! head (tests/bench/hostile.mjs).
 //! Separate from `cargo xtask bench` because it needs a release build and takes a few minutes.
 
 use std::path::PathBuf;
@@ -25,7 +27,14 @@ pub fn bench() -> Result<()> {
         .env("S3FILE_BENCH_COMMAND", "cargo xtask bench signer");
     let result = run(&mut bench).context("the signer benchmark failed");
     drop(s3);
-    result
+    result?;
+    step("measuring the signer under hostile clients: a huge form field, stalled connections");
+    let mut hostile = project.command("node");
+    hostile
+        .arg("tests/bench/hostile.mjs")
+        .env("S3FILE_SIGNER_BIN", &signer_bin)
+        .env("S3FILE_BENCH_COMMAND", "cargo xtask bench signer");
+    run(&mut hostile).context("the hostile-client benchmark failed")
 }
 
 /// The release build is what is measured: the debug build the tests use is several times slower.

@@ -5,7 +5,8 @@
 //! - `cargo xtask dist` builds the widget and assembles the npm package's `dist/` (`npm pack` runs it).
 //! - `cargo xtask bench` measures the widget's size, checksums, upload throughput and multipart uploads
 //!   (BENCHMARKS.md).
-//! - `cargo xtask bench signer` measures the release signer: sign under load, credentials, finalize.
+//! - `cargo xtask bench signer` measures the release signer: sign under load, credentials, finalize,
+//!   and what hostile clients cost it.
 //! - `cargo xtask fuzz` runs the cargo-fuzz targets in fuzz/ (`test` runs them briefly too).
 
 mod bench_signer;
@@ -47,7 +48,9 @@ commands:
   bench signer
              build the release signer, start SeaweedFS, and measure sign requests/s and
              latency with wrk next to Django + boto3 under gunicorn, credential caching,
-             and finalize of a 1 KiB and a 1 GiB object (tests/bench/signer.mjs, a few minutes)
+             and finalize of a 1 KiB and a 1 GiB object (tests/bench/signer.mjs, a few minutes);
+             then its memory under a 100 MiB form field and /healthz latency while 500
+             connections stall in their request head (tests/bench/hostile.mjs)
   fuzz [target|all] [seconds]
              build the cargo-fuzz targets in fuzz/ with stable Rust and run each for
              `seconds` (default S3FILE_FUZZ_SECONDS, else 300); crashes go to fuzz/artifacts/";
@@ -87,7 +90,7 @@ fn demo() -> Result<()> {
         "starting the signer in dev mode: open http://{listen}/ once it listens (Ctrl-C stops it)"
     ));
     let mut signer = project.cargo();
-    signer.args(["run", "-p", "s3file-signer", "--", "serve", "--www", "www"]);
+    signer.args(["run", "-p", "s3file-signer", "--", "serve", "--dev", "--www", "www"]);
     run(&mut signer).context("the demo signer stopped")
 }
 

@@ -11,17 +11,25 @@
 //!   `x-amz-content-sha256` (`checksums.rs`); ETags are S3's: the MD5 of a body or part, and
 //!   `<MD5 of the parts' MD5s>-<count>` for an object completed from parts (`multipart.rs`);
 //! - GET and HEAD of objects, unauthenticated: the dev store serves one developer's machine.
+//!   They are served on the signer's own origin, so never as content that runs there
+//!   (`download_headers.rs`).
 //!
-//! Bodies stream to files under the store's directory, never into memory: objects under the
-//! SHA-256 of their key (`objects.rs`), the parts of uploads in progress under `.uploads/`
-//! (`uploads.rs`). CORS answers allow any origin and expose `ETag`. Errors come back as S3's XML.
+//! Bodies stream to files under the store's directory, never into memory: through private
+//! staged files that vanish with a failed request (`staging.rs`), to objects under the SHA-256
+//! of their key (`objects.rs`) and the parts of uploads in progress under `.uploads/`
+//! (`uploads.rs`). Every body is read within a bound: a request is authenticated before its
+//! body is read, a POST form is metered until its policy verifies (`body_allowance.rs`). CORS
+//! answers allow any origin and expose `ETag`. Errors come back as S3's XML.
 
 mod auth;
+mod body_allowance;
 mod checksums;
+pub mod download_headers;
 mod multipart;
 mod multipart_upload;
 mod objects;
 mod post_upload;
+mod staging;
 mod uploads;
 
 use std::path::Path;
@@ -41,6 +49,7 @@ use crate::sigv4::{self, SigningKeyCache};
 use checksums::{BodyDigest, Digests, Expected};
 pub use multipart::{MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use objects::{kept_headers, Meta, Objects};
+use staging::Staged;
 use uploads::Uploads;
 
 #[derive(Clone)]
@@ -74,6 +83,7 @@ impl DevStore {
                 options(preflight).get(object).head(object).put(object).post(object).delete(object),
             )
             .layer(axum::middleware::map_response(allow_any_origin))
+            .layer(axum::middleware::map_response(never_active))
             .with_state(self.clone())
     }
 
@@ -231,6 +241,19 @@ async fn allow_any_origin(mut response: Response) -> Response {
     response
 }
 
+/// No answer of the dev store is a page of the signer's origin: not an object (see
+/// [`object_headers`]), nor an error or listing that echoes a key.
+async fn never_active(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static(download_headers::NOSNIFF));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(download_headers::SANDBOX));
+    response
+}
+
 async fn preflight(headers: HeaderMap) -> Response {
     let requested =
         headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned().unwrap_or(HeaderValue::from_static("*"));
@@ -246,13 +269,19 @@ async fn preflight(headers: HeaderMap) -> Response {
 }
 
 fn internal(error: std::io::Error) -> Response {
-    tracing::error!(%error, "dev store I/O failed");
-    s3_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "InternalError",
-        "We encountered an internal error. Please try again.",
-    )
-    .into_response()
+    S3Error::internal(error).into_response()
+}
+
+impl S3Error {
+    /// A failure of the store itself: logged here, and answered without its details.
+    fn internal(error: std::io::Error) -> S3Error {
+        tracing::error!(%error, "dev store I/O failed");
+        s3_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        )
+    }
 }
 
 fn etag_header(etag: &str) -> HeaderValue {
@@ -271,29 +300,43 @@ async fn get_object(store: &DevStore, method: &Method, key: &str) -> Response {
         }
         Err(error) => return internal(error),
     };
-    let headers = [
-        (
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(&meta.content_type)
-                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-        ),
-        (header::CONTENT_LENGTH, HeaderValue::from(meta.size)),
-        (header::ETAG, etag_header(&meta.etag)),
-    ];
-    let kept = meta.headers.iter().filter_map(|(name, value)| {
-        Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
-    });
     let mut response = if method == Method::HEAD {
-        (StatusCode::OK, headers).into_response()
+        StatusCode::OK.into_response()
     } else {
         match tokio::fs::File::open(store.0.objects.data(key)).await {
-            Ok(file) => (StatusCode::OK, headers, Body::from_stream(tokio_util::io::ReaderStream::new(file)))
-                .into_response(),
+            Ok(file) => {
+                (StatusCode::OK, Body::from_stream(tokio_util::io::ReaderStream::new(file))).into_response()
+            }
             Err(error) => return internal(error),
         }
     };
-    response.headers_mut().extend(kept);
+    object_headers(&meta, response.headers_mut());
     response
+}
+
+/// The headers an object is served with: what it was stored with, then the ones that keep it
+/// from running on the signer's origin, decided on the type as sent.
+fn object_headers(meta: &Meta, headers: &mut HeaderMap) {
+    let content_type = HeaderValue::from_str(&meta.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let kept = meta.headers.iter().filter_map(|(name, value)| {
+        Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
+    });
+    headers.extend(kept);
+    let stored_disposition =
+        headers.remove(header::CONTENT_DISPOSITION).and_then(|value| value.to_str().ok().map(str::to_owned));
+    let safety = download_headers::download_headers(
+        content_type.to_str().unwrap_or_default(),
+        stored_disposition.as_deref(),
+    );
+    for (name, value) in safety {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size));
+    headers.insert(header::ETAG, etag_header(&meta.etag));
 }
 
 /// The object's type as the request gives it, or S3's default.
@@ -326,9 +369,8 @@ async fn put_object(store: &DevStore, request: &ObjectRequest, body: Body) -> Re
         Ok(expected) => expected,
         Err(error) => return S3Error::from(error).into_response(),
     };
-    let staged = store.0.objects.staging_path();
-    let digests = match receive_checked(body, headers, &staged, &expected, MAX_PART_SIZE).await {
-        Ok(digests) => digests,
+    let (staged, digests) = match receive_checked(store, body, headers, &expected, MAX_PART_SIZE).await {
+        Ok(received) => received,
         Err(response) => return response,
     };
     let meta = Meta {
@@ -340,16 +382,13 @@ async fn put_object(store: &DevStore, request: &ObjectRequest, body: Body) -> Re
             headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
         ),
     };
-    match store.0.objects.commit(&staged, meta).await {
+    match store.0.objects.commit(staged, meta).await {
         Ok(meta) => {
             let mut response = (StatusCode::OK, [(header::ETAG, etag_header(&meta.etag))]).into_response();
             echo_checksum(&expected, response.headers_mut());
             response
         }
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&staged).await;
-            internal(error)
-        }
+        Err(error) => internal(error),
     }
 }
 
@@ -362,48 +401,45 @@ fn echo_checksum(expected: &Expected, headers: &mut HeaderMap) {
     }
 }
 
-/// Streams a body of at most `max` bytes to `path` and checks it against what the request
-/// says it is; on any failure the file is removed and the answer to give is returned.
-async fn receive_checked(
-    body: Body,
-    headers: &HeaderMap,
-    path: &Path,
-    expected: &Expected,
-    max: u64,
-) -> Result<Digests, Response> {
-    let too_large = || {
-        s3_error(
-            StatusCode::BAD_REQUEST,
-            "EntityTooLarge",
-            "Your proposed upload exceeds the maximum allowed size",
-        )
-        .into_response()
-    };
-    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > max) {
-        return Err(too_large());
-    }
-    let received = receive(body, path, expected.digest(), max).await;
-    let failure = match received {
-        Ok(Some(digests)) => match expected.check(&digests) {
-            Ok(()) => return Ok(digests),
-            Err(error) => S3Error::from(error).into_response(),
-        },
-        Ok(None) => too_large(),
-        Err(error) => internal(error),
-    };
-    let _ = tokio::fs::remove_file(path).await;
-    Err(failure)
+fn too_large() -> S3Error {
+    s3_error(
+        StatusCode::BAD_REQUEST,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size",
+    )
 }
 
-/// Streams a body to `path`, digesting it; `None` once it grows past `max` bytes.
+/// Streams a body of at most `max` bytes to a staged file and checks it against what the
+/// request says it is; on any failure the staged file is gone and the answer to give is
+/// returned.
+async fn receive_checked(
+    store: &DevStore,
+    body: Body,
+    headers: &HeaderMap,
+    expected: &Expected,
+    max: u64,
+) -> Result<(Staged, Digests), Response> {
+    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > max) {
+        return Err(too_large().into_response());
+    }
+    let (staged, file) = store.0.objects.stage().map_err(internal)?;
+    let digests = match receive(body, file, expected.digest(), max).await {
+        Ok(Some(digests)) => digests,
+        Ok(None) => return Err(too_large().into_response()),
+        Err(error) => return Err(internal(error)),
+    };
+    expected.check(&digests).map_err(|error| S3Error::from(error).into_response())?;
+    Ok((staged, digests))
+}
+
+/// Streams a body into `file`, digesting it; `None` once it grows past `max` bytes.
 async fn receive(
     body: Body,
-    path: &Path,
+    mut file: tokio::fs::File,
     mut digest: BodyDigest,
     max: u64,
 ) -> std::io::Result<Option<Digests>> {
-    let mut file = tokio::fs::File::create(path).await?;
     let mut size = 0u64;
     let mut stream = body.into_data_stream().map_err(std::io::Error::other);
     while let Some(chunk) = stream.try_next().await? {

@@ -13,7 +13,7 @@ use super::multipart::{self, no_such_upload, MAX_COMPLETE_BODY, MAX_PART_SIZE, M
 use super::uploads::{initiation_ms, UploadMeta};
 use super::{
     content_type_of, copy_source, echo_checksum, etag_header, internal, kept_headers, receive_checked,
-    s3_error, xml_response, DevStore, ObjectRequest, S3Error,
+    s3_error, too_large, xml_response, DevStore, ObjectRequest, S3Error,
 };
 
 /// The upload named by `uploadId`, which must be in progress for this very key.
@@ -59,12 +59,12 @@ pub(super) async fn upload_part(store: &DevStore, request: &ObjectRequest, body:
         Ok(expected) => expected,
         Err(error) => return S3Error::from(error).into_response(),
     };
-    let staged = store.0.objects.staging_path();
-    let digests = match receive_checked(body, &request.headers, &staged, &expected, MAX_PART_SIZE).await {
-        Ok(digests) => digests,
-        Err(response) => return response,
-    };
-    match store.0.uploads.put_part(&id, number, &staged, digests.etag(), digests.size).await {
+    let (staged, digests) =
+        match receive_checked(store, body, &request.headers, &expected, MAX_PART_SIZE).await {
+            Ok(received) => received,
+            Err(response) => return response,
+        };
+    match store.0.uploads.put_part(&id, number, staged, digests.etag(), digests.size).await {
         Ok(Some(part)) => {
             let mut response = (StatusCode::OK, [(header::ETAG, etag_header(&part.etag))]).into_response();
             echo_checksum(&expected, response.headers_mut());
@@ -125,16 +125,15 @@ async fn upload_part_copy(
         Ok(_) => return too_large().into_response(),
         Err(error) => return error.into_response(),
     };
-    let staged = store.0.objects.staging_path();
-    let copied = copy_bytes(&store.0.objects.data(&from), start, length, &staged).await;
-    let etag = match copied {
-        Ok(etag) => etag,
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&staged).await;
-            return internal(error);
-        }
+    let (staged, target) = match store.0.objects.stage() {
+        Ok(staged) => staged,
+        Err(error) => return internal(error),
     };
-    match store.0.uploads.put_part(id, number, &staged, etag, length).await {
+    let etag = match copy_bytes(&store.0.objects.data(&from), start, length, target).await {
+        Ok(etag) => etag,
+        Err(error) => return internal(error),
+    };
+    match store.0.uploads.put_part(id, number, staged, etag, length).await {
         Ok(Some(part)) => xml_response(
             StatusCode::OK,
             format!(
@@ -148,18 +147,17 @@ async fn upload_part_copy(
     }
 }
 
-/// Copies `length` bytes from `start` of `from` into a new file `to`; returns their hex MD5.
+/// Copies `length` bytes from `start` of `from` into `target`; returns their hex MD5.
 async fn copy_bytes(
     from: &std::path::Path,
     start: u64,
     length: u64,
-    to: &std::path::Path,
+    mut target: tokio::fs::File,
 ) -> std::io::Result<String> {
     use md5::Digest as _;
     let mut source = tokio::fs::File::open(from).await?;
     source.seek(std::io::SeekFrom::Start(start)).await?;
     let mut source = source.take(length);
-    let mut target = tokio::fs::File::create(to).await?;
     let mut md5 = md5::Md5::new();
     let mut buffer = vec![0u8; 256 * 1024];
     let mut copied = 0u64;
@@ -180,14 +178,6 @@ async fn copy_bytes(
         ));
     }
     Ok(hex::encode(md5.finalize()))
-}
-
-fn too_large() -> S3Error {
-    s3_error(
-        StatusCode::BAD_REQUEST,
-        "EntityTooLarge",
-        "Your proposed upload exceeds the maximum allowed size",
-    )
 }
 
 pub(super) async fn list_parts(store: &DevStore, request: &ObjectRequest) -> Response {
@@ -255,12 +245,17 @@ pub(super) async fn complete(store: &DevStore, request: &ObjectRequest, body: Bo
         .filter_map(|part| parts.binary_search_by_key(&part.number, |(stored, _)| stored.number).ok())
         .map(|index| parts[index].1.as_path())
         .collect();
-    let staged = store.0.objects.staging_path();
-    if let Err(error) = join_files(&files, &staged).await {
-        let _ = tokio::fs::remove_file(&staged).await;
-        let _ = claimed.release().await;
-        return internal(error);
-    }
+    let joined_file = match store.0.objects.stage() {
+        Ok((staged, target)) => join_files(&files, target).await.map(|()| staged),
+        Err(error) => Err(error),
+    };
+    let staged = match joined_file {
+        Ok(staged) => staged,
+        Err(error) => {
+            let _ = claimed.release().await;
+            return internal(error);
+        }
+    };
     let meta = super::Meta {
         key: upload.key.clone(),
         content_type: upload.content_type,
@@ -268,8 +263,7 @@ pub(super) async fn complete(store: &DevStore, request: &ObjectRequest, body: Bo
         etag: etag.clone(),
         headers: upload.headers,
     };
-    if let Err(error) = store.0.objects.commit(&staged, meta).await {
-        let _ = tokio::fs::remove_file(&staged).await;
+    if let Err(error) = store.0.objects.commit(staged, meta).await {
         let _ = claimed.release().await;
         return internal(error);
     }
@@ -300,8 +294,7 @@ async fn read_complete(headers: &HeaderMap, body: Body) -> Result<Vec<multipart:
     multipart::parse_complete(text)
 }
 
-async fn join_files(files: &[&std::path::Path], to: &std::path::Path) -> std::io::Result<()> {
-    let mut target = tokio::fs::File::create(to).await?;
+async fn join_files(files: &[&std::path::Path], mut target: tokio::fs::File) -> std::io::Result<()> {
     for file in files {
         let mut source = tokio::fs::File::open(file).await?;
         tokio::io::copy(&mut source, &mut target).await?;

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::staging::Staged;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Meta {
@@ -52,19 +55,17 @@ impl Objects {
         self.data_path(key).with_extension("json")
     }
 
-    /// A fresh path inside the store for data being received; [`Objects::commit`] moves it in.
-    pub fn staging_path(&self) -> PathBuf {
-        self.dir.join(format!(".incoming-{}", hex::encode(rand::random::<[u8; 12]>())))
+    /// A new file inside the store for data being received; [`Objects::commit`] moves it in.
+    pub fn stage(&self) -> std::io::Result<(Staged, tokio::fs::File)> {
+        Staged::create(&self.dir)
     }
 
     /// Makes the staged file the object `key`, replacing any previous one.
-    pub async fn commit(&self, staged: &Path, meta: Meta) -> std::io::Result<Meta> {
+    pub async fn commit(&self, staged: Staged, meta: Meta) -> std::io::Result<Meta> {
         let key = meta.key.as_str();
-        tokio::fs::rename(staged, self.data_path(key)).await?;
+        staged.place(&self.data_path(key)).await?;
         let meta_json = serde_json::to_vec(&meta).expect("metadata serializes");
-        let meta_staged = self.staging_path();
-        tokio::fs::write(&meta_staged, meta_json).await?;
-        tokio::fs::rename(&meta_staged, self.meta_path(key)).await?;
+        Staged::write(&self.dir, &meta_json).await?.place(&self.meta_path(key)).await?;
         Ok(meta)
     }
 
@@ -82,9 +83,13 @@ impl Objects {
 
     pub async fn copy(&self, from: &str, to: &str) -> std::io::Result<Option<Meta>> {
         let Some(source) = self.meta(from).await? else { return Ok(None) };
-        let staged = self.staging_path();
-        tokio::fs::copy(self.data_path(from), &staged).await?;
-        self.commit(&staged, Meta { key: to.to_owned(), ..source }).await.map(Some)
+        // Through a staged file of our own rather than a file system copy, which would carry
+        // the source's mode over.
+        let (staged, mut target) = self.stage()?;
+        let mut data = tokio::fs::File::open(self.data_path(from)).await?;
+        tokio::io::copy(&mut data, &mut target).await?;
+        target.flush().await?;
+        self.commit(staged, Meta { key: to.to_owned(), ..source }).await.map(Some)
     }
 
     pub async fn delete(&self, key: &str) -> std::io::Result<()> {

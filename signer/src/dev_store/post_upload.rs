@@ -1,20 +1,42 @@
 //! Browser POST uploads, checked the way S3 checks them: the policy's signature with the
 //! credential it names, its expiry, every condition, the file's length, and the checksum a
 //! `Content-MD5` or `x-amz-checksum-*` field gives.
+//!
+//! Nothing is taken on trust before the policy verifies. The fields before the file are read
+//! as they stream, each and all together capped, and the body beneath the parser is metered
+//! ([`Allowance`]), so no preamble, part header or field is held past those bounds. Only once the
+//! policy and every condition on those fields hold does the file get an allowance, the size the
+//! policy allows, and it streams to a private staged file, refused as soon as it outgrows it.
 
-use axum::extract::{Multipart, Path as UrlPath, State};
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{FromRequest, Multipart, Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tokio::io::AsyncWriteExt;
 
+use super::body_allowance::Allowance;
 use super::checksums::{BodyDigest, Digests, Expected};
-use super::{etag_header, internal, kept_headers, s3_error, xml_escape, DevStore, Meta, S3Error};
+use super::{etag_header, kept_headers, s3_error, xml_escape, DevStore, Meta, S3Error};
 use crate::post_policy::{PolicyDocument, PolicyViolation};
 use crate::sigv4;
 
 /// S3's limit for one POST upload.
 const MAX_SINGLE_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The most one form field before the file may hold, its name and value.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// The most the fields before the file may hold together. S3 allows 20 KB; the dev store is
+/// more lenient, never unbounded.
+const MAX_FIELDS_BYTES: usize = 1024 * 1024;
+
+/// The most fields before the file.
+const MAX_FIELDS: usize = 64;
+
+/// What a form may send beyond the bytes counted as fields or file: boundaries, part headers,
+/// and what the multipart parser reads ahead of the part it is in.
+const FORM_OVERHEAD: u64 = 1024 * 1024;
 
 fn denied(message: &str) -> S3Error {
     s3_error(StatusCode::FORBIDDEN, "AccessDenied", message)
@@ -24,96 +46,147 @@ fn invalid(message: &str) -> S3Error {
     s3_error(StatusCode::BAD_REQUEST, "InvalidArgument", message)
 }
 
+fn pre_data_too_long() -> S3Error {
+    s3_error(
+        StatusCode::BAD_REQUEST,
+        "MaxPostPreDataLengthExceeded",
+        "Your POST request fields preceding the upload file were too large.",
+    )
+}
+
+fn malformed(error: &MultipartError) -> S3Error {
+    invalid(&format!("The body of your POST request is not well-formed multipart/form-data: {error}"))
+}
+
 pub(super) async fn post_object(
     State(store): State<DevStore>,
     UrlPath(bucket): UrlPath<String>,
-    mut form: Multipart,
+    request: Request,
 ) -> Response {
-    if let Err(response) = store.check_bucket(&bucket) {
-        return response.into_response();
+    match receive_form(&store, &bucket, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
     }
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let now = time::OffsetDateTime::now_utc();
+}
+
+async fn receive_form(store: &DevStore, bucket: &str, request: Request) -> Result<Response, S3Error> {
+    store.check_bucket(bucket)?;
+    let allowance = Allowance::new(MAX_FIELDS_BYTES as u64 + FORM_OVERHEAD);
+    let mut form = metered_form(request, &allowance).await?;
+    let mut fields = FormFields::default();
     loop {
-        let field = match form.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => return invalid("POST requires exactly one file upload per request.").into_response(),
-            Err(error) => {
-                return invalid(&format!(
-                    "The body of your POST request is not well-formed multipart/form-data: {error}"
-                ))
-                .into_response()
-            }
+        let field = form.next_field().await.map_err(|error| pre_file_error(&error, &allowance))?;
+        let Some(mut field) = field else {
+            return Err(invalid("POST requires exactly one file upload per request."));
         };
-        let name = field.name().unwrap_or_default().to_owned();
-        if name != "file" {
-            match field.text().await {
-                Ok(value) => fields.push((name, value)),
-                Err(error) => return invalid(&format!("Bad form field {name}: {error}")).into_response(),
-            }
-            if fields.len() > 64 {
-                return invalid("Too many form fields").into_response();
-            }
-            continue;
+        if field.name() == Some("file") {
+            // Fields after the file are ignored, as S3 does; everything needed is known now.
+            return store_file(store, bucket, &fields.read, field, &allowance).await;
         }
-        // Fields after the file are ignored, as S3 does; everything needed is known now.
-        let policy = match authorize(&store, &fields) {
-            Ok(policy) => policy,
-            Err(error) => return error.into_response(),
-        };
-        let file_name = field.file_name().unwrap_or_default().to_owned();
-        let Some(key_template) = value_of(&fields, "key") else {
-            return invalid("Bucket POST must contain a field named 'key'.").into_response();
-        };
-        let key = key_template.replace("${filename}", &file_name);
-        let mut checked_fields = fields.clone();
-        checked_fields.retain(|(name, _)| !name.eq_ignore_ascii_case("key"));
-        checked_fields.push(("key".to_owned(), key.clone()));
-        // Fields first, so a forbidden key or type is refused before any byte is stored; the
-        // length is checked as the file arrives.
-        if let Err(violation) = policy.check_fields(&bucket, &checked_fields, now) {
-            return policy_error(violation).into_response();
-        }
-        let expected = match Expected::from_headers(&digest_fields(&fields)) {
-            Ok(expected) => expected,
-            Err(error) => return S3Error::from(error).into_response(),
-        };
-        let max = policy.max_content_length().unwrap_or(MAX_SINGLE_UPLOAD);
-        let staged = store.0.objects.staging_path();
-        let received = receive_limited(field, &staged, expected.digest(), max).await;
-        let digests = match received {
-            Ok(Some(digests)) => digests,
-            Ok(None) => {
-                let _ = tokio::fs::remove_file(&staged).await;
-                return policy_error(PolicyViolation::TooLarge).into_response();
-            }
-            Err(error) => {
-                let _ = tokio::fs::remove_file(&staged).await;
-                return internal(error);
-            }
-        };
-        if let Err(violation) = policy.check_length(digests.size) {
-            let _ = tokio::fs::remove_file(&staged).await;
-            return policy_error(violation).into_response();
-        }
-        if let Err(error) = expected.check(&digests) {
-            let _ = tokio::fs::remove_file(&staged).await;
-            return S3Error::from(error).into_response();
-        }
-        let (size, etag) = (digests.size, digests.etag());
-        let content_type = value_of(&fields, "content-type").unwrap_or("binary/octet-stream").to_owned();
-        let meta = Meta {
-            key: key.clone(),
-            content_type,
-            size,
-            etag: etag.clone(),
-            headers: kept_headers(fields.iter().map(|(name, value)| (name.as_str(), value.as_str()))),
-        };
-        if let Err(error) = store.0.objects.commit(&staged, meta).await {
-            return internal(error);
-        }
-        return created(&bucket, &key, &etag, value_of(&fields, "success_action_status"));
+        fields.read_one(&mut field, &allowance).await?;
     }
+}
+
+/// The request's multipart form, over a body metered by `allowance`.
+async fn metered_form(request: Request, allowance: &Allowance) -> Result<Multipart, S3Error> {
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts, allowance.meter(body));
+    Multipart::from_request(request, &()).await.map_err(|rejection| invalid(&rejection.body_text()))
+}
+
+/// A parser failure before the file: the body went past the fields' allowance, or is not a form.
+fn pre_file_error(error: &MultipartError, allowance: &Allowance) -> S3Error {
+    if allowance.exceeded() {
+        pre_data_too_long()
+    } else {
+        malformed(error)
+    }
+}
+
+/// The text fields before the file, read as they stream.
+#[derive(Default)]
+struct FormFields {
+    read: Vec<(String, String)>,
+    bytes: usize,
+}
+
+impl FormFields {
+    async fn read_one(&mut self, field: &mut Field<'_>, allowance: &Allowance) -> Result<(), S3Error> {
+        if self.read.len() >= MAX_FIELDS {
+            return Err(invalid("Too many form fields"));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        let mut size = 0;
+        self.count(&mut size, name.len())?;
+        let mut value = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|error| pre_file_error(&error, allowance))? {
+            self.count(&mut size, chunk.len())?;
+            value.extend_from_slice(&chunk);
+        }
+        let value = String::from_utf8(value)
+            .map_err(|_| invalid(&format!("Bad form field {name}: it is not UTF-8 text")))?;
+        self.read.push((name, value));
+        Ok(())
+    }
+
+    /// Counts `more` bytes of the field whose `size` so far is given, refused past the caps.
+    fn count(&mut self, size: &mut usize, more: usize) -> Result<(), S3Error> {
+        *size += more;
+        self.bytes += more;
+        if *size > MAX_FIELD_BYTES || self.bytes > MAX_FIELDS_BYTES {
+            return Err(pre_data_too_long());
+        }
+        Ok(())
+    }
+}
+
+/// Checks the policy against the fields before the file, then streams the file in.
+async fn store_file(
+    store: &DevStore,
+    bucket: &str,
+    fields: &[(String, String)],
+    field: Field<'_>,
+    allowance: &Allowance,
+) -> Result<Response, S3Error> {
+    let policy = authorize(store, fields)?;
+    let key = key_of(fields, field.file_name().unwrap_or_default())?;
+    // Every condition on the fields first, so a forbidden key or type is refused before any
+    // byte is stored; the length is checked as the file arrives.
+    policy
+        .check_fields(bucket, &with_key(fields, &key), time::OffsetDateTime::now_utc())
+        .map_err(policy_error)?;
+    let expected = Expected::from_headers(&digest_fields(fields))?;
+    let max = policy.max_content_length().unwrap_or(MAX_SINGLE_UPLOAD).min(MAX_SINGLE_UPLOAD);
+    allowance.allow_more(max.saturating_add(FORM_OVERHEAD));
+    let (staged, file) = store.0.objects.stage().map_err(S3Error::internal)?;
+    let digests = receive_file(field, file, expected.digest(), max, allowance).await?;
+    policy.check_length(digests.size).map_err(policy_error)?;
+    expected.check(&digests)?;
+    let etag = digests.etag();
+    let meta = Meta {
+        key: key.clone(),
+        content_type: value_of(fields, "content-type").unwrap_or("binary/octet-stream").to_owned(),
+        size: digests.size,
+        etag: etag.clone(),
+        headers: kept_headers(fields.iter().map(|(name, value)| (name.as_str(), value.as_str()))),
+    };
+    store.0.objects.commit(staged, meta).await.map_err(S3Error::internal)?;
+    Ok(created(bucket, &key, &etag, value_of(fields, "success_action_status")))
+}
+
+/// The object's key: the `key` field, with `${filename}` replaced by the file's name.
+fn key_of(fields: &[(String, String)], file_name: &str) -> Result<String, S3Error> {
+    let template =
+        value_of(fields, "key").ok_or_else(|| invalid("Bucket POST must contain a field named 'key'."))?;
+    Ok(template.replace("${filename}", file_name))
+}
+
+/// The fields as the policy sees them: with the key the object will have.
+fn with_key(fields: &[(String, String)], key: &str) -> Vec<(String, String)> {
+    let mut checked: Vec<_> =
+        fields.iter().filter(|(name, _)| !name.eq_ignore_ascii_case("key")).cloned().collect();
+    checked.push(("key".to_owned(), key.to_owned()));
+    checked
 }
 
 /// The form fields that give the file's checksum, as the headers a PUT would carry.
@@ -186,25 +259,34 @@ fn authorize(store: &DevStore, fields: &[(String, String)]) -> Result<PolicyDocu
     PolicyDocument::decode(encoded).map_err(policy_error)
 }
 
-/// Streams the file part to `path`, digesting it; `None` once it grows past `max` bytes.
-async fn receive_limited(
-    mut field: axum::extract::multipart::Field<'_>,
-    path: &std::path::Path,
+/// Streams the file part into `file`, digesting it; refused as soon as it outgrows `max`.
+async fn receive_file(
+    mut field: Field<'_>,
+    mut file: tokio::fs::File,
     mut digest: BodyDigest,
     max: u64,
-) -> std::io::Result<Option<Digests>> {
-    let mut file = tokio::fs::File::create(path).await?;
+    allowance: &Allowance,
+) -> Result<Digests, S3Error> {
+    let too_large = || policy_error(PolicyViolation::TooLarge);
     let mut size = 0u64;
-    while let Some(chunk) = field.chunk().await.map_err(std::io::Error::other)? {
+    loop {
+        let chunk = field.chunk().await.map_err(|error| {
+            if allowance.exceeded() {
+                too_large()
+            } else {
+                malformed(&error)
+            }
+        })?;
+        let Some(chunk) = chunk else { break };
         size += chunk.len() as u64;
         if size > max {
-            return Ok(None);
+            return Err(too_large());
         }
         digest.update(&chunk);
-        file.write_all(&chunk).await?;
+        file.write_all(&chunk).await.map_err(S3Error::internal)?;
     }
-    file.flush().await?;
-    Ok(Some(digest.finish()))
+    file.flush().await.map_err(S3Error::internal)?;
+    Ok(digest.finish())
 }
 
 fn created(bucket: &str, key: &str, etag: &str, status: Option<&str>) -> Response {

@@ -27,10 +27,12 @@ async fn start() -> Dev {
         std::env::temp_dir().join(format!("s3file-dev-store-{}", hex::encode(rand::random::<[u8; 8]>())));
     let argv = [
         "s3file-signer",
+        "--dev",
         "--listen",
         "127.0.0.1:0",
         "--secret-key",
         "test-secret-that-is-long-enough-0123456789",
+        "--dev",
         "--dev-store-dir",
         dir.to_str().unwrap(),
     ];
@@ -145,6 +147,19 @@ impl Dev {
         walk(&self.dir, &self.dir, &mut found);
         found.sort();
         found
+    }
+
+    /// The files under the store's directory once `wanted` holds of them; fails after ten
+    /// seconds.
+    async fn files_once(&self, wanted: impl Fn(&[String]) -> bool) -> Vec<String> {
+        for _ in 0..500 {
+            let files = self.files();
+            if wanted(&files) {
+                return files;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the store's files stayed {:?}", self.files());
     }
 }
 
@@ -375,4 +390,148 @@ async fn uploads_are_listed_by_key_a_page_at_a_time() {
     assert_eq!(ids(&next), [third]);
     assert_eq!(next.is_truncated(), Some(false));
     assert!(page.uploads()[0].initiated().is_some());
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// A stored `Content-Disposition` is served as it is, except that it cannot make a type that
+/// could run on the signer's origin show inline.
+#[tokio::test]
+async fn a_stored_inline_disposition_does_not_make_active_content_inline() {
+    let dev = start().await;
+    let cases = [
+        ("drawing.svg", "image/svg+xml", "inline", "attachment"),
+        ("page.html", "TEXT/HTML; charset=utf-8", "inline; filename=\"page.html\"", "attachment"),
+        (
+            "notes.txt",
+            "text/plain; charset=utf-8",
+            "inline; filename=\"notes.txt\"",
+            "inline; filename=\"notes.txt\"",
+        ),
+    ];
+    for (key, kind, stored, served) in cases {
+        dev.client()
+            .put_object()
+            .bucket(dev.bucket())
+            .key(key)
+            .content_type(kind)
+            .content_disposition(stored)
+            .body(b"<svg onload=alert(1)>".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        let url = dev.state.storage.presigner.get_object().bucket(dev.bucket()).key(key).presigned(minute());
+        let url = url.await.unwrap().uri().to_owned();
+        for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+            let response = dev.http.request(method.clone(), &url).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{key} {method}");
+            let headers = response.headers();
+            assert_eq!(
+                headers.get_all("content-disposition").iter().collect::<Vec<_>>(),
+                [served],
+                "{key} {method}"
+            );
+            assert_eq!(headers["x-content-type-options"], "nosniff", "{key} {method}");
+            assert_eq!(headers["content-security-policy"], "sandbox", "{key} {method}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn forged_puts_and_parts_are_refused_before_their_body_is_read() {
+    let dev = start().await;
+    let total = 64 * MIB;
+    let upload_id = dev.create("part.bin").await;
+    let storage = &dev.state.storage;
+    let put = storage
+        .presigner
+        .put_object()
+        .bucket(dev.bucket())
+        .key("put.bin")
+        .content_length(total as i64)
+        .presigned(minute())
+        .await
+        .unwrap();
+    let part = dev.presign_part("part.bin", &upload_id, 1, total).await;
+    for (case, request) in [("put", put), ("part", part)] {
+        let forged = forge_signature(request.uri());
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let response = dev
+            .http
+            .put(&forged)
+            .header("content-length", total)
+            .body(counted_body(total, sent.clone()))
+            .send();
+        let response = tokio::time::timeout(Duration::from_secs(30), response).await.unwrap().unwrap();
+        let (status, body) = text(response).await;
+        assert_eq!(status, 403, "{case}: {body}");
+        assert!(body.contains("<Code>SignatureDoesNotMatch</Code>"), "{case}: {body}");
+        let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(sent < total / 4, "{case}: the store took {sent} bytes before refusing");
+        let files = dev.files();
+        assert!(files.iter().all(|file| file.ends_with("upload.json")), "{case}: {files:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_put_or_part_abandoned_midway_leaves_no_staged_file() {
+    let dev = start().await;
+    let upload_id = dev.create("part.bin").await;
+    let storage = &dev.state.storage;
+    let put = storage
+        .presigner
+        .put_object()
+        .bucket(dev.bucket())
+        .key("put.bin")
+        .content_length(MIB as i64)
+        .presigned(minute())
+        .await
+        .unwrap();
+    let part = dev.presign_part("part.bin", &upload_id, 1, MIB).await;
+    for (case, request) in [("put", put), ("part", part)] {
+        let (feed, chunks) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(1);
+        let body = futures_util::stream::unfold(chunks, |mut chunks| async move {
+            chunks.recv().await.map(|chunk| (chunk, chunks))
+        });
+        let sending = dev
+            .http
+            .put(request.uri())
+            .header("content-length", MIB)
+            .body(reqwest::Body::wrap_stream(body))
+            .send();
+        let sending = tokio::spawn(sending);
+        feed.send(Ok(vec![1; (MIB / 2) as usize])).await.unwrap();
+        let staged = dev.files_once(|files| files.iter().any(|file| file.contains(".incoming"))).await;
+        let staged: Vec<_> = staged.iter().filter(|file| file.contains(".incoming")).collect();
+        assert_eq!(staged.len(), 1, "{case}: {staged:?}");
+        assert_private(&dev.dir.join(staged[0]));
+        let _ = feed.send(Err(std::io::Error::other("tab closed"))).await;
+        let _ = sending.await;
+        let files = dev.files_once(|files| files.iter().all(|file| !file.contains(".incoming"))).await;
+        assert!(files.iter().all(|file| file.ends_with("upload.json")), "{case}: {files:?}");
+    }
+}
+
+/// The presigned URL with a signature of the right shape that is not the URL's.
+fn forge_signature(uri: &str) -> String {
+    let (signed, signature) = uri.split_once("X-Amz-Signature=").unwrap();
+    format!("{signed}X-Amz-Signature={}", "0".repeat(signature.len()))
+}
+
+/// A streamed body of `total` bytes, made as the client sends it; `sent` counts what it took.
+fn counted_body(total: u64, sent: std::sync::Arc<std::sync::atomic::AtomicU64>) -> reqwest::Body {
+    use futures_util::StreamExt;
+    const CHUNK: u64 = 64 * 1024;
+    let chunks = futures_util::stream::iter(0..total.div_ceil(CHUNK)).map(move |index| {
+        let length = CHUNK.min(total - index * CHUNK);
+        sent.fetch_add(length, std::sync::atomic::Ordering::SeqCst);
+        Ok::<_, std::io::Error>(vec![b'a'; length as usize])
+    });
+    reqwest::Body::wrap_stream(chunks)
+}
+
+fn assert_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{} is mode {mode:o}", path.display());
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::multipart::{is_upload_id, new_upload_id, StoredPart, UploadSummary};
+use super::staging::Staged;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UploadMeta {
@@ -88,15 +89,9 @@ impl Uploads {
         is_upload_id(id).then(|| self.dir.join(id))
     }
 
-    /// Writes `contents` to `path` through a temporary file, so readers see all or nothing.
+    /// Writes `contents` to `path` through a staged file, so readers see all or nothing.
     async fn write_atomically(&self, path: &Path, contents: &[u8]) -> std::io::Result<()> {
-        let staged = self.dir.join(format!(".incoming-{}", random_hex()));
-        tokio::fs::write(&staged, contents).await?;
-        let renamed = tokio::fs::rename(&staged, path).await;
-        if renamed.is_err() {
-            let _ = tokio::fs::remove_file(&staged).await;
-        }
-        renamed
+        Staged::write(&self.dir, contents).await?.place(path).await
     }
 
     /// Starts an upload and returns its id.
@@ -115,27 +110,21 @@ impl Uploads {
         read_meta(&dir).await
     }
 
-    /// Makes the file at `staged` part `number` of upload `id`, replacing any earlier one.
-    /// `None` when the upload is no longer in progress; the staged file is then removed.
+    /// Makes the staged file part `number` of upload `id`, replacing any earlier one. `None`
+    /// when the upload is no longer in progress; the staged file is then removed.
     pub async fn put_part(
         &self,
         id: &str,
         number: u32,
-        staged: &Path,
+        staged: Staged,
         etag: String,
         size: u64,
     ) -> std::io::Result<Option<StoredPart>> {
-        let Some(dir) = self.upload_dir(id) else {
-            tokio::fs::remove_file(staged).await?;
-            return Ok(None);
-        };
+        let Some(dir) = self.upload_dir(id) else { return Ok(None) };
         let data = format!("part-{number:05}-{}.data", random_hex());
-        match tokio::fs::rename(staged, dir.join(&data)).await {
+        match staged.place(&dir.join(&data)).await {
             Ok(()) => {}
-            Err(error) if not_found(&error) => {
-                let _ = tokio::fs::remove_file(staged).await;
-                return Ok(None);
-            }
+            Err(error) if not_found(&error) => return Ok(None),
             Err(error) => return Err(error),
         }
         let record = PartRecord { number, etag, size, last_modified_ms: now_ms(), data };

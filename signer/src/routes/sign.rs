@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use super::JsonBody;
-use crate::accept::Accept;
 use crate::config::UploadMethod;
 use crate::error::{Error, Result};
+use crate::field_rules::{self, Refusal};
 use crate::keys;
 use crate::multipart_ticket::{self, Ticket};
 use crate::part_plan::{PartPlan, PartsState};
@@ -26,10 +26,11 @@ pub const MAX_FILES: usize = 1000;
 pub struct SignRequest {
     pub field: String,
     pub files: Vec<FileDescription>,
-    /// The input's `accept` attribute: files that do not match are refused.
+    /// The input's `accept` attribute: files that do not match are refused. It only narrows the
+    /// signer's own rule for the field (`S3FILE_FIELDS`, `S3FILE_ACCEPT`).
     #[serde(default)]
     pub accept: String,
-    /// A page's own size limit, in bytes; the signer's `S3FILE_MAX_FILE_SIZE` still applies.
+    /// A page's own size limit, in bytes; the signer's limit for the field still applies.
     #[serde(default)]
     pub max_size: Option<u64>,
     /// A folder this field signed before, to carry on its unfinished multipart uploads in
@@ -95,16 +96,11 @@ pub struct MultipartStart {
 
 /// Checks a form field name: the widget sends the input's `name`.
 fn validate_field(field: &str) -> Result<()> {
-    if field.is_empty() || field.len() > 200 || field.chars().any(char::is_control) {
-        return Err(Error::BadRequest(
-            "`field` must be the file input's name: 1 to 200 printable characters".into(),
-        ));
-    }
-    if field == "s3file" || field.ends_with("-s3f-signature") {
-        return Err(Error::BadRequest(format!("`{field}` is reserved for s3file's own form fields")));
-    }
-    Ok(())
+    field_rules::check_field_name(field).map_err(Error::BadRequest)
 }
+
+/// The placeholder S3 replaces with the posted file's name in a POST's `key` field.
+const FILENAME_PLACEHOLDER: &str = "${filename}";
 
 /// A MIME type as browsers report it; empty (unknown) becomes `application/octet-stream`.
 fn content_type(raw: &str) -> Result<String> {
@@ -134,26 +130,25 @@ pub async fn sign(
             request.files.len()
         )));
     }
-    let max_size =
-        request.max_size.map_or(state.settings.max_file_size, |page| page.min(state.settings.max_file_size));
-    let accept = Accept::parse(&request.accept).map_err(Error::BadRequest)?;
+    let rule = state
+        .rules
+        .for_field(&request.field)
+        .narrowed(&request.accept, request.max_size)
+        .map_err(|why| Error::BadRequest(format!("`accept`: {why}")))?;
     let mut planned = Vec::with_capacity(request.files.len());
     for file in &request.files {
         let name = keys::sanitize_file_name(&file.name)
             .map_err(|error| Error::BadRequest(format!("file {:?}: {error}", file.name)))?;
-        if file.size > max_size {
-            return Err(Error::PayloadTooLarge(format!(
-                "{name} is {} bytes; files may be at most {max_size} bytes",
-                file.size
-            )));
-        }
-        if accept.as_ref().is_some_and(|accept| !accept.allows(&name, &file.content_type)) {
+        if name.contains(FILENAME_PLACEHOLDER) {
+            // A POST's key is pinned exactly, and S3 would still replace this in it.
             return Err(Error::BadRequest(format!(
-                "{name} ({}) is not an accepted type: {}",
-                if file.content_type.is_empty() { "unknown type" } else { &file.content_type },
-                request.accept
+                "{name}: a file name may not contain {FILENAME_PLACEHOLDER}; rename the file"
             )));
         }
+        rule.check(&name, &file.content_type, file.size).map_err(|refusal| match refusal {
+            Refusal::TooLarge(message) => Error::PayloadTooLarge(message),
+            Refusal::NotAccepted(message) => Error::BadRequest(message),
+        })?;
         planned.push((name, file.size, content_type(&file.content_type)?));
     }
 
@@ -183,9 +178,10 @@ pub async fn sign(
             upload.put = Some(state.storage.presign_put(&upload.key, &content_type, size, expires_in).await?);
         } else {
             if post.is_none() {
-                post = Some(PostSigning::new(&state, &headers, &folder, now).await?);
+                post = Some(PostSigning::new(&state, &headers, now).await?);
             }
-            let (url, fields) = post.as_ref().expect("just set").sign(&state, size, &content_type);
+            let (url, fields) =
+                post.as_ref().expect("just set").sign(&state, &upload.key, size, &content_type);
             (upload.url, upload.fields) = (Some(url), Some(fields));
         }
         files.push(upload);
@@ -258,20 +254,13 @@ async fn start_multipart(
 struct PostSigning {
     credentials: crate::sigv4::Credentials,
     url: String,
-    key_template: String,
-    key_prefix: String,
     expires_at: OffsetDateTime,
     extra_fields: Vec<(String, String)>,
     now: OffsetDateTime,
 }
 
 impl PostSigning {
-    async fn new(
-        state: &AppState,
-        headers: &HeaderMap,
-        folder: &str,
-        now: OffsetDateTime,
-    ) -> Result<PostSigning> {
+    async fn new(state: &AppState, headers: &HeaderMap, now: OffsetDateTime) -> Result<PostSigning> {
         Ok(PostSigning {
             credentials: state.credentials.signing_credentials().await?,
             url: if state.dev_store.is_some() {
@@ -279,19 +268,24 @@ impl PostSigning {
             } else {
                 state.bucket_url.clone()
             },
-            key_template: format!("{folder}/${{filename}}"),
-            key_prefix: format!("{folder}/"),
             expires_at: now + Duration::seconds(state.settings.upload_expire as i64),
             extra_fields: state.storage.parameters.upload_fields(),
             now,
         })
     }
 
-    fn sign(&self, state: &AppState, size: u64, content_type: &str) -> (String, Map<String, Value>) {
+    /// The POST policy of exactly this key, type and size.
+    fn sign(
+        &self,
+        state: &AppState,
+        key: &str,
+        size: u64,
+        content_type: &str,
+    ) -> (String, Map<String, Value>) {
         let policy = PostPolicy {
             bucket: &state.storage.bucket,
-            key: &self.key_template,
-            key_prefix: &self.key_prefix,
+            // The exact key: no other name, in this folder or elsewhere, can ride on the policy.
+            key,
             content_type,
             // Exactly the announced size: a different file cannot ride on this policy.
             content_length: size..=size,

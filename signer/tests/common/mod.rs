@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod finalize_attacks;
 pub mod s3_api;
 
 use std::time::Duration;
@@ -38,7 +39,7 @@ pub fn settings(args: &[&str]) -> Settings {
 pub fn dev_settings(extra: &[&str]) -> Settings {
     let dir = std::env::temp_dir().join(format!("s3file-test-{}", hex_id()));
     let dir = dir.to_str().unwrap().to_owned();
-    let mut args = vec!["--dev-store-dir", dir.as_str()];
+    let mut args = vec!["--dev", "--dev-store-dir", dir.as_str()];
     args.extend_from_slice(extra);
     settings(&args)
 }
@@ -175,8 +176,15 @@ impl Server {
         self.state.storage.head(key).await.unwrap().is_some()
     }
 
-    pub fn final_key(&self, name: &str) -> String {
-        s3file_signer::keys::join(&[&self.state.settings.location, name])
+    /// Where finalize stores the upload `upload_key`, by the signer's naming.
+    pub fn final_key(&self, upload_key: &str) -> String {
+        let settings = &self.state.settings;
+        let key = s3file_signer::keys::UploadKey::parse(&settings.upload_path, upload_key).unwrap();
+        s3file_signer::keys::FinalNaming::from_overwrite(settings.file_overwrite).final_key(
+            &settings.location,
+            key.folder_id(),
+            key.name(),
+        )
     }
 }
 
@@ -228,7 +236,7 @@ macro_rules! store_suite {
             sign_enforces_accept_and_the_page_size_limit;
             finalize_refuses_malformed_forms;
             plain_multipart_upload_works_without_javascript;
-            file_overwrite_off_keeps_existing_objects with &["--file-overwrite", "false"];
+            file_overwrite_replaces_objects_of_the_same_name with &["--file-overwrite", "true"];
             object_parameters_reach_the_stored_object
                 with &["--object-parameters", r#"{"CacheControl": "max-age=60", "Metadata": {"project": "demo"}}"#];
             custom_domain_urls_are_plain with &["--custom-domain", "cdn.example.com"];
@@ -272,7 +280,7 @@ pub async fn valid_upload_is_finalized_with_a_server_side_copy(server: Server) {
     assert!(finalized["fields"].get("file-s3f-signature").is_none());
     let stored = &finalized["files"]["file"][0];
     assert_eq!(stored["name"], "hello.txt");
-    assert_eq!(stored["key"], server.final_key("hello.txt"));
+    assert_eq!(stored["key"], server.final_key(key));
     assert_eq!(stored["size"], bytes.len());
     assert_eq!(stored["content_type"], "text/plain");
     {
@@ -513,7 +521,7 @@ pub async fn finalize_refuses_forged_and_foreign_keys(server: Server) {
     .await;
     // No signature at all.
     refused_finalize(&server, &[("s3file", "file"), ("file", &key)], 400, &[&key]).await;
-    assert!(!server.exists(&server.final_key("a.txt")).await, "nothing was copied");
+    assert!(!server.exists(&server.final_key(&key)).await, "nothing was copied");
     // And the genuine submissions still work afterwards.
     let ok = server
         .finalize(&[
@@ -612,8 +620,10 @@ pub async fn sign_enforces_accept_and_the_page_size_limit(server: Server) {
 pub async fn finalize_refuses_malformed_forms(server: Server) {
     // Ten thousand keys in one form: refused before any is looked up.
     let (signed, key) = uploaded(&server, "one.txt").await;
+    let folder = key.rsplit_once('/').unwrap().0;
+    let keys: Vec<String> = (0..10_000).map(|n| format!("{folder}/{n}.txt")).collect();
     let mut many: Vec<(&str, &str)> = vec![("s3file", "file"), ("file-s3f-signature", signed.signature())];
-    many.extend(std::iter::repeat_n(("file", key.as_str()), 10_000));
+    many.extend(keys.iter().map(|key| ("file", key.as_str())));
     let response = server.finalize(&many).await;
     assert_eq!(response.status(), 413);
     assert!(server.exists(&key).await);
@@ -658,7 +668,12 @@ pub async fn plain_multipart_upload_works_without_javascript(server: Server) {
     assert_eq!(response.status(), 200);
     let finalized: Value = response.json().await.unwrap();
     let stored = &finalized["files"]["file"][0];
-    assert_eq!(stored["key"], server.final_key("plain.txt"));
+    // The fallback names files as the widget's uploads are named: a folder id of their own.
+    let key = stored["key"].as_str().unwrap();
+    let location = &server.state.settings.location;
+    let folder = key.strip_prefix(location.as_str()).unwrap().trim_start_matches('/');
+    let folder = folder.strip_suffix("/plain.txt").unwrap();
+    assert!(folder.len() >= 16 && !folder.contains('/'), "{key}");
     assert_eq!(stored["size"], 11);
     let downloaded =
         server.http.get(stored["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
@@ -750,24 +765,19 @@ pub async fn replicas_finalize_what_another_signed(a: Server, b: Server) {
     assert!(!a.exists(&key).await);
 }
 
-pub async fn file_overwrite_off_keeps_existing_objects(server: Server) {
+/// `AWS_S3_FILE_OVERWRITE=true`, opted into: django-storages' naming, `<location>/<name>`.
+pub async fn file_overwrite_replaces_objects_of_the_same_name(server: Server) {
     let (first_signed, first) = uploaded(&server, "same.txt").await;
     let (second_signed, second) = uploaded(&server, "same.txt").await;
-    let a: Value = server
-        .finalize(&[("s3file", "file"), ("file", &first), ("file-s3f-signature", first_signed.signature())])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let b: Value = server
-        .finalize(&[("s3file", "file"), ("file", &second), ("file-s3f-signature", second_signed.signature())])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (a, b) =
-        (a["files"]["file"][0]["key"].as_str().unwrap(), b["files"]["file"][0]["key"].as_str().unwrap());
-    assert_eq!(a, server.final_key("same.txt"));
-    assert_ne!(a, b);
-    assert!(b.starts_with(&server.final_key("same_")) && b.ends_with(".txt"), "{b}");
+    let mut keys = Vec::new();
+    for (signed, key) in [(first_signed, first), (second_signed, second)] {
+        let response = server
+            .finalize(&[("s3file", "file"), ("file", &key), ("file-s3f-signature", signed.signature())])
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        keys.push(body["files"]["file"][0]["key"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(keys[0], s3file_signer::keys::join(&[&server.state.settings.location, "same.txt"]));
+    assert_eq!(keys[0], keys[1]);
 }

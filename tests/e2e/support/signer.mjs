@@ -36,12 +36,13 @@ export function seaweedfsConfig() {
 export const devStoreSecret = (secretKey) =>
   createHmac('sha256', secretKey).update('s3file dev store credentials').digest('hex');
 
-/** The signer in dev mode: no bucket, its embedded store in a fresh temporary directory. */
+/** The signer in dev mode (asked for: without it, no bucket is an error): its embedded store in
+ *  a fresh temporary directory. */
 export async function startDevSigner({ env = {}, args } = {}) {
   const storeDir = await mkdtemp(join(tmpdir(), 's3file-dev-store-'));
   let signer;
   try {
-    signer = await startSigner({ env: { S3FILE_DEV_STORE_DIR: storeDir, ...env }, args });
+    signer = await startSigner({ env: { S3FILE_DEV: 'true', S3FILE_DEV_STORE_DIR: storeDir, ...env }, args });
   } catch (error) {
     await rm(storeDir, { recursive: true, force: true });
     throw error;

@@ -1,0 +1,196 @@
+//! The accept loop of `serve`, which bounds what one client can hold of the signer.
+//!
+//! - A connection has `S3FILE_HEADER_TIMEOUT` to send a complete request head, and an idle
+//!   keep-alive connection as long to start its next one; then it is closed. A client that
+//!   trickles or stalls before its request is even known holds nothing for long.
+//! - A request body that sends nothing for `S3FILE_BODY_TIMEOUT`, while a handler reads it,
+//!   fails the request. There is deliberately no deadline on a whole request: finalize's copy of
+//!   a large object and a form streamed through proxy mode legitimately take minutes, as long as
+//!   bytes keep moving, and a fixed deadline would cut exactly those.
+//! - At most `S3FILE_MAX_CONNECTIONS` connections are served at once. The next one is not
+//!   accepted until a served one ends: it waits in the kernel's listen queue, costing the signer
+//!   nothing, and is served (a `/healthz` probe included) as soon as a slot frees, which the
+//!   header timeout bounds when the connections holding the slots send nothing useful. Refusing
+//!   it instead would turn a flood into failed probes and restarts.
+//!
+//! axum::serve has none of the first and last, so this is hyper's HTTP/1 connection under a
+//! small loop of its own, with the same graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tower::Service as _;
+use tower_http::timeout::TimeoutBody;
+
+use crate::config::Settings;
+
+/// What one connection, and all of them together, may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+}
+
+impl Limits {
+    pub fn from_settings(settings: &Settings) -> Limits {
+        Limits {
+            max_connections: settings.max_connections,
+            header_timeout: Duration::from_secs(settings.header_timeout),
+            body_timeout: Duration::from_secs(settings.body_timeout),
+        }
+    }
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` resolves, then stops accepting
+/// and waits for the connections in progress to finish their requests. Every request carries
+/// its peer's address as axum's `ConnectInfo<SocketAddr>`.
+pub async fn serve_on(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let (closing, closing_watch) = watch::channel(());
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        // The slot first: without one, the next connection stays in the listen queue.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    accept_failed(error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Responses are written whole; waiting to coalesce them only adds latency.
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let body_timeout = limits.body_timeout;
+        let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+            let mut request = request.map(|body| TimeoutBody::new(body_timeout, body));
+            request.extensions_mut().insert(ConnectInfo(peer));
+            // A Router is always ready, so it is called without poll_ready.
+            router.clone().call(request)
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+        let mut closing = closing_watch.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = closing.changed() => {
+                    // Finish the request in progress, take no further one.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
+                tracing::debug!(%peer, "connection ended: {error}");
+            }
+        });
+    }
+    // Connections still queued are refused from here on.
+    drop(listener);
+    drop(closing_watch);
+    let _ = closing.send(());
+    // Each connection holds a receiver until it ends.
+    closing.closed().await;
+}
+
+/// Errors of one connection that never got accepted are the client's business; any other
+/// (out of file descriptors, say) would repeat at once, so the loop pauses before trying again.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(error.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        return;
+    }
+    tracing::error!("cannot accept a connection: {error}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::net::SocketAddr;
+
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const LIMITS: Limits = Limits {
+        max_connections: 4,
+        header_timeout: Duration::from_secs(10),
+        body_timeout: Duration::from_secs(10),
+    };
+
+    async fn get_text(addr: SocketAddr, path: &str) -> (tokio::net::TcpStream, String) {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: signer\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        (stream, answer)
+    }
+
+    #[tokio::test]
+    async fn requests_carry_the_peer_address() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = Router::new().route(
+            "/peer",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+        );
+        tokio::spawn(serve_on(listener, router, LIMITS, std::future::pending()));
+        let (stream, answer) = get_text(addr, "/peer").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with(&stream.local_addr().unwrap().to_string()), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn shutdown_finishes_the_request_in_progress() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (started, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let started = Arc::new(std::sync::Mutex::new(Some(started)));
+        let router = Router::new().route(
+            "/slow",
+            get(move || {
+                let started = started.lock().unwrap().take();
+                async move {
+                    let _ = started.map(|started| started.send(()));
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "done"
+                }
+            }),
+        );
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_on(listener, router, LIMITS, async {
+            let _ = stop_rx.await;
+        }));
+        let client = tokio::spawn(get_text(addr, "/slow"));
+        started_rx.await.unwrap();
+        stop.send(()).unwrap();
+        let (_, answer) = client.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("done"), "{answer}");
+        tokio::time::timeout(Duration::from_secs(5), server).await.expect("the server stopped").unwrap();
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting after shutdown");
+    }
+}
