@@ -59,7 +59,7 @@ export function send(method, url, headers, body, attempt, call, stall, checksum)
       xhr.responseType = "json";
     }
     xhr.onloadend = (event) => {
-      forget(xhr);
+      unwatch(xhr);
       answered(attempt, call, event, xhr);
     };
     requests.add(xhr);
@@ -70,18 +70,18 @@ export function send(method, url, headers, body, attempt, call, stall, checksum)
     // Later, out of the widget's hands: a failure is reported as a request that got no answer.
     (checksum == 1 ? md5 : crc32)(file).then(go).catch(() => {
       if (requests.has(xhr)) {
-        forget(xhr);
+        unwatch(xhr);
         answered(attempt, call, undefined, xhr);
       }
     });
     return true;
   } catch {
-    forget(xhr);
+    unwatch(xhr);
   }
 }
 
 /** Stops reporting the request's events. */
-function forget(xhr) {
+function unwatch(xhr) {
   clearTimeout(xhr.stall);
   xhr.onloadend = xhr.upload.onprogress = null;
   requests.delete(xhr);
@@ -92,7 +92,7 @@ function forget(xhr) {
 export function stop(attempt, call, mask) {
   for (const xhr of requests) {
     if (xhr.attempt === attempt && (xhr.call & mask) === call) {
-      forget(xhr);
+      unwatch(xhr);
       xhr.abort();
     }
   }
@@ -121,15 +121,22 @@ export const errorCode = (xhr) => xmlText(xhr, "Code")?.trim();
 const saved = (field, file) => `s3file:${field}:${file.name}:${file.size}:${file.lastModified}`;
 
 /** Keeps the multipart upload `multipart` (the signer's object) of `file` to `key`, signed with
- *  `signature`; forgets it when `key` is undefined. */
+ *  `signature`. */
 export function remember(field, file, key, signature, multipart) {
+  const folder = key.slice(0, key.lastIndexOf("/"));
+  store(() => localStorage.setItem(saved(field, file), JSON.stringify({ folder, signature, uploadId: multipart.uploadId })));
+}
+
+/** Forgets the multipart upload kept for `file`: it completed, or was given up. */
+export function forget(field, file) {
+  store(() => localStorage.removeItem(saved(field, file)));
+}
+
+/** Storage may be full or off (private browsing): uploads then start over after a reload. */
+function store(change) {
   try {
-    const folder = key?.slice(0, key.lastIndexOf("/"));
-    if (key) localStorage.setItem(saved(field, file), JSON.stringify({ folder, signature, uploadId: multipart.uploadId }));
-    else localStorage.removeItem(saved(field, file));
-  } catch {
-    // Storage may be full or off (private browsing): uploads then start over after a reload.
-  }
+    change();
+  } catch {}
 }
 
 /** The body of a request about the multipart upload `multipart` (the signer's object) of `key`

@@ -23,7 +23,7 @@ use crate::announcement::{quarter_passed, Announcement};
 use crate::backoff::{self, Verdict};
 use crate::endpoint::{sibling, source, Source};
 use crate::failure::Failure;
-use crate::instructions::{self, Instructions, Kind, Target};
+use crate::instructions::{self, Instructions, Target, Upload};
 use crate::page::{self, Key};
 use crate::parts::Parts;
 use crate::progress::Progress;
@@ -210,7 +210,7 @@ impl Attempt {
             let Some((field, blob, target)) = self.file(file) else { continue };
             let (Some(url), Some(multipart)) = (&field.sign_url, target.multipart()) else { continue };
             effects::abandon(&sibling(url, "abort"), &target.key, multipart);
-            effects::remember(&field.name, blob, None, "", &JsValue::UNDEFINED);
+            effects::forget(&field.name, blob);
         }
     }
 
@@ -297,9 +297,9 @@ impl Attempt {
             }
             let Some((field, blob, target)) = self.file(file) else { continue };
             let size = blob.size();
-            let (parts, held) = match (&target.kind, &field.instructions) {
-                (Kind::Multipart { spec, part_size, part_count }, Some(instructions)) => {
-                    effects::remember(&field.name, blob, Some(&target.key), &instructions.signature, spec);
+            let (parts, held) = match (&target.upload, &field.instructions) {
+                (Upload::Multipart { spec, part_size, part_count }, Some(instructions)) => {
+                    effects::remember(&field.name, blob, &target.key, &instructions.signature, spec);
                     let mut parts = Parts::new(size, *part_size, *part_count);
                     let done = js::get(spec, "done");
                     if Array::is_array(&done) {
@@ -429,7 +429,7 @@ impl Attempt {
         self.queue.stored(file, key.clone());
         let (field, blob, target) = self.file(file)?;
         if target.multipart().is_some() {
-            effects::remember(&field.name, blob, None, "", &JsValue::UNDEFINED);
+            effects::forget(&field.name, blob);
         }
         // The last progress event may come before the body is complete; this one brings the
         // file, and with the last file the form, to 1.

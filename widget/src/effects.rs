@@ -112,10 +112,12 @@ extern "C" {
     #[wasm_bindgen(js_name = errorCode)]
     pub fn error_code(xhr: &Xhr) -> Option<String>;
 
-    /// Keeps the multipart upload `multipart` (the signer's object) of `file` for `field`
-    /// across page loads (its key's folder, the folder signature and its upload id), or
-    /// forgets it when `key` is `None`.
-    pub fn remember(field: &str, file: &File, key: Option<&str>, signature: &str, multipart: &JsValue);
+    /// Keeps the multipart upload `multipart` (the signer's object) of `file` to `key` for
+    /// `field` across page loads: its key's folder, the folder signature and its upload id.
+    pub fn remember(field: &str, file: &File, key: &str, signature: &str, multipart: &JsValue);
+
+    /// Forgets what [`remember`] kept for `file` of `field`: its upload completed, or was given up.
+    pub fn forget(field: &str, file: &File);
 
     /// The JSON body of a request about the multipart upload `multipart` (the signer's object)
     /// of `key`; `parts` (part numbers) only when not empty.

@@ -16,7 +16,8 @@ pub enum Failure {
     /// The signer answered `200` with something that does not follow the protocol.
     SignGarbled { url: String, problem: &'static str },
     /// The upload got no HTTP answer: offline, or the bucket's CORS policy does not allow POST.
-    UploadUnreachable { file: String, url: String },
+    /// `url` is where the file went whole; a multipart upload's parts each have their own.
+    UploadUnreachable { file: String, url: Option<String> },
     /// The store refused the upload; `reason` is its XML `<Message>`.
     UploadRefused { file: String, status: u16, reason: Option<String> },
     /// The file is larger than the page allows (`data-s3file-max-size`); it was not sent.
@@ -47,7 +48,10 @@ impl Failure {
                 concat(&["the upload signer at ", url, " gave an unexpected answer: ", problem])
             }
             Failure::UploadUnreachable { file, url } => {
-                let at = if url.is_empty() { "" } else { " at " };
+                let (at, url) = match url {
+                    Some(url) => (" at ", url.as_str()),
+                    None => ("", ""),
+                };
                 concat(&["could not upload ", file, ": the storage", at, url, " could not be reached"])
             }
             Failure::UploadRefused { file, status, reason } => {
@@ -110,8 +114,15 @@ mod tests {
                 "the upload signer at /s3file/sign gave an unexpected answer: a file has no url",
             ),
             (
-                Failure::UploadUnreachable { file: "a.txt".into(), url: "https://b.s3.amazonaws.com".into() },
+                Failure::UploadUnreachable {
+                    file: "a.txt".into(),
+                    url: Some("https://b.s3.amazonaws.com".into()),
+                },
                 "could not upload a.txt: the storage at https://b.s3.amazonaws.com could not be reached",
+            ),
+            (
+                Failure::UploadUnreachable { file: "big.bin".into(), url: None },
+                "could not upload big.bin: the storage could not be reached",
             ),
             (
                 Failure::UploadRefused {

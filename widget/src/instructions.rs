@@ -29,34 +29,43 @@ pub struct Target {
     pub name: String,
     /// The key the store is expected to answer.
     pub key: String,
-    /// Where a POST or PUT goes; empty for a multipart upload, whose parts have URLs of their own.
-    pub url: String,
-    /// The form fields of a POST policy, in the order they must be sent, or the header pairs of
-    /// a PUT. They go from the signer's JSON or the input's attributes to the request without a
-    /// stop in Rust.
-    pub fields: JsValue,
-    pub kind: Kind,
+    pub upload: Upload,
 }
 
-/// How a file goes up (ARCHITECTURE.md, "Upload").
-pub enum Kind {
-    Post,
-    Put,
+/// How a file goes up (ARCHITECTURE.md, "Upload"). The fields and headers go from the signer's
+/// JSON or the input's attributes to the request without a stop in Rust.
+pub enum Upload {
+    /// A POST to `url` of the policy's form `fields`, in the order they must be sent.
+    Post { url: String, fields: JsValue },
+    /// A presigned PUT to `url` with the header pairs `headers`.
+    Put { url: String, headers: JsValue },
     /// A multipart upload the signer started: `spec` is its `multipart` object, whose
     /// `uploadId` and `ticket` effects.js sends back to the signer, and whose `done` lists the
-    /// parts S3 holds already when the upload was resumed.
-    Multipart {
-        spec: JsValue,
-        part_size: f64,
-        part_count: u32,
-    },
+    /// parts S3 holds already when the upload was resumed. Its parts have URLs of their own.
+    Multipart { spec: JsValue, part_size: f64, part_count: u32 },
 }
 
 impl Target {
     /// The signer's `multipart` object, for a multipart upload.
     pub fn multipart(&self) -> Option<&JsValue> {
-        match &self.kind {
-            Kind::Multipart { spec, .. } => Some(spec),
+        match &self.upload {
+            Upload::Multipart { spec, .. } => Some(spec),
+            _ => None,
+        }
+    }
+
+    /// Where the file goes whole; `None` for a multipart upload.
+    pub fn url(&self) -> Option<&str> {
+        match &self.upload {
+            Upload::Post { url, .. } | Upload::Put { url, .. } => Some(url),
+            Upload::Multipart { .. } => None,
+        }
+    }
+
+    /// The POST policy's fields, for a POST.
+    fn post_fields(&self) -> Option<&JsValue> {
+        match &self.upload {
+            Upload::Post { fields, .. } => Some(fields),
             _ => None,
         }
     }
@@ -68,7 +77,7 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
     let key = js::text(file, "key").ok_or("a file has no key")?;
     let multipart = js::get(file, "multipart");
     let put = js::get(file, "put");
-    let (url, fields, kind) = if multipart.is_object() {
+    let upload = if multipart.is_object() {
         let number = |name| js::get(&multipart, name).as_f64().filter(|number| *number >= 1.0);
         let (Some(_), Some(_), Some(part_size), Some(part_count)) = (
             js::text(&multipart, "uploadId"),
@@ -78,19 +87,21 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
         ) else {
             return Err("a multipart upload lacks its id, ticket or parts");
         };
-        let kind = Kind::Multipart { spec: multipart, part_size, part_count: part_count as u32 };
-        (String::new(), JsValue::UNDEFINED, kind)
+        Upload::Multipart { spec: multipart, part_size, part_count: part_count as u32 }
     } else if put.is_object() {
-        (js::text(&put, "url").ok_or("a PUT has no url")?, js::get(&put, "headers"), Kind::Put)
+        Upload::Put {
+            url: js::text(&put, "url").ok_or("a PUT has no url")?,
+            headers: js::get(&put, "headers"),
+        }
     } else {
         let url = js::text(file, "url").ok_or("a file has no url")?;
         let fields = js::get(file, "fields");
         if !fields.is_object() {
             return Err("a file has no fields");
         }
-        (url, fields, Kind::Post)
+        Upload::Post { url, fields }
     };
-    Ok(Target { name, key, url, fields, kind })
+    Ok(Target { name, key, upload })
 }
 
 /// Reads the signer's answer for `files`, whose targets it gives; `Err` says what does not
@@ -121,8 +132,8 @@ pub fn from_markup(input: &HtmlInputElement, files: &mut Files) -> Instructions 
     for (file, target) in files.iter_mut() {
         let name = js::name(file);
         let key = presigned::predicted_key(&key_template, &name);
-        *target =
-            Some(Target { key, name, url: url.clone(), fields: fields.clone().into(), kind: Kind::Post });
+        let upload = Upload::Post { url: url.clone(), fields: fields.clone().into() };
+        *target = Some(Target { key, name, upload });
     }
     with_expiry(attribute("data-s3f-signature"), files)
 }
@@ -130,7 +141,7 @@ pub fn from_markup(input: &HtmlInputElement, files: &mut Files) -> Instructions 
 /// What decides whether a later attempt may reuse the instructions (see `retry`).
 fn with_expiry(signature: String, files: &Files) -> Instructions {
     let targets = || files.iter().filter_map(|(_, target)| target.as_ref());
-    let expires_at = targets().next().map(|target| effects::policy_expiry(&target.fields));
+    let expires_at = targets().next().and_then(Target::post_fields).map(effects::policy_expiry);
     let expires_at = expires_at.filter(|time| !time.is_nan());
     let multipart = targets().any(|target| target.multipart().is_some());
     Instructions { signature, expires_at, multipart }

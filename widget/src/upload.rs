@@ -18,7 +18,7 @@ use web_sys::File;
 use crate::backoff::{self, Verdict};
 use crate::effects;
 use crate::failure::Failure;
-use crate::instructions::{Kind, Target};
+use crate::instructions::{Target, Upload};
 use crate::js;
 use crate::xhr::{Call, Xhr};
 
@@ -57,15 +57,17 @@ pub fn start(
     (attempt, call): (u32, Call),
     stall: f64,
 ) -> Result<(), Failure> {
-    let (method, url, headers, body, checksum) = match &target.kind {
-        Kind::Post => {
+    let (method, url, headers, body, checksum) = match &target.upload {
+        Upload::Post { url, fields } => {
             let file_type = markup.then(|| file.type_());
             let checksum = if markup { Checksum::None } else { Checksum::Crc32Field };
-            let body = effects::upload_body(&target.fields, file_type.as_deref(), file, &target.name);
-            ("POST", target.url.clone(), JsValue::UNDEFINED, body.into(), checksum)
+            let body = effects::upload_body(fields, file_type.as_deref(), file, &target.name);
+            ("POST", url.clone(), JsValue::UNDEFINED, body.into(), checksum)
         }
-        Kind::Put => ("PUT", target.url.clone(), target.fields.clone(), file.into(), Checksum::Md5Header),
-        Kind::Multipart { .. } => {
+        Upload::Put { url, headers } => {
+            ("PUT", url.clone(), headers.clone(), file.into(), Checksum::Md5Header)
+        }
+        Upload::Multipart { .. } => {
             let url = js::text(part.presigned, "url").unwrap_or_default();
             let body = effects::slice(file, part.range.0, part.range.1);
             ("PUT", url, js::get(part.presigned, "headers"), body, Checksum::Md5Header)
@@ -74,7 +76,7 @@ pub fn start(
     if call.send(attempt, method, &url, &headers, &body, stall, checksum) {
         return Ok(());
     }
-    Err(Failure::UploadUnreachable { file: js::name(file), url })
+    Err(Failure::UploadUnreachable { file: js::name(file), url: Some(url) })
 }
 
 /// What came of a transfer: the key the store answered (for a whole file; a part has none), or
@@ -90,14 +92,14 @@ pub fn read_answer(
     if (200..300).contains(&status) {
         // The store has the last word on the key of a POST; a store that answers without one
         // (`204`, say), and a PUT, stored it under the key the instructions predicted.
-        let key = matches!(target.kind, Kind::Post).then(|| effects::stored_key(xhr, decode_key));
+        let key = matches!(target.upload, Upload::Post { .. }).then(|| effects::stored_key(xhr, decode_key));
         return Ok(key.flatten().unwrap_or_else(|| target.key.clone()));
     }
     let reason = (status != 0).then(|| effects::refusal(xhr)).flatten();
     let code = (status != 0).then(|| effects::error_code(xhr)).flatten();
     let verdict = backoff::verdict(status, code.as_deref(), reason.as_deref());
     let failure = if status == 0 {
-        Failure::UploadUnreachable { file: js::name(file), url: target.url.clone() }
+        Failure::UploadUnreachable { file: js::name(file), url: target.url().map(String::from) }
     } else {
         Failure::UploadRefused { file: js::name(file), status, reason }
     };

@@ -65,20 +65,26 @@ pub struct SignResponse {
     pub files: Vec<SignedUpload>,
 }
 
-/// How one file goes up: exactly one of `url` + `fields` (a POST policy), `put` (a presigned
-/// PUT) and `multipart`.
+/// One signed file: the name the signer accepted, its key, and how it goes up.
 #[derive(Debug, Serialize)]
 pub struct SignedUpload {
     pub name: String,
     pub key: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub put: Option<PresignedPut>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multipart: Option<MultipartStart>,
+    #[serde(flatten)]
+    pub upload: Upload,
+}
+
+/// How one file goes up (ARCHITECTURE.md, "Upload"). On the wire its members sit beside
+/// `name` and `key`: `url` + `fields`, `put`, or `multipart`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Upload {
+    /// A POST policy: `fields` in order, then the checksum field and the file, to `url`.
+    Post { url: String, fields: Map<String, Value> },
+    /// A presigned PUT, for stores without POST.
+    Put { put: PresignedPut },
+    /// A multipart upload the browser sends the parts of.
+    Multipart { multipart: MultipartStart },
 }
 
 /// A multipart upload the browser sends the parts of: it asks `/s3file/parts` for part URLs
@@ -168,23 +174,21 @@ pub async fn sign(
     let mut post = None;
     for (file, (name, size, content_type)) in request.files.iter().zip(planned) {
         let key = format!("{key_prefix}{name}");
-        let mut upload = SignedUpload { name, key, url: None, fields: None, put: None, multipart: None };
-        if size > state.settings.multipart_threshold {
+        let upload = if size > state.settings.multipart_threshold {
             let previous = resumed.as_ref().and(file.upload_id.as_deref());
-            upload.multipart =
-                Some(start_multipart(&state, &upload.key, size, &content_type, previous, now).await?);
+            let multipart = start_multipart(&state, &key, size, &content_type, previous, now).await?;
+            Upload::Multipart { multipart }
         } else if state.settings.upload_method == UploadMethod::Put {
             let expires_in = std::time::Duration::from_secs(state.settings.upload_expire);
-            upload.put = Some(state.storage.presign_put(&upload.key, &content_type, size, expires_in).await?);
+            Upload::Put { put: state.storage.presign_put(&key, &content_type, size, expires_in).await? }
         } else {
             if post.is_none() {
                 post = Some(PostSigning::new(&state, &headers, now).await?);
             }
-            let (url, fields) =
-                post.as_ref().expect("just set").sign(&state, &upload.key, size, &content_type);
-            (upload.url, upload.fields) = (Some(url), Some(fields));
-        }
-        files.push(upload);
+            let (url, fields) = post.as_ref().expect("just set").sign(&state, &key, size, &content_type);
+            Upload::Post { url, fields }
+        };
+        files.push(SignedUpload { name, key, upload });
     }
     state.metrics.signed_files.fetch_add(files.len() as u64, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(field = %request.field, %folder, files = files.len(), resumed = resumed.is_some(), "signed uploads");
@@ -331,5 +335,40 @@ mod tests {
         assert_eq!(content_type("text/plain; charset=utf-8").unwrap(), "text/plain; charset=utf-8");
         assert!(content_type("text").is_err());
         assert!(content_type("text/plain\r\nX-Evil: 1").is_err());
+    }
+
+    #[test]
+    fn each_way_up_sits_beside_name_and_key_on_the_wire() {
+        let signed = |upload| {
+            let file = SignedUpload { name: "a.txt".into(), key: "tmp/s3file/F/a.txt".into(), upload };
+            serde_json::to_value(file).unwrap()
+        };
+        let fields = Map::from_iter([("key".to_owned(), Value::from("tmp/s3file/F/a.txt"))]);
+        assert_eq!(
+            signed(Upload::Post { url: "http://s3/bucket".into(), fields }),
+            serde_json::json!({"name": "a.txt", "key": "tmp/s3file/F/a.txt", "url": "http://s3/bucket",
+                               "fields": {"key": "tmp/s3file/F/a.txt"}}),
+        );
+        let put = PresignedPut {
+            url: "http://s3/put".into(),
+            headers: vec![("content-type".into(), "text/plain".into())],
+        };
+        assert_eq!(
+            signed(Upload::Put { put }),
+            serde_json::json!({"name": "a.txt", "key": "tmp/s3file/F/a.txt",
+                               "put": {"url": "http://s3/put", "headers": [["content-type", "text/plain"]]}}),
+        );
+        let multipart = MultipartStart {
+            upload_id: "U".into(),
+            part_size: 5,
+            part_count: 2,
+            ticket: "T".into(),
+            done: vec![1],
+        };
+        assert_eq!(
+            signed(Upload::Multipart { multipart }),
+            serde_json::json!({"name": "a.txt", "key": "tmp/s3file/F/a.txt", "multipart":
+                               {"uploadId": "U", "partSize": 5, "partCount": 2, "ticket": "T", "done": [1]}}),
+        );
     }
 }
