@@ -42,7 +42,8 @@ pub fn app(state: AppState) -> Router {
                 .layer(middleware::from_fn_with_state(state.clone(), measure_finalize)),
         )
         .with_state(state.clone());
-    if let Some(store) = &state.dev_store {
+    #[cfg(feature = "dev-store")]
+    if let Some(store) = state.dev_store() {
         router = router.nest("/s3", store.router().layer(DefaultBodyLimit::disable()));
     }
     if let Some(www) = &state.settings.www {

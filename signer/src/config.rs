@@ -305,7 +305,7 @@ pub struct Settings {
     /// keeps, as IP addresses or CIDR ranges, comma-separated (S3FILE_TRUSTED_PROXIES), e.g.
     /// 10.0.0.0/8. From any other peer the signer sets those headers itself. Default: none.
     #[arg(long, env = "S3FILE_TRUSTED_PROXIES", default_value = "")]
-    pub trusted_proxies: crate::proxy::TrustedProxies,
+    pub trusted_proxies: crate::forwarding::TrustedProxies,
 
     /// Directory of static files to serve at `/`, such as the demo site (S3FILE_WWW).
     #[arg(long, env = "S3FILE_WWW")]
@@ -330,6 +330,10 @@ fn parse_secret_list(value: &str) -> Result<Vec<String>, std::convert::Infallibl
     Ok(if value.is_empty() { Vec::new() } else { value.split(',').map(str::to_owned).collect() })
 }
 
+/// Why `--dev` cannot start a signer built without the `dev-store` feature.
+pub const NO_DEV_STORE: &str = "this signer was built without the embedded development store: set \
+     AWS_STORAGE_BUCKET_NAME, or build with `--features dev-store` (as `cargo xtask demo` does)";
+
 /// The bucket of the embedded dev store.
 pub const DEV_BUCKET: &str = "s3file-dev";
 /// The region everything defaults to when nothing says otherwise, as in boto3.
@@ -340,6 +344,16 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub const MAX_CONNECTIONS: usize = 1 << 20;
 
 impl Settings {
+    /// The upload rules of `S3FILE_ACCEPT`, `S3FILE_FIELDS` and `S3FILE_MAX_FILE_SIZE`; the
+    /// errors name the setting at fault.
+    pub fn field_rules(&self) -> Result<crate::field_rules::FieldRules, Vec<String>> {
+        crate::field_rules::FieldRules::parse(
+            self.accept.as_deref(),
+            self.fields.as_deref(),
+            self.max_file_size,
+        )
+    }
+
     /// Whether the embedded dev store takes the uploads: only when asked for (S3FILE_DEV).
     pub fn is_dev_mode(&self) -> bool {
         self.dev
@@ -368,6 +382,7 @@ impl Settings {
                  uploads in the embedded store, not in a bucket; unset one"
                     .to_owned(),
             ),
+            (None, true) if !cfg!(feature = "dev-store") => errors.push(NO_DEV_STORE.to_owned()),
             _ => {}
         }
         errors.extend(self.secret_errors());
@@ -421,7 +436,7 @@ impl Settings {
         ) {
             errors.push(error);
         }
-        if let Err(problems) = crate::field_rules::FieldRules::from_settings(self) {
+        if let Err(problems) = self.field_rules() {
             errors.extend(problems);
         }
         if let Err(error) = crate::transport::parse_verify(self.verify.as_deref()) {

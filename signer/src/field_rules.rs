@@ -13,7 +13,6 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::accept::Accept;
-use crate::config::Settings;
 
 /// The largest object S3 stores, and so the largest `max_size`.
 const MAX_OBJECT_SIZE: u64 = crate::part_plan::MAX_OBJECT_SIZE;
@@ -132,11 +131,6 @@ impl FieldRules {
     /// The default rule, of every field `S3FILE_FIELDS` does not name.
     pub fn default_rule(&self) -> &Rule {
         &self.default
-    }
-
-    /// The rules the settings give; the errors name the setting at fault.
-    pub fn from_settings(settings: &Settings) -> Result<FieldRules, Vec<String>> {
-        FieldRules::parse(settings.accept.as_deref(), settings.fields.as_deref(), settings.max_file_size)
     }
 
     /// The rules of `S3FILE_ACCEPT` (`accept`), `S3FILE_FIELDS` (`fields`, JSON) and

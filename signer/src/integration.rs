@@ -38,7 +38,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 
 use crate::field_rules::FieldRules;
-use crate::routes::finalize::{finalize_request_with, is_form, Finalized, StoredFile};
+use crate::finalize::{finalize_request, is_form, Finalized, StoredFile};
 use crate::state::AppState;
 
 /// The files a form carried, by field name, as stored at their final keys.
@@ -152,7 +152,7 @@ async fn finalize_into_request(
 ) -> crate::error::Result<Request> {
     let (head, body) = request.into_parts();
     let Finalized { passthrough, files, .. } =
-        finalize_request_with(state, rules, Request::from_parts(head.clone(), body)).await?;
+        finalize_request(state, rules, Request::from_parts(head.clone(), body)).await?;
     let body = serde_urlencoded::to_string(&passthrough).map_err(anyhow::Error::from)?;
     let mut request = Request::from_parts(head, Body::from(body.clone()));
     let headers = request.headers_mut();

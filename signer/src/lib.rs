@@ -7,11 +7,14 @@ pub mod config;
 pub mod config_file;
 pub mod credentials;
 pub mod deploy;
+#[cfg(feature = "dev-store")]
 pub mod dev_store;
 pub mod error;
 pub mod field_rules;
+pub mod finalize;
 pub mod folder_token;
 pub mod forward_signature;
+pub mod forwarding;
 pub mod integration;
 pub mod keys;
 pub mod metrics;
@@ -28,6 +31,7 @@ pub mod storage;
 pub mod submission;
 pub mod sweep;
 pub mod transport;
+pub mod upstream;
 
 pub use app::app;
 pub use state::AppState;

@@ -9,17 +9,20 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
 
-use crate::config::{self, Settings, DEFAULT_REGION, DEV_BUCKET};
+#[cfg(feature = "dev-store")]
+use crate::config::DEV_BUCKET;
+use crate::config::{self, Settings, DEFAULT_REGION};
 use crate::credentials::CachedCredentials;
+#[cfg(feature = "dev-store")]
 use crate::dev_store::DevStore;
 use crate::field_rules::FieldRules;
 use crate::folder_token::FolderSigner;
 use crate::metrics::Metrics;
 use crate::object_parameters::ObjectParameters;
-use crate::proxy::Upstream;
 use crate::sigv4::SigningKeyCache;
 use crate::storage::Storage;
 use crate::transport;
+use crate::upstream::Upstream;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Shared>);
@@ -34,14 +37,25 @@ pub struct Shared {
     /// checked when signing and again when finalizing.
     pub rules: FieldRules,
     pub region: String,
-    /// The bucket's URL as browsers reach it, where they POST uploads. In dev mode, uploads
-    /// follow the host the browser used instead, and this is only the base of plain download
-    /// URLs.
+    /// The bucket's URL as browsers reach it: the base of plain download URLs.
     pub bucket_url: String,
+    /// Where browsers POST their uploads.
+    pub post_url: PostUrl,
+    #[cfg(feature = "dev-store")]
     pub dev_store: Option<DevStore>,
     /// The application behind the signer, in proxy mode.
     pub upstream: Option<Upstream>,
     pub metrics: Metrics,
+}
+
+/// Where browsers POST their uploads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostUrl {
+    /// The bucket's URL, as browsers reach it.
+    Bucket,
+    /// The dev store, which is this very server: `/s3/<bucket>` on whatever host the browser
+    /// used to reach it.
+    SameHost,
 }
 
 impl std::ops::Deref for AppState {
@@ -88,6 +102,20 @@ impl AppState {
     }
 }
 
+/// `Settings::errors` refuses `--dev` in a build without the dev store.
+#[cfg(not(feature = "dev-store"))]
+async fn build_dev(_: Settings, _: SocketAddr, _: FolderSigner) -> anyhow::Result<AppState> {
+    anyhow::bail!("{}", config::NO_DEV_STORE)
+}
+
+impl AppState {
+    /// The dev store, when this signer is one.
+    #[cfg(feature = "dev-store")]
+    pub fn dev_store(&self) -> Option<&DevStore> {
+        self.dev_store.as_ref()
+    }
+}
+
 fn s3_client_config(
     base: aws_sdk_s3::config::Builder,
     credentials: &CachedCredentials,
@@ -115,6 +143,7 @@ fn s3_client_config(
     builder.build()
 }
 
+#[cfg(feature = "dev-store")]
 async fn build_dev(
     settings: Settings,
     local_addr: SocketAddr,
@@ -177,6 +206,7 @@ async fn build_dev(
         folders,
         region: DEFAULT_REGION.to_owned(),
         bucket_url: format!("{endpoint}{DEV_BUCKET}"),
+        post_url: PostUrl::SameHost,
         dev_store: Some(dev_store),
         upstream: settings.upstream.as_deref().map(Upstream::new).transpose()?,
         metrics: Metrics::default(),
@@ -263,6 +293,8 @@ async fn build_s3(
         folders,
         region,
         bucket_url,
+        post_url: PostUrl::Bucket,
+        #[cfg(feature = "dev-store")]
         dev_store: None,
         upstream: settings.upstream.as_deref().map(Upstream::new).transpose()?,
         metrics: Metrics::default(),
@@ -273,6 +305,7 @@ async fn build_s3(
 
 /// The upload rules; `Settings::errors` has refused rules that do not parse already.
 fn upload_rules(settings: &Settings) -> anyhow::Result<FieldRules> {
-    FieldRules::from_settings(settings)
+    settings
+        .field_rules()
         .map_err(|problems| anyhow::anyhow!("invalid upload rules: {}", problems.join("; ")))
 }

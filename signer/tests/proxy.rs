@@ -15,7 +15,7 @@ use axum::Json;
 use common::*;
 use s3file_signer::config::Settings;
 use s3file_signer::forward_signature;
-use s3file_signer::proxy::Upstream;
+use s3file_signer::upstream::Upstream;
 use s3file_signer::AppState;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

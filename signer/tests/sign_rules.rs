@@ -251,7 +251,6 @@ async fn the_rules_bind_presigned_puts_and_multipart_uploads_too() {
 #[test]
 fn the_settings_file_gives_field_rules_as_tables() {
     use s3file_signer::config::{Cli, Command};
-    use s3file_signer::field_rules::FieldRules;
     let dir = std::env::temp_dir().join(format!("s3file-rules-{}", hex_id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("s3file.toml");
@@ -275,7 +274,7 @@ fn the_settings_file_gives_field_rules_as_tables() {
     let Command::Serve(settings) = Cli::parse_with_file(argv).unwrap().into_command() else {
         panic!("serve is the default")
     };
-    let rules = FieldRules::from_settings(&settings).unwrap();
+    let rules = settings.field_rules().unwrap();
     let avatar = rules.for_field("avatar");
     assert_eq!(avatar.max_size(), 1000);
     assert!(avatar.check("a.png", "image/png", 1000).is_ok());

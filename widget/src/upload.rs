@@ -20,23 +20,13 @@ use crate::effects;
 use crate::failure::Failure;
 use crate::instructions::{Target, Upload};
 use crate::js;
-use crate::xhr::{Call, Xhr};
+use crate::xhr::{Call, Checksum, Xhr};
 
 // effects.js imports digest.js; naming it here has wasm-bindgen copy it next to effects.js.
 #[wasm_bindgen(module = "/js/digest.js")]
 extern "C" {
     #[allow(dead_code)]
     fn md5(blob: &JsValue) -> JsValue;
-}
-
-/// How a transfer carries its checksum (effects.js `send`).
-#[derive(Clone, Copy)]
-pub enum Checksum {
-    None = 0,
-    /// The MD5 of the body, as the header `Content-MD5`.
-    Md5Header = 1,
-    /// The CRC-32 of the file, as the form field `x-amz-checksum-crc32` before it.
-    Crc32Field = 2,
 }
 
 /// Where one part of a multipart upload goes: its presigned request (`{url, headers}` from the

@@ -12,8 +12,6 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::upload::Checksum;
-
 #[wasm_bindgen]
 extern "C" {
     /// A request that is over, as its `loadend` hands it back.
@@ -34,7 +32,7 @@ extern "C" {
     /// Sends `body` with `method` to `url`, with the header pairs `headers` (or none), as `call`
     /// of the attempt numbered `attempt`: an upload, whose progress events come back too and
     /// which is aborted when it makes no progress for `stall` ms; with `stall` 0, a request to
-    /// the signer (JSON in and out). With a `checksum` (an `upload::Checksum`), it reads the
+    /// the signer (JSON in and out). With a `checksum` (a [`Checksum`]), it reads the
     /// file for it first. Its `loadend` comes back once, whatever happened. `false` when it
     /// could not be sent (a URL that does not parse, say).
     #[allow(clippy::too_many_arguments)]
@@ -53,6 +51,16 @@ extern "C" {
     /// `mask`, is `call`: their listeners are removed, then they are aborted. Nothing of them
     /// comes back.
     fn stop(attempt: u32, call: u32, mask: u32);
+}
+
+/// How a transfer carries its checksum (effects.js `send`).
+#[derive(Clone, Copy)]
+pub enum Checksum {
+    None = 0,
+    /// The MD5 of the body, as the header `Content-MD5`.
+    Md5Header = 1,
+    /// The CRC-32 of the file, as the form field `x-amz-checksum-crc32` before it.
+    Crc32Field = 2,
 }
 
 /// What a request (or a timer) does for its attempt; the number effects.js hands back with its

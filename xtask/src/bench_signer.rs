@@ -40,7 +40,8 @@ pub fn bench() -> Result<()> {
 /// The release build is what is measured: the debug build the tests use is several times slower.
 fn build_release_signer(project: &Project) -> Result<PathBuf> {
     step("building the signer (release)");
-    run(project.cargo().args(["build", "--release", "-p", "s3file-signer"]))
+    // With the dev store: the hostile-client benchmark runs the signer in dev mode.
+    run(project.cargo().args(["build", "--release", "-p", "s3file-signer", "--features", "dev-store"]))
         .context("building the release signer failed")?;
     let signer_bin = project.target_dir.join("release").join("s3file-signer");
     if !signer_bin.is_file() {

@@ -90,7 +90,18 @@ fn demo() -> Result<()> {
         "starting the signer in dev mode: open http://{listen}/ once it listens (Ctrl-C stops it)"
     ));
     let mut signer = project.cargo();
-    signer.args(["run", "-p", "s3file-signer", "--", "serve", "--dev", "--www", "www"]);
+    signer.args([
+        "run",
+        "-p",
+        "s3file-signer",
+        "--features",
+        "dev-store",
+        "--",
+        "serve",
+        "--dev",
+        "--www",
+        "www",
+    ]);
     run(&mut signer).context("the demo signer stopped")
 }
 
@@ -198,9 +209,13 @@ fn bench() -> Result<()> {
 }
 
 /// Builds the debug signer the test suites and the benchmark start, and returns its path.
+/// Builds the signer as `cargo test --workspace` builds it, so the tests that follow compile
+/// nothing again: with the tests' dev-dependencies, whose features (the dev store among them)
+/// apply to the signer's dependencies too. A plain `cargo build -p s3file-signer` would build
+/// every dependency a second time with other features.
 fn build_signer(project: &Project) -> Result<PathBuf> {
-    step("building the signer");
-    run(project.cargo().args(["build", "-p", "s3file-signer"])).context("building the signer failed")?;
+    step("building the signer and the tests");
+    run(project.cargo().args(["test", "--workspace", "--no-run"])).context("building the signer failed")?;
     let signer_bin = project.signer_bin();
     if !signer_bin.is_file() {
         return Err(Error::new(format!(

@@ -31,6 +31,7 @@ mod objects;
 mod post_upload;
 mod staging;
 mod uploads;
+mod xml;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -212,25 +213,16 @@ pub(crate) struct S3Error {
 
 impl IntoResponse for S3Error {
     fn into_response(self) -> Response {
-        let body = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message></Error>",
-            xml_escape(self.code),
-            xml_escape(&self.message)
-        );
+        let body = xml::document("Error", None, |root| {
+            xml::text(root, "Code", self.code);
+            xml::text(root, "Message", &self.message);
+        });
         (self.status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
     }
 }
 
 pub(crate) fn s3_error(status: StatusCode, code: &'static str, message: &str) -> S3Error {
     S3Error { status, code, message: message.to_owned() }
-}
-
-pub(crate) fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 /// Like a bucket whose CORS rule allows every origin and exposes `ETag`, which s3file requires.
@@ -477,11 +469,10 @@ async fn copy_object(store: &DevStore, source: &HeaderValue, key: &str) -> Respo
     };
     match store.0.objects.copy(&from, key).await {
         Ok(Some(meta)) => {
-            let body = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult><LastModified>{}</LastModified><ETag>&quot;{}&quot;</ETag></CopyObjectResult>",
-                multipart::timestamp(uploads::now_ms()),
-                meta.etag
-            );
+            let body = xml::document("CopyObjectResult", None, |root| {
+                xml::text(root, "LastModified", &multipart::timestamp(uploads::now_ms()));
+                xml::text(root, "ETag", &format!("\"{}\"", meta.etag));
+            });
             xml_response(StatusCode::OK, body)
         }
         Ok(None) => {

@@ -8,7 +8,8 @@ use aws_smithy_xml::decode::{try_data, Document};
 use http::StatusCode;
 use md5::Digest as _;
 
-use super::{s3_error, xml_escape, S3Error};
+use super::xml::{self, S3_NAMESPACE};
+use super::{s3_error, S3Error};
 
 /// S3's smallest part, except for the last one of an upload.
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -20,8 +21,6 @@ pub const MAX_PART_NUMBER: u32 = 10_000;
 const MAX_LISTED: usize = 1000;
 /// A `CompleteMultipartUpload` document of 10,000 parts with checksums fits with room to spare.
 pub const MAX_COMPLETE_BODY: usize = 4 * 1024 * 1024;
-
-const XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 pub fn no_such_upload() -> S3Error {
     s3_error(
@@ -226,32 +225,21 @@ pub fn timestamp(unix_ms: i64) -> String {
     )
 }
 
-fn xml(root: &str, body: &str) -> String {
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{root} xmlns=\"{XMLNS}\">{body}</{root}>")
-}
-
-fn element(name: &str, value: &str) -> String {
-    format!("<{name}>{}</{name}>", xml_escape(value))
-}
-
 pub fn initiate_result(bucket: &str, key: &str, upload_id: &str) -> String {
-    xml(
-        "InitiateMultipartUploadResult",
-        &[element("Bucket", bucket), element("Key", key), element("UploadId", upload_id)].concat(),
-    )
+    xml::document("InitiateMultipartUploadResult", Some(S3_NAMESPACE), |root| {
+        xml::text(root, "Bucket", bucket);
+        xml::text(root, "Key", key);
+        xml::text(root, "UploadId", upload_id);
+    })
 }
 
 pub fn complete_result(location: &str, bucket: &str, key: &str, etag: &str) -> String {
-    xml(
-        "CompleteMultipartUploadResult",
-        &[
-            element("Location", location),
-            element("Bucket", bucket),
-            element("Key", key),
-            element("ETag", &format!("\"{etag}\"")),
-        ]
-        .concat(),
-    )
+    xml::document("CompleteMultipartUploadResult", Some(S3_NAMESPACE), |root| {
+        xml::text(root, "Location", location);
+        xml::text(root, "Bucket", bucket);
+        xml::text(root, "Key", key);
+        xml::text(root, "ETag", &format!("\"{etag}\""));
+    })
 }
 
 /// `ListPartsResult` for the parts after `marker` (`parts` sorted by number).
@@ -266,29 +254,26 @@ pub fn list_parts(
     let after: Vec<&StoredPart> = parts.iter().filter(|part| part.number > marker).collect();
     let page = &after[..after.len().min(max)];
     let truncated = page.len() < after.len();
-    let mut body = [
-        element("Bucket", bucket),
-        element("Key", key),
-        element("UploadId", upload_id),
-        element("PartNumberMarker", &marker.to_string()),
-    ]
-    .concat();
-    if let Some(last) = page.last() {
-        body.push_str(&element("NextPartNumberMarker", &last.number.to_string()));
-    }
-    body.push_str(&element("MaxParts", &max.to_string()));
-    body.push_str(&element("IsTruncated", if truncated { "true" } else { "false" }));
-    for part in page {
-        body.push_str(&format!(
-            "<Part>{}{}{}{}</Part>",
-            element("PartNumber", &part.number.to_string()),
-            element("LastModified", &timestamp(part.last_modified_ms)),
-            element("ETag", &format!("\"{}\"", part.etag)),
-            element("Size", &part.size.to_string()),
-        ));
-    }
-    body.push_str(&element("StorageClass", "STANDARD"));
-    xml("ListPartsResult", &body)
+    xml::document("ListPartsResult", Some(S3_NAMESPACE), |root| {
+        xml::text(root, "Bucket", bucket);
+        xml::text(root, "Key", key);
+        xml::text(root, "UploadId", upload_id);
+        xml::text(root, "PartNumberMarker", &marker.to_string());
+        if let Some(last) = page.last() {
+            xml::text(root, "NextPartNumberMarker", &last.number.to_string());
+        }
+        xml::text(root, "MaxParts", &max.to_string());
+        xml::text(root, "IsTruncated", if truncated { "true" } else { "false" });
+        for part in page {
+            xml::element(root, "Part", |element| {
+                xml::text(element, "PartNumber", &part.number.to_string());
+                xml::text(element, "LastModified", &timestamp(part.last_modified_ms));
+                xml::text(element, "ETag", &format!("\"{}\"", part.etag));
+                xml::text(element, "Size", &part.size.to_string());
+            });
+        }
+        xml::text(root, "StorageClass", "STANDARD");
+    })
 }
 
 /// An upload in progress, as listed.
@@ -332,29 +317,29 @@ pub fn list_uploads(bucket: &str, mut uploads: Vec<UploadSummary>, query: &Uploa
         }
     }
     let encode = |key| encoded(key, query.url_encoded);
-    let mut body = element("Bucket", bucket);
-    body.push_str(&element("KeyMarker", &encode(query.key_marker.as_deref().unwrap_or_default())));
-    body.push_str(&element("UploadIdMarker", query.upload_id_marker.as_deref().unwrap_or_default()));
-    if let (true, Some(last)) = (truncated, uploads.last()) {
-        body.push_str(&element("NextKeyMarker", &encode(&last.key)));
-        body.push_str(&element("NextUploadIdMarker", &last.upload_id));
-    }
-    if query.url_encoded {
-        body.push_str(&element("EncodingType", "url"));
-    }
-    body.push_str(&element("Prefix", &encode(&query.prefix)));
-    body.push_str(&element("MaxUploads", &query.max_uploads.to_string()));
-    body.push_str(&element("IsTruncated", if truncated { "true" } else { "false" }));
-    for upload in &uploads {
-        body.push_str(&format!(
-            "<Upload>{}{}{}{}</Upload>",
-            element("Key", &encode(&upload.key)),
-            element("UploadId", &upload.upload_id),
-            element("StorageClass", "STANDARD"),
-            element("Initiated", &timestamp(upload.initiated_ms)),
-        ));
-    }
-    xml("ListMultipartUploadsResult", &body)
+    xml::document("ListMultipartUploadsResult", Some(S3_NAMESPACE), |root| {
+        xml::text(root, "Bucket", bucket);
+        xml::text(root, "KeyMarker", &encode(query.key_marker.as_deref().unwrap_or_default()));
+        xml::text(root, "UploadIdMarker", query.upload_id_marker.as_deref().unwrap_or_default());
+        if let (true, Some(last)) = (truncated, uploads.last()) {
+            xml::text(root, "NextKeyMarker", &encode(&last.key));
+            xml::text(root, "NextUploadIdMarker", &last.upload_id);
+        }
+        if query.url_encoded {
+            xml::text(root, "EncodingType", "url");
+        }
+        xml::text(root, "Prefix", &encode(&query.prefix));
+        xml::text(root, "MaxUploads", &query.max_uploads.to_string());
+        xml::text(root, "IsTruncated", if truncated { "true" } else { "false" });
+        for upload in &uploads {
+            xml::element(root, "Upload", |element| {
+                xml::text(element, "Key", &encode(&upload.key));
+                xml::text(element, "UploadId", &upload.upload_id);
+                xml::text(element, "StorageClass", "STANDARD");
+                xml::text(element, "Initiated", &timestamp(upload.initiated_ms));
+            });
+        }
+    })
 }
 
 #[cfg(test)]

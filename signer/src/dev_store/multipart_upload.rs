@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use super::checksums::Expected;
 use super::multipart::{self, no_such_upload, MAX_COMPLETE_BODY, MAX_PART_SIZE, MIN_PART_SIZE};
 use super::uploads::{initiation_ms, UploadMeta};
+use super::xml;
 use super::{
     content_type_of, copy_source, echo_checksum, etag_header, internal, kept_headers, receive_checked,
     s3_error, too_large, xml_response, DevStore, ObjectRequest, S3Error,
@@ -136,11 +137,10 @@ async fn upload_part_copy(
     match store.0.uploads.put_part(id, number, staged, etag, length).await {
         Ok(Some(part)) => xml_response(
             StatusCode::OK,
-            format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyPartResult><LastModified>{}</LastModified><ETag>&quot;{}&quot;</ETag></CopyPartResult>",
-                multipart::timestamp(part.last_modified_ms),
-                part.etag
-            ),
+            xml::document("CopyPartResult", None, |root| {
+                xml::text(root, "LastModified", &multipart::timestamp(part.last_modified_ms));
+                xml::text(root, "ETag", &format!("\"{}\"", part.etag));
+            }),
         ),
         Ok(None) => no_such_upload().into_response(),
         Err(error) => internal(error),

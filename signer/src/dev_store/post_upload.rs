@@ -17,7 +17,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::body_allowance::Allowance;
 use super::checksums::{BodyDigest, Digests, Expected};
-use super::{etag_header, kept_headers, s3_error, xml_escape, DevStore, Meta, S3Error};
+use super::{etag_header, kept_headers, s3_error, xml, DevStore, Meta, S3Error};
 use crate::post_policy::{PolicyDocument, PolicyViolation};
 use crate::sigv4;
 
@@ -293,12 +293,11 @@ fn created(bucket: &str, key: &str, etag: &str, status: Option<&str>) -> Respons
     let headers = [(header::ETAG, etag_header(etag))];
     match status {
         Some("201") => {
-            let body = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse><Bucket>{}</Bucket><Key>{}</Key><ETag>\"{}\"</ETag></PostResponse>",
-                xml_escape(bucket),
-                xml_escape(key),
-                etag
-            );
+            let body = xml::document("PostResponse", None, |root| {
+                xml::text(root, "Bucket", bucket);
+                xml::text(root, "Key", key);
+                xml::text(root, "ETag", &format!("\"{etag}\""));
+            });
             (StatusCode::CREATED, headers, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
         }
         Some("200") => (StatusCode::OK, headers).into_response(),

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::finalize::Finalized;
+use crate::finalize::Finalized;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -63,7 +63,7 @@ pub fn render(finalized: &Finalized) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routes::finalize::StoredFile;
+    use crate::finalize::StoredFile;
 
     #[test]
     fn escapes_everything_a_user_chose() {

@@ -15,7 +15,7 @@ use crate::keys;
 use crate::multipart_ticket::{self, Ticket};
 use crate::part_plan::{PartPlan, PartsState};
 use crate::post_policy::{sign_post, PostPolicy};
-use crate::state::AppState;
+use crate::state::{AppState, PostUrl};
 use crate::storage::PresignedPut;
 
 /// Most files one request may sign; bounds the work a single request can ask for.
@@ -267,10 +267,9 @@ impl PostSigning {
     async fn new(state: &AppState, headers: &HeaderMap, now: OffsetDateTime) -> Result<PostSigning> {
         Ok(PostSigning {
             credentials: state.credentials.signing_credentials().await?,
-            url: if state.dev_store.is_some() {
-                dev_store_url(headers, state)
-            } else {
-                state.bucket_url.clone()
+            url: match state.post_url {
+                PostUrl::Bucket => state.bucket_url.clone(),
+                PostUrl::SameHost => same_host_url(headers, state),
             },
             expires_at: now + Duration::seconds(state.settings.upload_expire as i64),
             extra_fields: state.storage.parameters.upload_fields(),
@@ -304,8 +303,8 @@ impl PostSigning {
     }
 }
 
-/// In dev mode the store is this very server, reached at whatever host the browser used.
-fn dev_store_url(headers: &HeaderMap, state: &AppState) -> String {
+/// The dev store's bucket on this very server, at whatever host the browser used.
+fn same_host_url(headers: &HeaderMap, state: &AppState) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|host| host.to_str().ok())
