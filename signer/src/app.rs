@@ -21,8 +21,9 @@ pub const SIGN_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn app(state: AppState) -> Router {
     // Finalize takes plain forms, and whole files when the browser has no JavaScript.
-    let finalize_limit =
-        usize::try_from(state.settings.max_file_size).unwrap_or(usize::MAX).saturating_add(1024 * 1024);
+    let finalize_limit = usize::try_from(state.config.rules.default_rule().max_size())
+        .unwrap_or(usize::MAX)
+        .saturating_add(1024 * 1024);
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
@@ -46,7 +47,7 @@ pub fn app(state: AppState) -> Router {
     if let Some(store) = state.dev_store() {
         router = router.nest("/s3", store.router().layer(DefaultBodyLimit::disable()));
     }
-    if let Some(www) = &state.settings.www {
+    if let crate::config::Front::Www(www) = &state.config.front {
         router = router.fallback_service(ServeDir::new(www));
     }
     if state.upstream.is_some() {

@@ -70,7 +70,7 @@ pub struct S3FileLayer {
 impl S3FileLayer {
     /// Finalizes with the signer's upload rules (`S3FILE_ACCEPT`, `S3FILE_FIELDS`).
     pub fn new(state: AppState) -> Self {
-        let rules = Arc::new(state.rules.clone());
+        let rules = Arc::new(state.config.rules.clone());
         S3FileLayer { state, rules }
     }
 

@@ -24,6 +24,7 @@ pub mod part_plan;
 pub mod post_policy;
 pub mod proxy;
 pub mod routes;
+pub mod s3_url;
 pub mod server;
 pub mod sigv4;
 pub mod state;
@@ -41,13 +42,14 @@ pub use state::AppState;
 pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     use anyhow::Context;
     // Settings first: a missing bucket says so, not that the port is taken.
-    settings.validate()?;
-    let limits = server::Limits::from_settings(&settings);
-    let listener = tokio::net::TcpListener::bind(settings.listen)
+    let config = config::Config::from_settings(&settings)
+        .map_err(|errors| anyhow::anyhow!("invalid settings:\n  {}", errors.join("\n  ")))?;
+    let limits = config.limits;
+    let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("listen on {} (S3FILE_LISTEN)", settings.listen))?;
+        .with_context(|| format!("listen on {} (S3FILE_LISTEN)", config.listen))?;
     let local_addr = listener.local_addr()?;
-    let state = AppState::build(settings, local_addr).await?;
+    let state = AppState::from_config(config, local_addr, None).await?;
     tracing::info!("listening on http://{local_addr}");
     server::serve_on(listener, app(state), limits, shutdown_signal()).await;
     Ok(())

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use s3file_signer::config::{Cli, Command};
+use s3file_signer::config::{Cli, Command, Config};
 
 fn main() -> ExitCode {
     init_logging();
@@ -53,15 +53,20 @@ fn sweep(settings: s3file_signer::config::Settings, older_than_hours: u64) -> Ex
 }
 
 fn check(settings: s3file_signer::config::Settings, deploy: bool, offline: bool) -> ExitCode {
-    let mut problems = settings.errors();
-    if deploy {
-        problems.extend(settings.deploy_warnings());
-    }
-    if deploy && !offline && problems.is_empty() && !settings.is_dev_mode() {
+    let config = Config::from_settings(&settings);
+    let mut problems = match &config {
+        Err(errors) => errors.clone(),
+        Ok(config) if deploy => config.deploy_warnings(),
+        Ok(_) => Vec::new(),
+    };
+    let config =
+        config.ok().filter(|config| deploy && !offline && problems.is_empty() && !config.is_dev_mode());
+    if let Some(config) = config {
         let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
         let bucket = runtime.block_on(async {
             // Nothing listens: the state is built only to reach the bucket.
-            let state = s3file_signer::AppState::build(settings, ([127, 0, 0, 1], 0).into()).await?;
+            let state =
+                s3file_signer::AppState::from_config(config, ([127, 0, 0, 1], 0).into(), None).await?;
             anyhow::Ok(s3file_signer::deploy::bucket_warnings(&state).await)
         });
         match bucket {

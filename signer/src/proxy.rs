@@ -32,6 +32,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 use tokio::time::Instant;
 
+use crate::config::Front;
 use crate::error::{Error, Result};
 use crate::finalize::{finalize_request, is_form, Finalized};
 use crate::forward_signature;
@@ -76,7 +77,11 @@ async fn forward_request(state: &AppState, request: Request) -> Result<Response>
         )));
     }
     let peer = head.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
-    replace_forwarding_headers(&mut head.headers, peer, &state.settings.trusted_proxies.0);
+    let trusted = match &state.config.front {
+        Front::Upstream { trusted, .. } => trusted.0.as_slice(),
+        _ => &[],
+    };
+    replace_forwarding_headers(&mut head.headers, peer, trusted);
     let target = target(upstream, &head)?;
     if head.method != Method::POST || !is_form(&head.headers) {
         return send(upstream, &head, target, Outgoing::Streamed(body.into_data_stream().boxed())).await;
@@ -113,7 +118,8 @@ async fn forward_form(
         return send(upstream, &head, target, Outgoing::Buffered(body)).await;
     }
     let Finalized { passthrough, files, .. } =
-        finalize_request(state, &state.rules, Request::from_parts(head.clone(), Body::from(body))).await?;
+        finalize_request(state, &state.config.rules, Request::from_parts(head.clone(), Body::from(body)))
+            .await?;
     let mut fields = passthrough;
     for (field, stored) in &files {
         for file in stored {
@@ -129,7 +135,8 @@ async fn forward_form(
         Some(query) => format!("{}?{query}", target.path()),
         None => target.path().to_owned(),
     };
-    let secret = state.settings.secret_key.as_deref().unwrap_or_default().as_bytes();
+    // `Config::from_settings` gives proxy mode no config without a secret.
+    let secret = state.config.secrets.current.as_deref().unwrap_or_default().as_bytes();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let signature = forward_signature::sign(secret, now, head.method.as_str(), &signed_path, body.as_bytes());
     let mut head = head;

@@ -29,25 +29,7 @@ use tokio::sync::{watch, Semaphore};
 use tower::Service as _;
 use tower_http::timeout::TimeoutBody;
 
-use crate::config::Settings;
-
-/// What one connection, and all of them together, may hold.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_connections: usize,
-    pub header_timeout: Duration,
-    pub body_timeout: Duration,
-}
-
-impl Limits {
-    pub fn from_settings(settings: &Settings) -> Limits {
-        Limits {
-            max_connections: settings.max_connections,
-            header_timeout: Duration::from_secs(settings.header_timeout),
-            body_timeout: Duration::from_secs(settings.body_timeout),
-        }
-    }
-}
+pub use crate::config::Limits;
 
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves, then stops accepting
 /// and waits for the connections in progress to finish their requests. Every request carries

@@ -11,14 +11,13 @@ use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumVal
 
 #[cfg(feature = "dev-store")]
 use crate::config::DEV_BUCKET;
-use crate::config::{self, Settings, DEFAULT_REGION};
+use crate::config::{Config, CredentialSource, Settings, Store, DEFAULT_REGION, S3};
 use crate::credentials::CachedCredentials;
 #[cfg(feature = "dev-store")]
 use crate::dev_store::DevStore;
-use crate::field_rules::FieldRules;
 use crate::folder_token::FolderSigner;
 use crate::metrics::Metrics;
-use crate::object_parameters::ObjectParameters;
+use crate::s3_url;
 use crate::sigv4::SigningKeyCache;
 use crate::storage::Storage;
 use crate::transport;
@@ -28,14 +27,11 @@ use crate::upstream::Upstream;
 pub struct AppState(pub Arc<Shared>);
 
 pub struct Shared {
-    pub settings: Settings,
+    pub config: Config,
     pub storage: Storage,
     pub credentials: CachedCredentials,
     pub signing_keys: SigningKeyCache,
     pub folders: FolderSigner,
-    /// What each field may upload (`S3FILE_ACCEPT`, `S3FILE_FIELDS`, `S3FILE_MAX_FILE_SIZE`),
-    /// checked when signing and again when finalizing.
-    pub rules: FieldRules,
     pub region: String,
     /// The bucket's URL as browsers reach it: the base of plain download URLs.
     pub bucket_url: String,
@@ -66,8 +62,7 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Resolves configuration and connects the S3 client. `local_addr` is where this process
-    /// listens, which dev mode needs to reach its own store.
+    /// Checks and parses `settings`, then builds the state as [`AppState::from_config`].
     pub async fn build(settings: Settings, local_addr: SocketAddr) -> anyhow::Result<AppState> {
         AppState::build_with_credentials(settings, local_addr, None).await
     }
@@ -79,10 +74,20 @@ impl AppState {
         local_addr: SocketAddr,
         provider: Option<SharedCredentialsProvider>,
     ) -> anyhow::Result<AppState> {
-        // Refuses, among others, a missing bucket without dev mode and any secret shorter than
-        // MIN_SECRET_LEN, so every secret below is strong.
-        settings.validate()?;
-        let secret = match &settings.secret_key {
+        let config = Config::from_settings(&settings)
+            .map_err(|errors| anyhow::anyhow!("invalid settings:\n  {}", errors.join("\n  ")))?;
+        AppState::from_config(config, local_addr, provider).await
+    }
+
+    /// Connects the S3 client (and, in dev mode, opens the store). `local_addr` is where this
+    /// process listens, which dev mode needs to reach its own store.
+    pub async fn from_config(
+        config: Config,
+        local_addr: SocketAddr,
+        provider: Option<SharedCredentialsProvider>,
+    ) -> anyhow::Result<AppState> {
+        // Every secret is strong: `Config::from_settings` refuses any shorter than MIN_SECRET_LEN.
+        let secret = match &config.secrets.current {
             Some(secret) => secret.clone().into_bytes(),
             None => {
                 // Only dev mode gets here: 32 random bytes are as strong as a secret gets.
@@ -91,29 +96,37 @@ impl AppState {
             }
         };
         let mut secrets: Vec<&[u8]> = vec![&secret];
-        secrets.extend(settings.fallback_secret_keys.iter().map(|s| s.as_bytes()));
+        secrets.extend(config.secrets.fallbacks.iter().map(|s| s.as_bytes()));
         let folders = FolderSigner::new(&secrets);
-
-        if settings.is_dev_mode() {
-            build_dev(settings, local_addr, folders).await
-        } else {
-            build_s3(settings, folders, provider).await
+        let upstream = match &config.front {
+            crate::config::Front::Upstream { url, .. } => Some(Upstream::new(url)?),
+            _ => None,
+        };
+        match &config.store {
+            Store::S3(s3) => {
+                let s3 = s3.clone();
+                build_s3(config, &s3, folders, upstream, provider).await
+            }
+            Store::Dev { .. } => build_dev(config, local_addr, folders, upstream).await,
         }
     }
-}
 
-/// `Settings::errors` refuses `--dev` in a build without the dev store.
-#[cfg(not(feature = "dev-store"))]
-async fn build_dev(_: Settings, _: SocketAddr, _: FolderSigner) -> anyhow::Result<AppState> {
-    anyhow::bail!("{}", config::NO_DEV_STORE)
-}
-
-impl AppState {
     /// The dev store, when this signer is one.
     #[cfg(feature = "dev-store")]
     pub fn dev_store(&self) -> Option<&DevStore> {
         self.dev_store.as_ref()
     }
+}
+
+/// `Config::from_settings` refuses `--dev` in a build without the dev store.
+#[cfg(not(feature = "dev-store"))]
+async fn build_dev(
+    _: Config,
+    _: SocketAddr,
+    _: FolderSigner,
+    _: Option<Upstream>,
+) -> anyhow::Result<AppState> {
+    anyhow::bail!("{}", crate::config::NO_DEV_STORE)
 }
 
 fn s3_client_config(
@@ -145,14 +158,16 @@ fn s3_client_config(
 
 #[cfg(feature = "dev-store")]
 async fn build_dev(
-    settings: Settings,
+    config: Config,
     local_addr: SocketAddr,
     folders: FolderSigner,
+    upstream: Option<Upstream>,
 ) -> anyhow::Result<AppState> {
+    let Store::Dev { dir } = &config.store else { unreachable!("called for the dev store") };
     // The store's key pair follows from S3FILE_SECRET_KEY, so several signers sharing a secret
     // and a store directory act as replicas of one service; without a secret, each process
     // has a random pair of its own.
-    let secret = match &settings.secret_key {
+    let secret = match &config.secrets.current {
         Some(key) => {
             use hmac::{Hmac, Mac};
             let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key");
@@ -162,11 +177,8 @@ async fn build_dev(
         None => hex::encode(rand::random::<[u8; 20]>()),
     };
     let credentials = crate::sigv4::Credentials::new("S3FILEDEVSTORE", &secret, None);
-    let parameters =
-        ObjectParameters::parse(settings.object_parameters.as_deref(), settings.default_acl.as_deref())
-            .map_err(anyhow::Error::msg)?;
-    let dev_store = DevStore::open(&settings.dev_store_dir, DEV_BUCKET, credentials)
-        .with_context(|| format!("open the dev store in {}", settings.dev_store_dir.display()))?;
+    let dev_store = DevStore::open(dir, DEV_BUCKET, credentials)
+        .with_context(|| format!("open the dev store in {}", dir.display()))?;
     let provider = SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
         "S3FILEDEVSTORE",
         secret,
@@ -179,65 +191,58 @@ async fn build_dev(
     if own_addr.ip().is_unspecified() {
         own_addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    // The trailing slash matters: the SDK appends `bucket/key` to the endpoint path as is.
-    let endpoint = format!("http://{own_addr}/s3/");
+    let endpoint = s3_url::dev_store_endpoint(&own_addr.to_string());
     // This process is the store: proxy variables meant for the outside world must not apply.
     let direct = transport::http_client(&transport::Trust::SystemRoots, &transport::Proxy::Direct)?;
-    let config = s3_client_config(
+    let client_config = s3_client_config(
         aws_sdk_s3::Config::builder().http_client(direct),
         &credentials,
         DEFAULT_REGION,
         Some(&endpoint),
         true,
     );
-    tracing::warn!(dir = %settings.dev_store_dir.display(), "dev mode: uploads go to the embedded store; never use it in production");
-    let client = aws_sdk_s3::Client::from_conf(config);
+    tracing::warn!(dir = %dir.display(), "dev mode: uploads go to the embedded store; never use it in production");
+    let client = aws_sdk_s3::Client::from_conf(client_config);
     Ok(AppState(Arc::new(Shared {
         storage: Storage {
             presigner: client.clone(),
             client,
             bucket: DEV_BUCKET.to_owned(),
-            parameters,
-            single_copy_limit: settings.multipart_copy_threshold,
-            copy_part_size: settings.multipart_copy_threshold,
+            parameters: config.object_parameters.clone(),
+            single_copy_limit: config.finals.copy_threshold,
+            copy_part_size: config.finals.copy_threshold,
         },
         credentials,
         signing_keys: SigningKeyCache::default(),
         folders,
         region: DEFAULT_REGION.to_owned(),
-        bucket_url: format!("{endpoint}{DEV_BUCKET}"),
+        bucket_url: s3_url::dev_store_bucket_url(&own_addr.to_string(), DEV_BUCKET),
         post_url: PostUrl::SameHost,
         dev_store: Some(dev_store),
-        upstream: settings.upstream.as_deref().map(Upstream::new).transpose()?,
+        upstream,
         metrics: Metrics::default(),
-        rules: upload_rules(&settings)?,
-        settings,
+        config,
     })))
 }
 
 async fn build_s3(
-    settings: Settings,
+    config: Config,
+    s3: &S3,
     folders: FolderSigner,
+    upstream: Option<Upstream>,
     provider: Option<SharedCredentialsProvider>,
 ) -> anyhow::Result<AppState> {
-    let bucket = settings.bucket_name.clone().expect("S3 mode has a bucket");
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(region) = &settings.region_name {
+    if let Some(region) = &s3.region {
         loader = loader.region(Region::new(region.clone()));
     }
-    // django-storages' order: a session profile, then explicit keys, then the default chain
-    // (environment, web identity, ECS, EC2 metadata, profile files).
-    if let Some(profile) = &settings.session_profile {
-        loader = loader.profile_name(profile);
-    } else if let Some((id, secret)) = settings.explicit_keys() {
-        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
-            id,
-            secret,
-            settings.session_token.clone(),
-            None,
-            "settings",
-        ));
-    }
+    loader = match &s3.credentials {
+        CredentialSource::Profile(profile) => loader.profile_name(profile),
+        CredentialSource::Keys { id, secret, session_token } => loader.credentials_provider(
+            aws_credential_types::Credentials::new(id, secret, session_token.clone(), None, "settings"),
+        ),
+        CredentialSource::DefaultChain => loader,
+    };
     let sdk_config = loader.load().await;
     let region =
         sdk_config.region().map(|region| region.to_string()).unwrap_or_else(|| DEFAULT_REGION.to_owned());
@@ -248,45 +253,37 @@ async fn build_s3(
         )?,
     };
     let credentials = CachedCredentials::new(provider);
-    let style = settings.effective_addressing_style();
-    let path_style = style == config::AddressingStyle::Path;
-    let endpoint = settings
-        .endpoint_url
-        .clone()
-        .or_else(|| (!settings.use_ssl).then(|| format!("http://s3.{region}.amazonaws.com")));
-    let trust = transport::parse_verify(settings.verify.as_deref()).map_err(anyhow::Error::msg)?;
-    let proxy = transport::proxy_for(settings.proxies.as_deref(), settings.endpoint_scheme())
-        .map_err(anyhow::Error::msg)?;
-    let http_client = transport::http_client(&trust, &proxy)?;
+    let path_style = s3.addressing_style == crate::config::AddressingStyle::Path;
+    let endpoint =
+        s3.endpoint_url.clone().or_else(|| (!s3.use_ssl).then(|| s3_url::aws_http_endpoint(&region)));
+    let http_client = transport::http_client(&s3.trust, &s3.proxy)?;
     let client_for = |endpoint: Option<&str>| {
-        let config = s3_client_config(
+        let client_config = s3_client_config(
             aws_sdk_s3::config::Builder::from(&sdk_config).http_client(http_client.clone()),
             &credentials,
             &region,
             endpoint,
             path_style,
         );
-        aws_sdk_s3::Client::from_conf(config)
+        aws_sdk_s3::Client::from_conf(client_config)
     };
     let client = client_for(endpoint.as_deref());
-    let presigner = match &settings.public_endpoint_url {
+    let presigner = match &s3.public_endpoint_url {
         Some(public) => client_for(Some(public)),
         None => client.clone(),
     };
-    let public_endpoint = settings.public_endpoint_url.as_deref().or(settings.endpoint_url.as_deref());
-    let bucket_url = config::s3_post_url(public_endpoint, &bucket, &region, style, settings.use_ssl);
-    let parameters =
-        ObjectParameters::parse(settings.object_parameters.as_deref(), settings.default_acl.as_deref())
-            .map_err(anyhow::Error::msg)?;
-    tracing::info!(%bucket, %region, %bucket_url, "uploads go to S3");
+    let public_endpoint = s3.public_endpoint_url.as_deref().or(s3.endpoint_url.as_deref());
+    let bucket_url =
+        s3_url::bucket_url(public_endpoint, &s3.bucket, &region, s3.addressing_style, s3.use_ssl);
+    tracing::info!(bucket = %s3.bucket, %region, %bucket_url, "uploads go to S3");
     Ok(AppState(Arc::new(Shared {
         storage: Storage {
             client,
             presigner,
-            bucket,
-            parameters,
-            single_copy_limit: settings.multipart_copy_threshold,
-            copy_part_size: settings.multipart_copy_threshold,
+            bucket: s3.bucket.clone(),
+            parameters: config.object_parameters.clone(),
+            single_copy_limit: config.finals.copy_threshold,
+            copy_part_size: config.finals.copy_threshold,
         },
         credentials,
         signing_keys: SigningKeyCache::default(),
@@ -296,16 +293,8 @@ async fn build_s3(
         post_url: PostUrl::Bucket,
         #[cfg(feature = "dev-store")]
         dev_store: None,
-        upstream: settings.upstream.as_deref().map(Upstream::new).transpose()?,
+        upstream,
         metrics: Metrics::default(),
-        rules: upload_rules(&settings)?,
-        settings,
+        config,
     })))
-}
-
-/// The upload rules; `Settings::errors` has refused rules that do not parse already.
-fn upload_rules(settings: &Settings) -> anyhow::Result<FieldRules> {
-    settings
-        .field_rules()
-        .map_err(|problems| anyhow::anyhow!("invalid upload rules: {}", problems.join("; ")))
 }

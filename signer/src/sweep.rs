@@ -15,7 +15,7 @@ pub fn stale(uploads: Vec<PendingUpload>, cutoff: SystemTime) -> Vec<PendingUplo
 /// Aborts the uploads under the upload folder older than `age`; returns how many, and the
 /// first failure if any (the others are still tried).
 pub async fn sweep(state: &AppState, age: Duration) -> anyhow::Result<usize> {
-    let prefix = format!("{}/", state.settings.upload_path.trim_matches('/'));
+    let prefix = format!("{}/", state.config.uploads.path.trim_matches('/'));
     let cutoff = SystemTime::now() - age;
     let uploads = stale(state.storage.pending_uploads(&prefix).await?, cutoff);
     let mut first_error = None;

@@ -6,7 +6,7 @@
 //! and the entry for the endpoint's scheme is used. Without `proxies`, the standard
 //! HTTPS_PROXY / HTTP_PROXY / NO_PROXY variables apply, as in botocore.
 //!
-//! The parsing is pure and checked by `Settings::errors`, so a bad value stops the signer at
+//! The parsing is pure and done once by `Config::from_settings`, so a bad value stops the signer at
 //! start-up with a message instead of failing the first upload.
 
 use std::path::PathBuf;

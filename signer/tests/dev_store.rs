@@ -297,7 +297,7 @@ async fn answer(request: reqwest::RequestBuilder) -> reqwest::Response {
 }
 
 fn stored_files(server: &Server) -> Vec<PathBuf> {
-    walk(&server.state.settings.dev_store_dir)
+    walk(&common::dev_store_dir(&server.state))
 }
 
 /// The store's files once `wanted` holds of them; fails after ten seconds.

@@ -100,7 +100,7 @@ async fn download(server: &Server, key: &str) -> Vec<u8> {
 }
 
 async fn pending_keys(server: &Server) -> Vec<String> {
-    let prefix = format!("{}/", server.state.settings.upload_path);
+    let prefix = format!("{}/", server.state.config.uploads.path);
     server
         .state
         .storage

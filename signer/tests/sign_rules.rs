@@ -339,7 +339,7 @@ async fn prefix_policy(server: &Server, prefix: &str, size: u64) -> Vec<(String,
 #[tokio::test]
 async fn dev_store_keys_never_leave_its_directory_under_a_prefix_policy() {
     let server = start(dev_settings(&[])).await;
-    let dir = server.state.settings.dev_store_dir.clone();
+    let dir = common::dev_store_dir(&server.state);
     let signed = server.sign("file", &[("x.txt", 5, "text/plain")]).await;
     let upload = signed.file(0);
     let folder = upload["key"].as_str().unwrap().rsplit_once('/').unwrap().0.to_owned();

@@ -133,12 +133,12 @@ async fn without_the_bundle_an_untrusted_endpoint_is_refused() {
     ]))
     .await;
     // The same folders, seen by a signer that reaches SeaweedFS directly.
-    let settings = &untrusting.state.settings;
+    let config = &untrusting.state.config;
     let direct = common::start(common::seaweedfs_settings(&[
         "--location",
-        &settings.location,
+        &config.finals.location,
         "--upload-path",
-        &settings.upload_path,
+        &config.uploads.path,
     ]))
     .await;
     let (signed, key) = common::uploaded(&untrusting, "untrusted.txt").await;

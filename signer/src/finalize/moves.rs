@@ -4,15 +4,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::Duration;
 
 use time::OffsetDateTime;
 
 use super::form::Form;
 use super::{refused, Finalized, StoredFile};
+use crate::config::Downloads;
 use crate::error::{Error, Result};
 use crate::field_rules::FieldRules;
 use crate::keys::{self, FinalNaming, UploadKey};
+use crate::s3_url;
 use crate::state::AppState;
 use crate::storage::ObjectInfo;
 use crate::submission;
@@ -38,12 +39,12 @@ pub(super) async fn finalize_form(state: &AppState, rules: &FieldRules, form: Fo
     let submission = submission::check(
         form.fields,
         &file_fields,
-        &state.settings.upload_path,
+        &state.config.uploads.path,
         &state.folders,
         OffsetDateTime::now_utc(),
     )?;
-    let naming = FinalNaming::from_overwrite(state.settings.file_overwrite);
-    let location = &state.settings.location;
+    let naming = state.config.finals.naming;
+    let location = &state.config.finals.location;
 
     // Look every upload up before moving any, so a missing one changes nothing.
     let mut moves = Vec::new();
@@ -180,12 +181,9 @@ async fn undo(state: &AppState, naming: FinalNaming, stored: &[Move<'_>]) {
 /// django-storages' rules: a custom domain serves unsigned URLs; otherwise URLs are presigned
 /// unless `querystring_auth` is off.
 async fn download_url(state: &AppState, key: &str) -> Result<String> {
-    let settings = &state.settings;
-    if let Some(domain) = &settings.custom_domain {
-        return Ok(format!("{}//{domain}/{}", settings.url_protocol, keys::url_path(key)));
-    }
-    if !settings.querystring_auth {
-        return Ok(format!("{}/{}", state.bucket_url, keys::url_path(key)));
-    }
-    Ok(state.storage.presigned_get(key, Duration::from_secs(settings.querystring_expire)).await?)
+    Ok(match &state.config.downloads {
+        Downloads::CustomDomain { protocol, domain } => s3_url::custom_domain_url(protocol, domain, key),
+        Downloads::Public => s3_url::object_url(&state.bucket_url, key),
+        Downloads::Presigned { expire } => state.storage.presigned_get(key, *expire).await?,
+    })
 }

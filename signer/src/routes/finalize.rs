@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 pub async fn finalize(State(state): State<AppState>, request: Request) -> Result<Response> {
     let wants_json = accepts_json(request.headers());
-    let finalized = finalize_request(&state, &state.rules, request).await?;
+    let finalized = finalize_request(&state, &state.config.rules, request).await?;
     if wants_json {
         return Ok(Json(finalized).into_response());
     }

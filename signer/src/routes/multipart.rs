@@ -59,7 +59,7 @@ pub struct Completed {
 
 /// Checks the ticket; `any_age` for abort, which only ever removes the ticket's own upload.
 fn verified(state: &AppState, upload: &UploadRef, any_age: bool) -> Result<Ticket> {
-    UploadKey::parse(&state.settings.upload_path, &upload.key)
+    UploadKey::parse(&state.config.uploads.path, &upload.key)
         .map_err(|error| Error::Forbidden(format!("{:?}: {error}", upload.key)))?;
     let (folders, ticket, key, id) = (&state.folders, &upload.ticket, &upload.key, &upload.upload_id);
     let verified = if any_age {
@@ -78,7 +78,7 @@ pub async fn parts(
     if request.parts.is_empty() || request.parts.len() > MAX_PARTS_PER_REQUEST {
         return Err(Error::BadRequest(format!("ask for 1 to {MAX_PARTS_PER_REQUEST} parts at a time")));
     }
-    let expires_in = std::time::Duration::from_secs(state.settings.upload_expire);
+    let expires_in = state.config.uploads.upload_expire;
     let expires = (OffsetDateTime::now_utc() + expires_in).unix_timestamp();
     let mut parts = Vec::with_capacity(request.parts.len());
     for &n in &request.parts {

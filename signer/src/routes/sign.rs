@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::JsonBody;
 use crate::config::UploadMethod;
@@ -137,6 +137,7 @@ pub async fn sign(
         )));
     }
     let rule = state
+        .config
         .rules
         .for_field(&request.field)
         .narrowed(&request.accept, request.max_size)
@@ -163,23 +164,19 @@ pub async fn sign(
         request.resume.as_ref().and_then(|resume| resumable_folder(&state, &request.field, resume, now));
     let folder = resumed
         .clone()
-        .unwrap_or_else(|| keys::join(&[&state.settings.upload_path, &keys::folder_id(rand::random())]));
-    let signature = state.folders.sign(
-        &request.field,
-        &folder,
-        now + Duration::seconds(state.settings.signature_expire as i64),
-    );
+        .unwrap_or_else(|| keys::join(&[&state.config.uploads.path, &keys::folder_id(rand::random())]));
+    let signature = state.folders.sign(&request.field, &folder, now + state.config.uploads.signature_expire);
     let key_prefix = format!("{folder}/");
     let mut files = Vec::with_capacity(planned.len());
     let mut post = None;
     for (file, (name, size, content_type)) in request.files.iter().zip(planned) {
         let key = format!("{key_prefix}{name}");
-        let upload = if size > state.settings.multipart_threshold {
+        let upload = if size > state.config.uploads.multipart_threshold {
             let previous = resumed.as_ref().and(file.upload_id.as_deref());
             let multipart = start_multipart(&state, &key, size, &content_type, previous, now).await?;
             Upload::Multipart { multipart }
-        } else if state.settings.upload_method == UploadMethod::Put {
-            let expires_in = std::time::Duration::from_secs(state.settings.upload_expire);
+        } else if state.config.uploads.method == UploadMethod::Put {
+            let expires_in = state.config.uploads.upload_expire;
             Upload::Put { put: state.storage.presign_put(&key, &content_type, size, expires_in).await? }
         } else {
             if post.is_none() {
@@ -203,7 +200,7 @@ fn resumable_folder(
     resume: &ResumeFolder,
     now: OffsetDateTime,
 ) -> Option<String> {
-    let shaped = keys::UploadKey::parse(&state.settings.upload_path, &format!("{}/x", resume.folder)).is_ok();
+    let shaped = keys::UploadKey::parse(&state.config.uploads.path, &format!("{}/x", resume.folder)).is_ok();
     match state.folders.verify(&resume.signature, field, &resume.folder, now) {
         Ok(()) if shaped => Some(resume.folder.clone()),
         outcome => {
@@ -223,7 +220,7 @@ async fn start_multipart(
     previous: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<MultipartStart> {
-    let plan = PartPlan::new(size, state.settings.multipart_part_size).map_err(Error::PayloadTooLarge)?;
+    let plan = PartPlan::new(size, state.config.uploads.part_size).map_err(Error::PayloadTooLarge)?;
     let mut resumed = None;
     if let Some(upload_id) = previous {
         match state.storage.list_parts(key, upload_id).await? {
@@ -244,7 +241,7 @@ async fn start_multipart(
         None => (state.storage.create_multipart(key, content_type).await?, Vec::new()),
     };
     let ticket = Ticket { key: key.to_owned(), upload_id: upload_id.clone(), plan };
-    let expires_at = now + Duration::seconds(state.settings.signature_expire as i64);
+    let expires_at = now + state.config.uploads.signature_expire;
     Ok(MultipartStart {
         ticket: multipart_ticket::issue(&state.folders, &ticket, expires_at),
         upload_id,
@@ -271,7 +268,7 @@ impl PostSigning {
                 PostUrl::Bucket => state.bucket_url.clone(),
                 PostUrl::SameHost => same_host_url(headers, state),
             },
-            expires_at: now + Duration::seconds(state.settings.upload_expire as i64),
+            expires_at: now + state.config.uploads.upload_expire,
             extra_fields: state.storage.parameters.upload_fields(),
             now,
         })
@@ -310,7 +307,7 @@ fn same_host_url(headers: &HeaderMap, state: &AppState) -> String {
         .and_then(|host| host.to_str().ok())
         .filter(|host| host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
         .map(str::to_owned)
-        .unwrap_or_else(|| state.settings.listen.to_string());
+        .unwrap_or_else(|| state.config.listen.to_string());
     format!("http://{host}/s3/{}", state.storage.bucket)
 }
 

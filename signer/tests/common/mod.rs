@@ -24,6 +24,14 @@ pub struct Server {
     pub http: reqwest::Client,
 }
 
+/// Where a dev-mode server keeps its objects.
+pub fn dev_store_dir(state: &AppState) -> std::path::PathBuf {
+    match &state.config.store {
+        s3file_signer::config::Store::Dev { dir } => dir.clone(),
+        s3file_signer::config::Store::S3(_) => panic!("the server is not in dev mode"),
+    }
+}
+
 pub fn settings(args: &[&str]) -> Settings {
     let mut argv = vec![
         "s3file-signer",
@@ -178,13 +186,9 @@ impl Server {
 
     /// Where finalize stores the upload `upload_key`, by the signer's naming.
     pub fn final_key(&self, upload_key: &str) -> String {
-        let settings = &self.state.settings;
-        let key = s3file_signer::keys::UploadKey::parse(&settings.upload_path, upload_key).unwrap();
-        s3file_signer::keys::FinalNaming::from_overwrite(settings.file_overwrite).final_key(
-            &settings.location,
-            key.folder_id(),
-            key.name(),
-        )
+        let config = &self.state.config;
+        let key = s3file_signer::keys::UploadKey::parse(&config.uploads.path, upload_key).unwrap();
+        config.finals.naming.final_key(&config.finals.location, key.folder_id(), key.name())
     }
 }
 
@@ -510,7 +514,7 @@ pub async fn finalize_refuses_forged_and_foreign_keys(server: Server) {
         assert!(server.exists(&key).await);
     }
     // The upload path's look-alike, with a genuine folder name.
-    let (upload_path, rest) = key.split_at(server.state.settings.upload_path.len());
+    let (upload_path, rest) = key.split_at(server.state.config.uploads.path.len());
     let lookalike = format!("{upload_path}_evil{rest}");
     refused_finalize(
         &server,
@@ -547,7 +551,7 @@ pub async fn finalize_refuses_an_expired_folder_signature(server: Server) {
 }
 
 pub async fn sign_refuses_bad_requests(server: Server) {
-    let too_big = server.state.settings.max_file_size + 1;
+    let too_big = server.state.config.rules.default_rule().max_size() + 1;
     let cases = [
         (json!({"field": "file"}), 400),
         (json!({"field": "", "files": [{"name": "a", "size": 1, "type": ""}]}), 400),
@@ -610,7 +614,7 @@ pub async fn sign_enforces_accept_and_the_page_size_limit(server: Server) {
         .await;
     assert_eq!(too_big.status(), 413);
     // A page cannot raise the signer's own limit.
-    let over_limit = server.state.settings.max_file_size + 1;
+    let over_limit = server.state.config.rules.default_rule().max_size() + 1;
     let raised = server
         .sign_raw(json!({"field": "f", "max_size": u64::MAX, "files": [{"name": "a", "size": over_limit, "type": ""}]}))
         .await;
@@ -670,7 +674,7 @@ pub async fn plain_multipart_upload_works_without_javascript(server: Server) {
     let stored = &finalized["files"]["file"][0];
     // The fallback names files as the widget's uploads are named: a folder id of their own.
     let key = stored["key"].as_str().unwrap();
-    let location = &server.state.settings.location;
+    let location = &server.state.config.finals.location;
     let folder = key.strip_prefix(location.as_str()).unwrap().trim_start_matches('/');
     let folder = folder.strip_suffix("/plain.txt").unwrap();
     assert!(folder.len() >= 16 && !folder.contains('/'), "{key}");
@@ -778,6 +782,6 @@ pub async fn file_overwrite_replaces_objects_of_the_same_name(server: Server) {
         let body: Value = response.json().await.unwrap();
         keys.push(body["files"]["file"][0]["key"].as_str().unwrap().to_owned());
     }
-    assert_eq!(keys[0], s3file_signer::keys::join(&[&server.state.settings.location, "same.txt"]));
+    assert_eq!(keys[0], s3file_signer::keys::join(&[&server.state.config.finals.location, "same.txt"]));
     assert_eq!(keys[0], keys[1]);
 }

@@ -52,7 +52,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 /// A fresh key under the server's upload folder (SeaweedFS's bucket is shared by every test).
 fn fresh_key(server: &Server, name: &str) -> String {
-    format!("{}/{}/{name}", server.state.settings.upload_path, hex_id())
+    format!("{}/{}/{name}", server.state.config.uploads.path, hex_id())
 }
 
 /// Bytes that differ with `seed` and along their length, so a misplaced part changes digests.
