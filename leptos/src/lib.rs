@@ -11,7 +11,7 @@
 //!
 //! The widget listens on the document, so forms that Leptos inserts later are upgraded as
 //! they appear; the component listens to the widget's events (`s3file:start`, `progress`,
-//! `s3file:done`, `s3file:error`, described in ARCHITECTURE.md) and turns them into signals.
+//! `s3file:done`, `s3file:error`, described in PROTOCOL.md) and turns them into signals.
 //! Every page then runs one copy of the upload logic, the one that is tested against the
 //! signer and S3, whether its forms come from a template or from Leptos. When the files are
 //! stored the widget submits the form natively to `action` (the signer's finalize by

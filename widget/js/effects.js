@@ -140,7 +140,7 @@ function store(change) {
 }
 
 /** The body of a request about the multipart upload `multipart` (the signer's object) of `key`
- *  (ARCHITECTURE.md, "Multipart endpoints"). */
+ *  (PROTOCOL.md, "Multipart endpoints"). */
 export const multipartBody = (key, { uploadId, ticket }, parts) =>
   JSON.stringify({ key, uploadId, ticket, parts: parts.length ? parts : undefined });
 
@@ -263,7 +263,7 @@ export function formFileInputs(root) {
   return [...(root ?? document).querySelectorAll("input[type=file]")].filter((input) => input.form);
 }
 
-/** The body of a sign request (ARCHITECTURE.md, `POST /s3file/sign`), as JSON text. A file
+/** The body of a sign request (PROTOCOL.md, `POST /s3file/sign`), as JSON text. A file
  *  with a multipart upload kept from an earlier page load asks to resume it, in its folder. */
 export function signBody(field, files, accept, maxSize) {
   let resume;

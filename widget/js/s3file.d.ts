@@ -1,5 +1,5 @@
 // Types of s3file's drop-in module (`s3file.js`) and of the events it dispatches.
-// ARCHITECTURE.md ("Widget events", "Opt-in") describes them in full.
+// PROTOCOL.md ("Widget events", "Opt-in") describes them in full.
 
 /**
  * Prepares the forms with upgraded file inputs under `root` (the document by default): adds

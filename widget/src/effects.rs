@@ -1,7 +1,7 @@
 //! The widget's effects on the page, carried out by `widget/js/effects.js`: Rust decides, the
 //! JS only does it (DOM plumbing is several times smaller in JS than in wasm).
 //!
-//! The events are the page's API (ARCHITECTURE.md, "Widget events"):
+//! The events are the page's API (PROTOCOL.md, "Widget events"):
 //!
 //! - `progress`, as django-s3file 7 dispatches it: on the form, then on the input, not
 //!   bubbling, with `detail` `progress`, `loaded` and `total` (of all the form's files on the

@@ -32,7 +32,7 @@ pub struct Target {
     pub upload: Upload,
 }
 
-/// How a file goes up (ARCHITECTURE.md, "Upload"). The fields and headers go from the signer's
+/// How a file goes up (PROTOCOL.md, "Upload"). The fields and headers go from the signer's
 /// JSON or the input's attributes to the request without a stop in Rust.
 pub enum Upload {
     /// A POST to `url` of the policy's form `fields`, in the order they must be sent.

@@ -2,7 +2,7 @@
 //! django-s3file's markup) upload their files straight to S3, and the form is then submitted
 //! with the S3 keys in their place.
 //!
-//! See ARCHITECTURE.md for the wire protocol. The modules without `web-sys` (`announcement`,
+//! See PROTOCOL.md for the wire protocol. The modules without `web-sys` (`announcement`,
 //! `endpoint`, `failure`, `presigned`, `progress`, `queue`, `retry`, `settings`,
 //! `submission`, `text`) hold the logic and are tested with plain `cargo test`; the others are
 //! the thin shell around the DOM and XHR.

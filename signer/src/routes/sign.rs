@@ -74,7 +74,7 @@ pub struct SignedUpload {
     pub upload: Upload,
 }
 
-/// How one file goes up (ARCHITECTURE.md, "Upload"). On the wire its members sit beside
+/// How one file goes up (PROTOCOL.md, "Upload"). On the wire its members sit beside
 /// `name` and `key`: `url` + `fields`, `put`, or `multipart`.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
