@@ -1,42 +1,69 @@
 //! s3file's signer: issues S3 POST policies for direct browser uploads and finalizes the
 //! uploaded objects with a server-side copy. See ARCHITECTURE.md for the map.
+//!
+//! Features: `server` (default) is the service around the sans-IO core; `dev-store` adds the
+//! embedded S3-compatible store behind `--dev`, for the demo and the tests.
 
+// The sans-IO core: no HTTP, no S3 client, no runtime; always built (the fuzz targets build
+// only this).
 pub mod accept;
-pub mod app;
-pub mod config;
 pub mod config_file;
-pub mod credentials;
-pub mod deploy;
-#[cfg(feature = "dev-store")]
-pub mod dev_store;
-pub mod error;
 pub mod field_rules;
-pub mod finalize;
 pub mod folder_token;
 pub mod forward_signature;
-pub mod forwarding;
-pub mod integration;
 pub mod keys;
 pub mod metrics;
 pub mod multipart_ticket;
 pub mod object_parameters;
 pub mod part_plan;
 pub mod post_policy;
-pub mod proxy;
-pub mod routes;
-pub mod s3_url;
-pub mod server;
 pub mod sigv4;
-pub mod state;
-pub mod storage;
 pub mod submission;
+
+// The service around it (the `server` feature, on by default).
+#[cfg(feature = "server")]
+pub mod app;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod credentials;
+#[cfg(feature = "server")]
+pub mod deploy;
+#[cfg(feature = "dev-store")]
+pub mod dev_store;
+#[cfg(feature = "server")]
+pub mod error;
+#[cfg(feature = "server")]
+pub mod finalize;
+#[cfg(feature = "server")]
+pub mod forwarding;
+#[cfg(feature = "server")]
+pub mod integration;
+#[cfg(feature = "server")]
+pub mod proxy;
+#[cfg(feature = "server")]
+pub mod routes;
+#[cfg(feature = "server")]
+pub mod s3_url;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod state;
+#[cfg(feature = "server")]
+pub mod storage;
+#[cfg(feature = "server")]
 pub mod sweep;
+#[cfg(feature = "server")]
 pub mod transport;
+#[cfg(feature = "server")]
 pub mod upstream;
 
+#[cfg(feature = "server")]
 pub use app::app;
+#[cfg(feature = "server")]
 pub use state::AppState;
 
+#[cfg(feature = "server")]
 /// Binds the configured address and serves, within the connection limits of `server`, until
 /// Ctrl-C or SIGTERM.
 pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
@@ -55,6 +82,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "server")]
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
