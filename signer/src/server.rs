@@ -13,10 +13,17 @@
 //!   header timeout bounds when the connections holding the slots send nothing useful. Refusing
 //!   it instead would turn a flood into failed probes and restarts.
 //!
-//! axum::serve has none of the first and last, so this is hyper's HTTP/1 connection under a
-//! small loop of its own, with the same graceful shutdown.
+//! - A connection is closed the way nginx's `lingering_close` does it: after the last answer the
+//!   signer's side is shut down and what the client still sends is read and dropped until it
+//!   closes too, goes quiet for [`LINGER_IDLE`] or [`LINGER_MAX`] passed. A client still
+//!   sending a body the signer refused (413) then reads that answer, instead of meeting a
+//!   reset connection while it writes.
+//!
+//! axum::serve has none of these, so this is hyper's HTTP/1 connection under a small loop of
+//! its own, with the same graceful shutdown.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,12 +31,18 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tower::Service as _;
 use tower_http::timeout::TimeoutBody;
 
 pub use crate::config::Limits;
+
+/// A closing connection is drained until the client has sent nothing for this long.
+pub const LINGER_IDLE: Duration = Duration::from_secs(2);
+/// A closing connection is drained for this long at most.
+pub const LINGER_MAX: Duration = Duration::from_secs(10);
 
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves, then stops accepting
 /// and waits for the connections in progress to finish their requests. Every request carries
@@ -68,24 +81,29 @@ pub async fn serve_on(
         let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
             let mut request = request.map(|body| TimeoutBody::new(body_timeout, body));
             request.extensions_mut().insert(ConnectInfo(peer));
-            // A Router is always ready, so it is called without poll_ready.
-            router.clone().call(request)
+            // A Router is always ready, so it is called without poll_ready. Boxed: a connection
+            // that hands its socket back (for `linger`) needs a future it can move.
+            Box::pin(router.clone().call(request))
         });
-        let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+        let mut connection = http.serve_connection(TokioIo::new(stream), service);
         let mut closing = closing_watch.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            tokio::pin!(connection);
-            let ended = tokio::select! {
-                ended = connection.as_mut() => ended,
-                _ = closing.changed() => {
+            let shutdown_asked = closing.changed();
+            tokio::pin!(shutdown_asked);
+            let mut finishing = false;
+            let ended = poll_fn(|cx| {
+                if !finishing && shutdown_asked.as_mut().poll(cx).is_ready() {
                     // Finish the request in progress, take no further one.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
+                    finishing = true;
+                    Pin::new(&mut connection).graceful_shutdown();
                 }
-            };
-            if let Err(error) = ended {
-                tracing::debug!(%peer, "connection ended: {error}");
+                connection.poll_without_shutdown(cx)
+            })
+            .await;
+            match ended {
+                Ok(()) => linger(connection.into_parts().io.into_inner()).await,
+                Err(error) => tracing::debug!(%peer, "connection ended: {error}"),
             }
         });
     }
@@ -95,6 +113,24 @@ pub async fn serve_on(
     let _ = closing.send(());
     // Each connection holds a receiver until it ends.
     closing.closed().await;
+}
+
+/// Closes a connection whose exchange is over (see the module's documentation): the signer's
+/// side first, then the client's bytes are read and dropped until it closes too, goes quiet
+/// for [`LINGER_IDLE`] or [`LINGER_MAX`] passed.
+async fn linger(mut stream: TcpStream) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + LINGER_MAX;
+    let mut dropped = [0; 16 * 1024];
+    loop {
+        let quiet = (tokio::time::Instant::now() + LINGER_IDLE).min(deadline);
+        match tokio::time::timeout_at(quiet, stream.read(&mut dropped)).await {
+            Ok(Ok(read)) if read > 0 => continue,
+            _ => return,
+        }
+    }
 }
 
 /// Errors of one connection that never got accepted are the client's business; any other
@@ -174,5 +210,36 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("done"), "{answer}");
         tokio::time::timeout(Duration::from_secs(5), server).await.expect("the server stopped").unwrap();
         assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting after shutdown");
+    }
+
+    /// A client still sending a body the signer refused is not cut off under its feet: the
+    /// answer is sent, the connection closed for writing and the rest of the body drained for a
+    /// moment, so the client's writes go on succeeding until it reads the refusal. Clients that
+    /// give up reading when a write fails (Node's `http`, browsers' XHR in some cases) would
+    /// otherwise report a broken connection instead of the 413.
+    #[tokio::test]
+    async fn a_refused_body_is_drained_while_the_client_sends_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = Router::new().route(
+            "/small",
+            axum::routing::post(|_: axum::body::Bytes| async { "read" })
+                .layer(axum::extract::DefaultBodyLimit::max(1024)),
+        );
+        tokio::spawn(serve_on(listener, router, LIMITS, std::future::pending()));
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut reader, mut writer) = stream.into_split();
+        let head = "POST /small HTTP/1.1\r\nHost: signer\r\nContent-Length: 67108864\r\n\r\n";
+        writer.write_all(head.as_bytes()).await.unwrap();
+        // 8 MiB, far past the limit and past what socket buffers hold, a chunk at a time.
+        let chunk = vec![b'a'; 64 * 1024];
+        for sent in 0..128 {
+            let written = writer.write_all(&chunk).await;
+            assert!(written.is_ok(), "write {sent} failed: {written:?}");
+        }
+        let mut answer = Vec::new();
+        let _ = reader.read_to_end(&mut answer).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
     }
 }
