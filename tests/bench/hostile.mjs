@@ -16,9 +16,10 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 
 import { startDevSigner } from '../e2e/support/signer.mjs';
+import { positiveInteger, sleep, median, cpuModel } from './support.mjs';
 
 const MIB = 1024 * 1024;
 const FIELD_MIB = positiveInteger('S3FILE_BENCH_FIELD_MIB', 100);
@@ -30,20 +31,6 @@ const CHUNK = 64 * 1024;
 const STEP_TIMEOUT_MS = 120_000;
 /** How long to watch the held connections for the signer to close them. */
 const HOLD_WATCH_MS = 60_000;
-
-function positiveInteger(name, fallback) {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
-
-function sleep(ms) {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-}
 
 /** VmRSS of a process, in MiB. */
 function rss(pid) {
@@ -67,12 +54,6 @@ function sampleRss(pid) {
     return samples;
   };
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -232,16 +213,6 @@ async function benchStalled(signer) {
 }
 
 // ---- report -------------------------------------------------------------------------------------
-
-function cpuModel() {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
-    if (line) return line.split(':')[1].trim();
-  } catch {
-    // Not Linux.
-  }
-  return cpus()[0]?.model ?? 'unknown';
-}
 
 function report({ field, stalled, seconds }) {
   const command = process.env.S3FILE_BENCH_COMMAND ?? 'node tests/bench/hostile.mjs';

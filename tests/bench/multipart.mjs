@@ -34,13 +34,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { launchBrowser } from '../e2e/support/browser.mjs';
 import { DIGEST_SOURCE } from '../e2e/support/digest.mjs';
 import { s3Request } from '../e2e/support/s3.mjs';
 import { WWW_DIR, startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
+import { positiveInteger, sleep, median, cpuModel, instrumentPage } from './support.mjs';
 
 const MIB = 1024 * 1024;
 const BIG_MIB = positiveInteger('S3FILE_BENCH_BIG_MIB', 1024);
@@ -59,16 +60,6 @@ const WARM_UP_MIB = THRESHOLD_MIB + PART_MIB;
 // The largest single POST (and so the highest multipart threshold the signer takes).
 const MAX_SINGLE_MIB = 5 * 1024;
 const SAMPLE_MS = 250;
-
-function positiveInteger(name, fallback) {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
 
 for (const [name, mib] of [['S3FILE_BENCH_BIG_MIB', BIG_MIB], ['S3FILE_BENCH_MEMORY_MIB', MEMORY_MIB]]) {
   if (mib <= WARM_UP_MIB || mib > MAX_SINGLE_MIB) {
@@ -169,33 +160,6 @@ async function vacuum(s3) {
 
 // ---------------------------------------------------------------------------------------------
 // The page
-
-// Timestamps are `performance.timeOrigin + performance.now()` (milliseconds since the epoch), so
-// they compare across the demo page, the result page and Node. They go to sessionStorage, which
-// both pages share and which outlives the native submit that follows the last progress event.
-function instrumentPage() {
-  const now = () => performance.timeOrigin + performance.now();
-  const record = (name) => sessionStorage.setItem(`s3file-bench-${name}`, String(now()));
-  document.addEventListener('DOMContentLoaded', () => {
-    const form = document.getElementById('upload-form');
-    if (form) {
-      // Capture phase: the click is seen before the form's submit.
-      document.addEventListener('click', (event) => {
-        if (event.target.id === 'submit') record('click');
-      }, true);
-      form.addEventListener('progress', (event) => {
-        if (event.target !== form) return;
-        window.__benchProgress = event.detail.progress;
-        if (event.detail.progress === 1) record('done');
-      });
-      document.addEventListener('s3file:error', (event) => {
-        window.__benchError?.(`${event.detail.fileName ?? event.detail.field}: ${event.detail.message}`);
-      });
-    } else {
-      record('result');
-    }
-  });
-}
 
 /** A browser context with the page instrumented; `failed` rejects when the widget reports an error. */
 async function benchContext(browser) {
@@ -614,16 +578,6 @@ async function benchMemory(browser, dir) {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-function sleep(ms) {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 const range = (values) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
 
 function timeRow(what, seconds, mib) {
@@ -632,16 +586,6 @@ function timeRow(what, seconds, mib) {
 }
 
 const mibText = (bytes) => (bytes === null || Number.isNaN(bytes) ? '–' : (bytes / MIB).toFixed(1));
-
-function cpuModel() {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
-    if (line) return line.split(':')[1].trim();
-  } catch {
-    // Not Linux: fall back to Node's view.
-  }
-  return cpus()[0]?.model ?? 'unknown';
-}
 
 function printBigFile(samples) {
   console.log(`### One ${BIG_MIB} MiB file to SeaweedFS`);

@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 
@@ -36,6 +36,7 @@ import {
   startSeaweedfsSigner,
   startSigner,
 } from '../e2e/support/signer.mjs';
+import { positiveInteger, sleep, median, cpuModel } from './support.mjs';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -59,16 +60,6 @@ const CLOCK_TICKS = 100;
 const QUIET_PERCENT = 10;
 const QUIET_WAIT_S = 15;
 
-function positiveInteger(name, fallback) {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
-
 // Every process this script starts is signalled if it exits early (the watchdog, an exception).
 const started = new Set();
 process.on('exit', () => {
@@ -91,10 +82,6 @@ function tracked(signer) {
       started.delete(signer.pid);
     },
   };
-}
-
-function sleep(ms) {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }
 
 // ---- CPU and memory of a process, from /proc ----------------------------------------------------
@@ -569,23 +556,7 @@ async function benchFinalize(s3) {
 
 // ---- report -------------------------------------------------------------------------------------
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 const ms = (us) => (us / 1000).toFixed(2);
-
-function cpuModel() {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
-    if (line) return line.split(':')[1].trim();
-  } catch {
-    // Not Linux.
-  }
-  return cpus()[0]?.model ?? 'unknown';
-}
 
 function versions() {
   // `wrk -v` prints its version and usage, and exits with 1.

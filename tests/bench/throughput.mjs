@@ -13,13 +13,13 @@
 // variant and store, default 5; one untimed warm-up run of each comes first).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { launchBrowser } from '../e2e/support/browser.mjs';
 import { DIGEST_SOURCE } from '../e2e/support/digest.mjs';
 import { startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
+import { positiveInteger, median, cpuModel, instrumentPage } from './support.mjs';
 
 const MIB = 1024 * 1024;
 const SIZE_MIB = positiveInteger('S3FILE_BENCH_MIB', 64);
@@ -27,38 +27,6 @@ const RUNS = positiveInteger('S3FILE_BENCH_RUNS', 5);
 const SIZE = SIZE_MIB * MIB;
 const FILE_NAME = `bench-${SIZE_MIB}MiB.bin`;
 const UPLOAD_TIMEOUT_MS = 120_000;
-
-function positiveInteger(name, fallback) {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
-
-// Timestamps are `performance.timeOrigin + performance.now()`, so they compare across the demo
-// page and the result page of one navigation. They go to sessionStorage, which both pages share
-// and which outlives the native submit that follows the last progress event.
-function instrumentPage() {
-  const now = () => performance.timeOrigin + performance.now();
-  const record = (name) => sessionStorage.setItem(`s3file-bench-${name}`, String(now()));
-  document.addEventListener('DOMContentLoaded', () => {
-    const form = document.getElementById('upload-form');
-    if (form) {
-      // Capture phase: the click is seen before the form's submit.
-      document.addEventListener('click', (event) => {
-        if (event.target.id === 'submit') record('click');
-      }, true);
-      form.addEventListener('progress', (event) => {
-        if (event.target === form && event.detail.progress === 1) record('done');
-      });
-    } else {
-      record('result');
-    }
-  });
-}
 
 /** One upload through the widget; resolves to seconds {stored, result}. */
 async function widgetRun(page, signer, path) {
@@ -157,26 +125,10 @@ async function benchStore(browser, startSigner, path) {
   }
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 function row(store, what, seconds) {
   const mid = median(seconds);
   const range = `${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}`;
   return `| ${store} | ${what} | ${mid.toFixed(3)} | ${range} | ${(SIZE_MIB / mid).toFixed(0)} |`;
-}
-
-function cpuModel() {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
-    if (line) return line.split(':')[1].trim();
-  } catch {
-    // Not Linux: fall back to Node's view.
-  }
-  return cpus()[0]?.model ?? 'unknown';
 }
 
 async function main() {
