@@ -155,16 +155,6 @@ export function abandon(url, key, multipart) {
   }).catch(() => {});
 }
 
-/** Keeps the part URLs of the signer's `answer` (`{parts: [{n, url, headers}]}`) for file
- *  number `file` in `urls` (a Map, created when undefined), and returns it. */
-export function keepUrls(urls = new Map(), file, answer) {
-  for (const part of [].concat(answer?.parts ?? [])) urls.set(`${file} ${part?.n}`, part);
-  return urls;
-}
-
-/** The `{url, headers}` kept in `urls` for part `number` of file number `file`. */
-export const partUrl = (urls, file, number) => urls?.get(`${file} ${number}`);
-
 /** Buttons each busy form had enabled, to enable again. */
 const disabledButtons = new WeakMap();
 
@@ -263,20 +253,20 @@ export function formFileInputs(root) {
   return [...(root ?? document).querySelectorAll("input[type=file]")].filter((input) => input.form);
 }
 
-/** The body of a sign request (PROTOCOL.md, `POST /s3file/sign`), as JSON text. A file
- *  with a multipart upload kept from an earlier page load asks to resume it, in its folder. */
-export function signBody(field, files, accept, maxSize) {
-  let resume;
-  const described = files.map((file) => {
-    let upload;
-    try {
-      upload = JSON.parse(localStorage.getItem(saved(field, file)));
-    } catch {}
-    if (upload && !resume) resume = { folder: upload.folder, signature: upload.signature };
-    const { name, size, type } = file;
-    return { name, size, type, uploadId: upload?.folder === resume?.folder ? upload?.uploadId : undefined };
-  });
-  return JSON.stringify({ field, files: described, accept, max_size: maxSize, resume });
+/** The body of a sign request (PROTOCOL.md, `POST /s3file/sign`), as JSON text: each file with
+ *  its upload id to resume (`uploadIds`, by file), and the kept upload `resume` whose folder and
+ *  signature the field resumes in, as the widget chose them. */
+export function signBody(field, files, uploadIds, accept, maxSize, resume) {
+  const described = files.map(({ name, size, type }, index) => ({ name, size, type, uploadId: uploadIds[index] }));
+  const folder = resume && { folder: resume.folder, signature: resume.signature };
+  return JSON.stringify({ field, files: described, accept, max_size: maxSize, resume: folder });
+}
+
+/** What `remember` kept for `file` of `field`, or undefined. */
+export function recall(field, file) {
+  try {
+    return JSON.parse(localStorage.getItem(saved(field, file))) ?? undefined;
+  } catch {}
 }
 
 /** The `<Key>` of S3's XML answer to an upload (`xhr`), through `decodeURI` when `decode` (as

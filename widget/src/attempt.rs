@@ -25,6 +25,7 @@ use crate::endpoint::{sibling, source, Source};
 use crate::failure::Failure;
 use crate::instructions::{self, Instructions, Target, Upload};
 use crate::page::{self, Key};
+use crate::part_urls::PartUrls;
 use crate::parts::Parts;
 use crate::progress::Progress;
 use crate::queue::Queue;
@@ -72,8 +73,8 @@ pub struct Attempt {
     fields: Vec<Field>,
     /// Files are numbered across the form, in field order.
     queue: Queue,
-    /// The part URLs of its multipart uploads, kept by effects.js (see `effects::keep_urls`).
-    urls: JsValue,
+    /// The part URLs of its multipart uploads.
+    urls: PartUrls,
     /// Tries after the first, per transfer.
     retries: u32,
     /// How long an upload may go without progress before it is abandoned as stalled, in ms.
@@ -172,7 +173,7 @@ pub fn start(form: &HtmlFormElement, mut fields: Vec<Field>, then: Then) {
         id,
         form: form.clone(),
         then: Some(then),
-        urls: JsValue::UNDEFINED,
+        urls: PartUrls::default(),
         retries: settings::retries(form.get_attribute("data-s3file-retries").as_deref()),
         stall: settings::stall_ms(form.get_attribute("data-s3file-stall-timeout").as_deref()),
         paused: false,
@@ -297,10 +298,12 @@ impl Attempt {
             }
             let Some((field, blob, target)) = self.file(file) else { continue };
             let size = blob.size();
+            let mut part_count = None;
             let (parts, held) = match (&target.upload, &field.instructions) {
-                (Upload::Multipart { spec, part_size, part_count }, Some(instructions)) => {
+                (Upload::Multipart { spec, part_size, part_count: count }, Some(instructions)) => {
                     effects::remember(&field.name, blob, &target.key, &instructions.signature, spec);
-                    let mut parts = Parts::new(size, *part_size, *part_count);
+                    part_count = Some(*count);
+                    let mut parts = Parts::new(size, *part_size, *count);
                     let done = js::get(spec, "done");
                     if Array::is_array(&done) {
                         for number in js::items(&done).filter_map(|number| number.as_f64()) {
@@ -311,6 +314,9 @@ impl Attempt {
                 }
                 _ => (Parts::new(size, size, 1), false),
             };
+            if let Some(count) = part_count {
+                self.urls.expect(file, count);
+            }
             self.queue.signed(file, parts, held);
             self.queue.record(file);
             if held {
@@ -350,8 +356,7 @@ impl Attempt {
         let (range, fresh, asking) = (parts.range(number), parts.fresh_until > now, parts.asking);
         let Some((field, blob, target)) = self.file(file) else { return Ok(()) };
         let multipart = target.multipart().is_some();
-        let presigned =
-            if multipart && fresh { effects::part_url(&self.urls, file, number) } else { JsValue::UNDEFINED };
+        let presigned = if multipart && fresh { self.urls.get(file, number) } else { JsValue::UNDEFINED };
         if multipart && !presigned.is_object() {
             self.queue.part_failed(file, number, false);
             self.queue.wake(file, number);
@@ -522,7 +527,7 @@ impl Attempt {
         parts.failures = 0;
         let expires = js::get(&answer, "expires").as_f64().unwrap_or_default() * 1000.0;
         parts.fresh_until = expires - retry::MARGIN_MS.min((expires - Date::now()) / 2.0);
-        self.urls = effects::keep_urls(&self.urls, file, &answer);
+        self.urls.keep(file, &answer);
         self.queue.hold(file, false);
         None
     }

@@ -79,9 +79,22 @@ extern "C" {
     #[wasm_bindgen(js_name = formFileInputs)]
     pub fn form_file_inputs(root: &JsValue) -> Array;
 
-    /// The JSON text of a sign request; `accept` and `max_size` are left out when `None`.
+    /// The JSON text of a sign request: each file with its upload id to resume (`upload_ids`,
+    /// by file, `undefined` for none), and `resume`, the kept upload whose folder and signature
+    /// to resume in (`undefined` for none); `accept` and `max_size` are left out when `None`.
     #[wasm_bindgen(js_name = signBody)]
-    pub fn sign_body(field: &str, files: &Array, accept: Option<&str>, max_size: Option<f64>) -> JsValue;
+    pub fn sign_body(
+        field: &str,
+        files: &Array,
+        upload_ids: &Array,
+        accept: Option<&str>,
+        max_size: Option<f64>,
+        resume: &JsValue,
+    ) -> JsValue;
+
+    /// What [`remember`] kept for `file` of `field` (`{folder, signature, uploadId}`), else
+    /// `undefined`.
+    pub fn recall(field: &str, file: &File) -> JsValue;
 
     /// The `<Key>` of S3's XML answer to an upload, through `decodeURI` with `decode`.
     #[wasm_bindgen(js_name = storedKey)]
@@ -126,15 +139,6 @@ extern "C" {
 
     /// Asks the signer at `url` to abort a multipart upload, with a request that outlives the page.
     pub fn abandon(url: &str, key: &str, multipart: &JsValue);
-
-    /// Keeps the part URLs of the signer's `answer` (`{parts: [{n, url, headers}]}`) for
-    /// `file`, in `urls` (created when `undefined`), which it returns.
-    #[wasm_bindgen(js_name = keepUrls)]
-    pub fn keep_urls(urls: &JsValue, file: usize, answer: &JsValue) -> JsValue;
-
-    /// The `{url, headers}` kept in `urls` for part `number` of `file`, if any.
-    #[wasm_bindgen(js_name = partUrl)]
-    pub fn part_url(urls: &JsValue, file: usize, number: u32) -> JsValue;
 
     /// `[promise, resolve, reject]`.
     pub fn deferred() -> Array;

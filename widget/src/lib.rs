@@ -28,6 +28,7 @@ pub mod failure;
 pub mod instructions;
 mod js;
 pub mod page;
+pub mod part_urls;
 pub mod parts;
 pub mod presigned;
 pub mod progress;

@@ -1,8 +1,10 @@
 //! `POST /s3file/sign`: asks the signer how to upload the files of one input.
 
 use alloc::borrow::ToOwned;
+use alloc::string::String;
 
 use js_sys::Array;
+use wasm_bindgen::JsValue;
 
 use crate::failure::Failure;
 use crate::instructions::{self, Files, Instructions};
@@ -28,14 +30,26 @@ pub fn request(
     attempt: u32,
     index: usize,
 ) -> Result<(), Failure> {
-    // `{"field", "files": [{"name", "size", "type"}, …], "accept"?, "max_size"?}` as JSON text.
-    let list = Array::new();
+    // `{"field", "files": [{"name", "size", "type", "uploadId"?}, …], "accept"?, "max_size"?,
+    // "resume"?}` as JSON text. A multipart upload kept from an earlier page load is resumed in
+    // its folder: the first file's kept folder is the field's, and each file kept in that same
+    // folder asks for its upload again.
+    let (list, upload_ids) = (Array::new(), Array::new());
+    let mut resume: Option<(String, JsValue)> = None;
     for (file, _) in files {
         list.push(file);
+        let kept = effects::recall(field, file);
+        let folder = js::text(&kept, "folder");
+        if let (None, Some(folder)) = (&resume, &folder) {
+            resume = Some((folder.clone(), kept.clone()));
+        }
+        let same_folder = matches!((&resume, &folder), (Some((chosen, _)), Some(folder)) if chosen == folder);
+        upload_ids.push(&if same_folder { js::get(&kept, "uploadId") } else { JsValue::UNDEFINED });
     }
+    let resume = resume.map_or(JsValue::UNDEFINED, |(_, kept)| kept);
     // Exact up to 2^53 bytes, far beyond any file.
     let max_size = restrictions.max_size.map(|max_size| max_size as f64);
-    let body = effects::sign_body(field, &list, restrictions.accept, max_size);
+    let body = effects::sign_body(field, &list, &upload_ids, restrictions.accept, max_size, &resume);
     // The browser parses the answer; a body that is not JSON becomes `null`.
     if Call::Sign(index).ask(attempt, url, &body) {
         return Ok(());
