@@ -34,22 +34,8 @@ async fn app_behind_layer() -> (Server, String) {
 #[tokio::test]
 async fn the_handler_receives_finalized_uploads_and_the_other_fields() {
     let (server, app) = app_behind_layer().await;
-    let signed = server.sign("avatar", &[("me.png", 5, "image/png")]).await;
-    let upload = signed.file(0);
-    assert_eq!(server.upload(upload, &fields_of(upload), "me.png", b"hello".to_vec()).await.status(), 201);
-    let key = upload["key"].as_str().unwrap();
-    let response = server
-        .http
-        .post(format!("{app}/profile"))
-        .form(&[
-            ("name", "Ada"),
-            ("s3file", "avatar"),
-            ("avatar", key),
-            ("avatar-s3f-signature", signed.signature()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (signed, key) = uploaded_as_avatar(&server, "me.png", "image/png").await;
+    let response = submit_profile(&server, &app, &key, signed.signature(), &[]).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["name"], "Ada");
@@ -63,18 +49,7 @@ async fn a_forged_submission_never_reaches_the_handler() {
     let (server, app) = app_behind_layer().await;
     let signed = server.sign("avatar", &[("me.png", 5, "image/png")]).await;
     let forged = "tmp/s3file/AAAAAAAAAAAAAAAAAAAAAA/me.png";
-    let response = server
-        .http
-        .post(format!("{app}/profile"))
-        .form(&[
-            ("name", "Ada"),
-            ("s3file", "avatar"),
-            ("avatar", forged),
-            ("avatar-s3f-signature", signed.signature()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = submit_profile(&server, &app, forged, signed.signature(), &[]).await;
     assert_eq!(response.status(), 403);
 }
 
@@ -91,21 +66,10 @@ async fn forms_without_s3file_fields_pass_through() {
 #[tokio::test]
 async fn the_layer_refuses_what_only_the_signer_may_write() {
     let (server, app) = app_behind_layer().await;
-    let (signed, key) = uploaded_as_avatar(&server).await;
+    let (signed, key) = uploaded_as_avatar(&server, "me.png", "image/png").await;
     let forged = r#"{"name":"x.png","key":"media/someone-elses.png","size":1}"#;
-    let with_description = server
-        .http
-        .post(format!("{app}/profile"))
-        .form(&[
-            ("name", "Ada"),
-            ("s3file", "avatar"),
-            ("avatar", key.as_str()),
-            ("avatar-s3f-signature", signed.signature()),
-            ("avatar-s3file", forged),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let with_description =
+        submit_profile(&server, &app, &key, signed.signature(), &[("avatar-s3file", forged)]).await;
     assert_eq!(with_description.status(), 400);
     let with_header = server
         .http
@@ -119,12 +83,29 @@ async fn the_layer_refuses_what_only_the_signer_may_write() {
     assert!(server.exists(&key).await, "nothing moved");
 }
 
-async fn uploaded_as_avatar(server: &Server) -> (Signed, String) {
-    let signed = server.sign("avatar", &[("me.png", 5, "image/png")]).await;
+/// Signs and uploads `name`, five bytes of `content_type`, as the field `avatar`: what signed
+/// it, and its key.
+async fn uploaded_as_avatar(server: &Server, name: &str, content_type: &str) -> (Signed, String) {
+    let signed = server.sign("avatar", &[(name, 5, content_type)]).await;
     let upload = signed.file(0);
-    assert_eq!(server.upload(upload, &fields_of(upload), "me.png", b"hello".to_vec()).await.status(), 201);
+    assert_eq!(server.upload(upload, &fields_of(upload), name, b"hello".to_vec()).await.status(), 201);
     let key = upload["key"].as_str().unwrap().to_owned();
     (signed, key)
+}
+
+/// Submits the profile form to the application at `app`: a name, and the avatar `key` under
+/// `signature`, then the `extra` fields.
+async fn submit_profile(
+    server: &Server,
+    app: &str,
+    key: &str,
+    signature: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form =
+        vec![("name", "Ada"), ("s3file", "avatar"), ("avatar", key), ("avatar-s3f-signature", signature)];
+    form.extend_from_slice(extra);
+    server.http.post(format!("{app}/profile")).form(&form).send().await.unwrap()
 }
 
 #[tokio::test]
@@ -141,24 +122,10 @@ async fn the_applications_rules_bind_what_the_layer_finalizes() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     // The signer's own settings allow any type; the application's rule for `avatar` does not.
-    let signed = server.sign("avatar", &[("page.txt", 5, "text/plain")]).await;
-    let upload = signed.file(0);
-    assert_eq!(server.upload(upload, &fields_of(upload), "page.txt", b"hello".to_vec()).await.status(), 201);
-    let key = upload["key"].as_str().unwrap();
-    let response = server
-        .http
-        .post(format!("{url}/profile"))
-        .form(&[
-            ("name", "Ada"),
-            ("s3file", "avatar"),
-            ("avatar", key),
-            ("avatar-s3f-signature", signed.signature()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (signed, key) = uploaded_as_avatar(&server, "page.txt", "text/plain").await;
+    let response = submit_profile(&server, &url, &key, signed.signature(), &[]).await;
     let (status, body) = error_text(response).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("page.txt"), "{body}");
-    assert!(server.exists(key).await, "nothing moved");
+    assert!(server.exists(&key).await, "nothing moved");
 }
