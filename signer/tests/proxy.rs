@@ -50,6 +50,12 @@ async fn python_app() -> (App, String) {
     panic!("the Python application did not start");
 }
 
+/// The form a page submits through the proxy: a name, and the upload `key` of the field `file`
+/// under `signature`.
+fn submission<'a>(key: &'a str, signature: &'a str) -> [(&'static str, &'a str); 4] {
+    [("name", "Ada"), ("s3file", "file"), ("file", key), ("file-s3f-signature", signature)]
+}
+
 #[tokio::test]
 async fn submissions_are_finalized_and_forwarded_with_a_signature_the_app_verifies() {
     let (_app, upstream) = python_app().await;
@@ -58,12 +64,7 @@ async fn submissions_are_finalized_and_forwarded_with_a_signature_the_app_verifi
     let response = server
         .http
         .post(format!("{}/profile?next=%2Fhome", server.url))
-        .form(&[
-            ("name", "Ada"),
-            ("s3file", "file"),
-            ("file", &key),
-            ("file-s3f-signature", signed.signature()),
-        ])
+        .form(&submission(&key, signed.signature()))
         .send()
         .await
         .unwrap();
@@ -220,12 +221,7 @@ async fn forwarded_forms_are_signed_over_method_path_query_body_digest_and_time(
     let response = server
         .http
         .post(format!("{}/profile?next=%2Fhome&a=1", server.url))
-        .form(&[
-            ("name", "Ada"),
-            ("s3file", "file"),
-            ("file", &key),
-            ("file-s3f-signature", signed.signature()),
-        ])
+        .form(&submission(&key, signed.signature()))
         .send()
         .await
         .unwrap();
@@ -258,8 +254,7 @@ async fn client_sent_s3file_headers_are_refused_not_forwarded() {
     let (echo, upstream) = echo_app().await;
     let server = proxy(dev_settings(&["--upstream", &upstream]), Peer::Unknown, None).await;
     let (signed, key) = uploaded(&server, "me.png").await;
-    let s3file_form =
-        [("s3file", "file"), ("file", key.as_str()), ("file-s3f-signature", signed.signature())];
+    let s3file_form = submission(&key, signed.signature());
     for name in ["x-s3file-signature", "X-S3File-Content-SHA256", "X-S3FILE-ANYTHING", "x-s3file-"] {
         for request in [
             server.http.get(format!("{}/", server.url)),
