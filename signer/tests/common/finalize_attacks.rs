@@ -165,14 +165,7 @@ pub async fn text_and_files_under_one_name_are_refused(server: Server) {
     let form = Form::new()
         .text("file", "media/someone-elses.txt")
         .part("file", Part::bytes(b"plain".to_vec()).file_name("plain.txt").mime_str("text/plain").unwrap());
-    let response = server
-        .http
-        .post(format!("{}/s3file/finalize", server.url))
-        .header("accept", "application/json")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = server.finalize_multipart(form).await;
     let (status, body) = error_text(response).await;
     assert_eq!(status, 400, "{body}");
 }
@@ -218,14 +211,7 @@ pub async fn the_fallback_never_replaces_an_upload(server: Server) {
         "file",
         Part::bytes(b"mallory".to_vec()).file_name("notes.txt").mime_str("text/plain").unwrap(),
     );
-    let response = server
-        .http
-        .post(format!("{}/s3file/finalize", server.url))
-        .header("accept", "application/json")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = server.finalize_multipart(form).await;
     let (status, body) = error_text(response).await;
     assert_eq!(status, 200, "{body}");
     let mallory: Value = serde_json::from_str(&body).unwrap();

@@ -181,6 +181,13 @@ impl Server {
             .unwrap()
     }
 
+    /// A form posted to finalize as a browser without JavaScript posts it: `multipart/form-data`
+    /// with the files' bytes.
+    pub async fn finalize_multipart(&self, form: Form) -> reqwest::Response {
+        let finalize = self.http.post(format!("{}/s3file/finalize", self.url));
+        finalize.header("accept", "application/json").multipart(form).send().await.unwrap()
+    }
+
     pub async fn exists(&self, key: &str) -> bool {
         self.state.storage.head(key).await.unwrap().is_some()
     }

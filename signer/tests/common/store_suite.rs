@@ -447,14 +447,7 @@ pub async fn plain_multipart_upload_works_without_javascript(server: Server) {
         "file",
         Part::bytes(b"plain bytes".to_vec()).file_name("plain.txt").mime_str("text/plain").unwrap(),
     );
-    let response = server
-        .http
-        .post(format!("{}/s3file/finalize", server.url))
-        .header("accept", "application/json")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = server.finalize_multipart(form).await;
     assert_eq!(response.status(), 200);
     let finalized: Value = response.json().await.unwrap();
     let stored = &finalized["files"]["file"][0];
