@@ -69,8 +69,7 @@ pub use state::AppState;
 pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     use anyhow::Context;
     // Settings first: a missing bucket says so, not that the port is taken.
-    let config = config::Config::from_settings(&settings)
-        .map_err(|errors| anyhow::anyhow!("invalid settings:\n  {}", errors.join("\n  ")))?;
+    let config = config::Config::load(&settings)?;
     let limits = config.limits;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

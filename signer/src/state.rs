@@ -11,7 +11,7 @@ use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumVal
 
 #[cfg(feature = "dev-store")]
 use crate::config::DEV_BUCKET;
-use crate::config::{Config, CredentialSource, Settings, Store, DEFAULT_REGION, S3};
+use crate::config::{Config, CredentialSource, Settings, Store, DEFAULT_REGION};
 use crate::credentials::CachedCredentials;
 #[cfg(feature = "dev-store")]
 use crate::dev_store::DevStore;
@@ -74,9 +74,7 @@ impl AppState {
         local_addr: SocketAddr,
         provider: Option<SharedCredentialsProvider>,
     ) -> anyhow::Result<AppState> {
-        let config = Config::from_settings(&settings)
-            .map_err(|errors| anyhow::anyhow!("invalid settings:\n  {}", errors.join("\n  ")))?;
-        AppState::from_config(config, local_addr, provider).await
+        AppState::from_config(Config::load(&settings)?, local_addr, provider).await
     }
 
     /// Connects the S3 client (and, in dev mode, opens the store). `local_addr` is where this
@@ -103,10 +101,7 @@ impl AppState {
             _ => None,
         };
         match &config.store {
-            Store::S3(s3) => {
-                let s3 = s3.clone();
-                build_s3(config, &s3, folders, upstream, provider).await
-            }
+            Store::S3(_) => build_s3(config, folders, upstream, provider).await,
             Store::Dev { .. } => build_dev(config, local_addr, folders, upstream).await,
         }
     }
@@ -227,11 +222,11 @@ async fn build_dev(
 
 async fn build_s3(
     config: Config,
-    s3: &S3,
     folders: FolderSigner,
     upstream: Option<Upstream>,
     provider: Option<SharedCredentialsProvider>,
 ) -> anyhow::Result<AppState> {
+    let Store::S3(s3) = &config.store else { unreachable!("called for S3") };
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = &s3.region {
         loader = loader.region(Region::new(region.clone()));

@@ -65,6 +65,15 @@ impl Config {
     }
 }
 
+impl Config {
+    /// [`Config::from_settings`] for the commands that refuse to start on any error: the errors
+    /// as one, a line each.
+    pub fn load(settings: &Settings) -> anyhow::Result<Config> {
+        Config::from_settings(settings)
+            .map_err(|errors| anyhow::anyhow!("invalid settings:\n  {}", errors.join("\n  ")))
+    }
+}
+
 impl Settings {
     /// Every reason these settings cannot serve; empty when [`Config::from_settings`] takes them.
     pub fn errors(&self) -> Vec<String> {
