@@ -34,7 +34,8 @@ impl Drop for App {
 
 async fn python_app() -> (App, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/proxy_app/app.py");
+    // Relative to the package, where cargo runs its tests (see `transport.rs`, `fixture`).
+    let script = "../tests/proxy_app/app.py";
     let app = App(Command::new("python3")
         .args([script, "--port", &port.to_string(), "--secret", SECRET])
         .stdout(Stdio::null())
@@ -483,7 +484,7 @@ async fn a_slow_upload_that_keeps_moving_is_not_cut() {
 
 #[tokio::test]
 async fn the_python_example_passes_its_tests() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/verify/python");
+    let dir = "../examples/verify/python";
     let output = Command::new("python3")
         .args(["-m", "unittest", "discover", "-s", dir, "-v"])
         .output()

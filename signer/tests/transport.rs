@@ -13,8 +13,10 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// Relative to the package, where cargo runs its tests: a path compiled in would name whichever
+/// checkout built the binary, which cargo may reuse from a target directory others share.
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls").join(name)
+    PathBuf::from("tests/fixtures/tls").join(name)
 }
 
 fn seaweedfs_endpoint() -> String {

@@ -262,10 +262,13 @@ pub struct Project {
 
 impl Project {
     fn locate() -> Result<Project> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("xtask/ lies inside the project root")
-            .to_path_buf();
+        // `cargo run` says where the manifest is when xtask runs. The path compiled in is only a
+        // fallback: cargo reuses a build of the same sources from another checkout that shares
+        // the target directory, and that path may be gone.
+        let manifest_dir = env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let root = manifest_dir.parent().expect("xtask/ lies inside the project root").to_path_buf();
         let target_dir = match env::var_os("CARGO_TARGET_DIR") {
             Some(dir) if !dir.is_empty() => {
                 let cwd = env::current_dir().context("cannot read the current directory")?;
