@@ -2,28 +2,25 @@
 // where, what happened and what to say; these functions only carry it out on the page. They are
 // written in JS because DOM plumbing is several times smaller here than in wasm.
 
-// The widget's entry point for the events of its requests, `answered(attempt, call, event, xhr,
-// sent)`: an export of the glue, which wasm-bindgen writes three folders up from its copy of
-// this file (`snippets/<crate>/js/`); the widget build bundles both into one module.
+// The widget's entry point for the events of its requests and timers, `answered(request,
+// event, xhr, sent)`: an export of the glue, which wasm-bindgen writes three folders up from its
+// copy of this file (`snippets/<crate>/js/`); the widget build bundles both into one module.
 import { answered } from "../../../s3file_wasm.js";
 import { crc32, md5 } from "./digest.js";
 
-/** The requests on their way, each with the numbers of its attempt and call. */
-const requests = new Set();
+/** The requests on their way, by the number the widget gave each (widget/src/xhr.rs). */
+const requests = new Map();
 
-/** Sends `body` with `method` to `url` for request `call` of attempt `attempt` (numbers the
- *  widget gives and gets back), with the header pairs `headers` (or none): an upload, whose
- *  progress events are reported too (with the fraction of the body sent, 0 when the browser
- *  cannot tell), and which is aborted when it makes no progress for `stall`
- *  ms (a stalled connection would otherwise hang the form); with `stall` 0, a request to the
- *  signer, JSON in and out (an answer that is not JSON becomes `null`). With `checksum` (see
- *  widget/src/upload.rs), it first reads the file (a form body's `file`) for its checksum:
- *  1, its MD5 as the header `Content-MD5`; 2, its CRC-32 as the form field
- *  `x-amz-checksum-crc32`, before the file. A file that cannot be read ends the request
- *  unsent. Its `loadend`, which comes once whatever happened, is reported with the request.
- *  Returns whether it was sent (not when the browser refused, for a URL that does not parse,
- *  say). */
-export function send(method, url, headers, body, attempt, call, stall, checksum) {
+/** Sends an upload, `{method, url, headers, body, stall, checksum}`, as request `request`:
+ *  `headers` are name-value pairs (or none); its progress events are reported too (with the
+ *  fraction of the body sent, 0 when the browser cannot tell), and it is aborted when it makes
+ *  no progress for `stall` ms (a stalled connection would otherwise hang the form). With a
+ *  `checksum` (see widget/src/upload.rs), it first reads the file (a form body's `file`) for
+ *  it: `Content-MD5`, its MD5 as that header; `x-amz-checksum-crc32`, its CRC-32 as that form
+ *  field, before the file. A file that cannot be read ends the request unsent. Its `loadend`,
+ *  which comes once whatever happened, is reported. Returns whether it was sent (not when the
+ *  browser refused, for a URL that does not parse, say). */
+export function send(request, { method, url, headers, body, stall, checksum }) {
   const xhr = new XMLHttpRequest();
   const form = body instanceof FormData;
   const file = form ? body.get("file") : body;
@@ -33,82 +30,90 @@ export function send(method, url, headers, body, attempt, call, stall, checksum)
   };
   // With the checksum, once known: unless the request was stopped meanwhile.
   const go = (value) => {
-    if (!requests.has(xhr)) return;
+    if (requests.get(request) !== xhr) return;
     if (!value);
     else if (form) {
       body.delete("file");
-      body.append("x-amz-checksum-crc32", value);
+      body.append(checksum, value);
       body.append("file", file);
-    } else xhr.setRequestHeader("Content-MD5", value);
-    if (stall) arm();
+    } else xhr.setRequestHeader(checksum, value);
+    arm();
     xhr.send(body);
   };
-  xhr.attempt = attempt;
-  xhr.call = call;
-  try {
-    xhr.open(method, url);
+  return open(request, xhr, method, url, () => {
     for (const [name, value] of headers ?? []) xhr.setRequestHeader(name, value);
-    if (stall) {
-      // Browsers only report upload progress to listeners registered before `send()`.
-      xhr.upload.onprogress = (event) => {
-        arm();
-        answered(attempt, call, event, undefined, event.lengthComputable ? event.loaded / event.total : 0);
-      };
-    } else {
-      xhr.setRequestHeader("Content-Type", "application/json");
-      xhr.responseType = "json";
-    }
-    xhr.onloadend = (event) => {
-      unwatch(xhr);
-      answered(attempt, call, event, xhr);
+    // Browsers only report upload progress to listeners registered before `send()`.
+    xhr.upload.onprogress = (event) => {
+      arm();
+      answered(request, event, undefined, event.lengthComputable ? event.loaded / event.total : 0);
     };
-    requests.add(xhr);
-    if (!checksum) {
-      go();
-      return true;
-    }
+    if (!checksum) return go();
     // Later, out of the widget's hands: a failure is reported as a request that got no answer.
-    (checksum == 1 ? md5 : crc32)(file).then(go).catch(() => {
-      if (requests.has(xhr)) {
-        unwatch(xhr);
-        answered(attempt, call, undefined, xhr);
+    (checksum == "Content-MD5" ? md5 : crc32)(file).then(go).catch(() => {
+      if (requests.get(request) === xhr) {
+        unwatch(request);
+        answered(request, undefined, xhr);
       }
     });
+  });
+}
+
+/** A JSON POST of `body` to the signer at `url` as request `request`; the answer is parsed
+ *  (an answer that is not JSON becomes `null`). Returns whether it was sent. */
+export function ask(request, url, body) {
+  const xhr = new XMLHttpRequest();
+  return open(request, xhr, "POST", url, () => {
+    xhr.setRequestHeader("Content-Type", "application/json");
+    xhr.responseType = "json";
+    xhr.send(body);
+  });
+}
+
+/** Opens `xhr` as request `request`, reports its `loadend`, and lets `start` send it; returns
+ *  whether that worked. */
+function open(request, xhr, method, url, start) {
+  try {
+    xhr.open(method, url);
+    xhr.onloadend = (event) => {
+      unwatch(request);
+      answered(request, event, xhr);
+    };
+    requests.set(request, xhr);
+    start();
     return true;
   } catch {
-    unwatch(xhr);
+    unwatch(request);
+    return false;
   }
 }
 
-/** Stops reporting the request's events. */
-function unwatch(xhr) {
+/** Stops reporting the events of request `request`. */
+function unwatch(request) {
+  const xhr = requests.get(request);
+  if (!xhr) return;
   clearTimeout(xhr.stall);
   xhr.onloadend = xhr.upload.onprogress = null;
-  requests.delete(xhr);
+  requests.delete(request);
 }
 
-/** Stops the requests of attempt `attempt` whose call number, masked with `mask`, is `call`:
- *  they report nothing more, and are aborted. */
-export function stop(attempt, call, mask) {
-  for (const xhr of requests) {
-    if (xhr.attempt === attempt && (xhr.call & mask) === call) {
-      unwatch(xhr);
-      xhr.abort();
-    }
-  }
+/** Stops request `request`: it reports nothing more, and is aborted. */
+export function stop(request) {
+  const xhr = requests.get(request);
+  unwatch(request);
+  xhr?.abort();
 }
 
-/** Reports `call` of attempt `attempt` in `ms` milliseconds: a retry's delay. */
-export function later(ms, attempt, call) {
-  setTimeout(() => answered(attempt, call), ms);
+/** Reports `request`, a timer, in `ms` milliseconds: a retry's delay. */
+export function later(ms, request) {
+  setTimeout(() => answered(request), ms);
 }
 
-/** Whether the browser is online; if not, reports `call` of attempt `attempt` once it is. */
-export function online(attempt, call) {
-  if (navigator.onLine) return true;
-  addEventListener("online", () => answered(attempt, call), { once: true });
-  return false;
+/** Reports `request` once the browser is online. */
+export function whenOnline(request) {
+  addEventListener("online", () => answered(request), { once: true });
 }
+
+export const isOnline = () => navigator.onLine;
 
 /** Bytes `start` to `end` of `file`, as a `Blob`: nothing is read. */
 export const slice = (file, start, end) => file.slice(start, end);
@@ -194,14 +199,33 @@ export function announce(form, text) {
   if (text !== undefined) region.textContent = text;
 }
 
+/** What the page sees (its events, the hand-over, the API's promises) waits until the widget has
+ *  returned, then runs in order, in one microtask: the page code it runs (listeners, the form's
+ *  submission) may call the widget again, which must not find itself busy. */
+const pending = [];
+function afterReturn(effect) {
+  if (pending.push(effect) > 1) return;
+  queueMicrotask(() => {
+    // Effects the page's code brings about meanwhile join the queue and run in this same turn.
+    for (const effect of pending) {
+      try {
+        effect();
+      } catch (error) {
+        reportError(error);
+      }
+    }
+    pending.length = 0;
+  });
+}
+
 const dispatch = (target, type, detail, bubbles) =>
-  target.dispatchEvent(new CustomEvent(type, { detail, bubbles }));
+  afterReturn(() => target.dispatchEvent(new CustomEvent(type, { detail, bubbles })));
 
 /** `progress` as django-s3file 7 dispatches it: on the form with the totals of all its files,
- *  then on the input with the input's, not bubbling. */
-export function progress(form, input, file, fileProgress, original, ...totals) {
-  [form, input].forEach((target, index) => {
-    const [progress, loaded, total] = totals.slice(index * 3);
+ *  `ofForm`, then on the input with the input's, `ofInput` (each `{progress, loaded, total}`),
+ *  not bubbling. */
+export function progress(form, input, file, fileProgress, original, ofForm, ofInput) {
+  [[form, ofForm], [input, ofInput]].forEach(([target, { progress, loaded, total }]) => {
     dispatch(target, "progress", {
       progress,
       loaded,
@@ -236,8 +260,10 @@ export function failed(form, reports, announcement) {
     console.error("s3file:", message);
     dispatch(input, "s3file:error", { message, field, fileName }, true);
   }
-  announce(form, announcement);
-  reports[0]?.[0].reportValidity();
+  afterReturn(() => {
+    announce(form, announcement);
+    reports[0]?.[0].reportValidity();
+  });
 }
 
 /** The file inputs of `form` the browser would submit, with files: named and enabled, in the
@@ -308,6 +334,9 @@ export function policyExpiry(fields) {
   }
 }
 
+/** Settles the JS API's promise: `settle` is its `resolve` or `reject`. */
+export const settle = (settle, value) => afterReturn(() => settle(value));
+
 /** A promise and the functions that settle it. */
 export function deferred() {
   let settle;
@@ -350,7 +379,9 @@ const OVERRIDDEN = ["action", "method", "enctype", "target"];
  * `<input type=submit>` without a `value` sends an empty value (browsers send their own label),
  * and an image button sends no click coordinates.
  */
-export function handOver(form, submitter, inputs, entries, submit) {
+export const handOver = (...args) => afterReturn(() => handOverNow(...args));
+
+function handOverNow(form, submitter, inputs, entries, submit) {
   const added = [];
   const add = (name, value) => {
     const input = document.createElement("input");

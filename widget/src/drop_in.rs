@@ -30,10 +30,10 @@ pub fn changed(input: JsValue) {
     page::changed(&input);
 }
 
-/// An XHR event of one of the widget's requests, from effects.js. See [`page::answered`].
+/// An event of one of the widget's requests or timers, from effects.js. See [`page::answered`].
 #[wasm_bindgen]
-pub fn answered(attempt: u32, call: u32, event: JsValue, xhr: Option<crate::xhr::Xhr>, sent: f64) {
-    page::answered(attempt, call, event, xhr, sent);
+pub fn answered(request: u32, event: JsValue, xhr: Option<crate::xhr::Xhr>, sent: f64) {
+    page::answered(request, event, xhr, sent);
 }
 
 /// `upgrade(root?)`: prepares the forms under `root` (default: the document), see

@@ -33,21 +33,16 @@ extern "C" {
     #[wasm_bindgen(js_name = announce)]
     pub fn prepare_live_region(form: &HtmlFormElement);
 
-    /// Dispatches `progress` on the form, then on the input. The totals are `progress`,
-    /// `loaded`, `total` of the form's files, then of the input's.
-    #[allow(clippy::too_many_arguments)]
+    /// Dispatches `progress` on the form, then on the input, each with its `{progress,
+    /// loaded, total}`: of the form's files, of the input's.
     pub fn progress(
         form: &HtmlFormElement,
         input: &HtmlInputElement,
         file: &File,
         file_progress: f64,
         original: &JsValue,
-        form_progress: f64,
-        form_loaded: f64,
-        form_total: f64,
-        input_progress: f64,
-        input_loaded: f64,
-        input_total: f64,
+        of_form: &Object,
+        of_input: &Object,
     );
 
     /// Dispatches `s3file:start` on the form.
@@ -112,12 +107,6 @@ extern "C" {
     #[wasm_bindgen(js_name = policyExpiry)]
     pub fn policy_expiry(fields: &JsValue) -> f64;
 
-    /// Reports `call` of the attempt numbered `attempt` in `ms` milliseconds.
-    pub fn later(ms: f64, attempt: u32, call: u32);
-
-    /// Whether the browser is online; if not, reports `call` of the attempt once it is.
-    pub fn online(attempt: u32, call: u32) -> bool;
-
     /// Bytes `start` to `end` of `file`, as a `Blob`; nothing is read.
     pub fn slice(file: &File, start: f64, end: f64) -> JsValue;
 
@@ -139,6 +128,9 @@ extern "C" {
 
     /// Asks the signer at `url` to abort a multipart upload, with a request that outlives the page.
     pub fn abandon(url: &str, key: &str, multipart: &JsValue);
+
+    /// Settles the JS API's promise: `settle(value)`, with `settle` its `resolve` or `reject`.
+    pub fn settle(settle: &js_sys::Function, value: &JsValue);
 
     /// `[promise, resolve, reject]`.
     pub fn deferred() -> Array;

@@ -3,24 +3,14 @@
 
 use alloc::string::String;
 
+use alloc::vec::Vec;
+
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlInputElement};
 
+use crate::attempt::machine::{Shape, Signed};
 use crate::{effects, js, presigned};
-
-/// What holds for all the files of one input; each file has its [`Target`].
-pub struct Instructions {
-    /// Proves to finalize that the keys were issued for this field.
-    pub signature: String,
-    /// When the first file's POST policy expires, in Unix milliseconds, if it says.
-    pub expires_at: Option<f64>,
-    /// Whether a file goes up as a multipart upload.
-    pub multipart: bool,
-}
-
-/// The files of one input, each with its target once the instructions are known.
-pub type Files = [(File, Option<Target>)];
 
 /// Where and how to upload one file.
 pub struct Target {
@@ -59,6 +49,24 @@ impl Target {
         match &self.upload {
             Upload::Post { url, .. } | Upload::Put { url, .. } => Some(url),
             Upload::Multipart { .. } => None,
+        }
+    }
+
+    /// How the file goes up, for the attempt's state machine: a multipart upload's parts that
+    /// the store holds already come from the signer's `done`.
+    fn shape(&self) -> Shape {
+        match &self.upload {
+            Upload::Multipart { spec, part_size, part_count } => {
+                let mut done = Vec::new();
+                let numbers = js::get(spec, "done");
+                if Array::is_array(&numbers) {
+                    for number in js::items(&numbers).filter_map(|number| number.as_f64()) {
+                        done.push(number as u32);
+                    }
+                }
+                Shape::Multipart { part_size: *part_size, part_count: *part_count, done }
+            }
+            Upload::Post { .. } | Upload::Put { .. } => Shape::Whole,
         }
     }
 
@@ -104,45 +112,49 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
     Ok(Target { name, key, upload })
 }
 
-/// Reads the signer's answer for `files`, whose targets it gives; `Err` says what does not
-/// follow the protocol.
-pub fn from_sign_answer(answer: &JsValue, files: &mut Files) -> Result<Instructions, &'static str> {
+/// Reads the signer's answer for `count` files: its signature and each file's target; `Err` says
+/// what does not follow the protocol.
+pub fn from_sign_answer(answer: &JsValue, count: usize) -> Result<(String, Vec<Target>), &'static str> {
     let signature = js::text(answer, "signature").ok_or("it has no signature")?;
     let targets = js::get(answer, "files");
     if !Array::is_array(&targets) {
         return Err("it has no files");
     }
-    if js::length(&targets) as usize != files.len() {
+    if js::length(&targets) as usize != count {
         return Err("it signed another number of files than it was asked to");
     }
-    for (index, (_, file_target)) in files.iter_mut().enumerate() {
-        *file_target = Some(target(&js::at(&targets, index as u32))?);
+    let mut files = Vec::new();
+    for file in js::items(&targets) {
+        files.push(target(&file)?);
     }
-    Ok(with_expiry(signature, files))
+    Ok((signature, files))
 }
 
-/// The instructions django-s3file rendered into `input` (see `presigned`), for `files`, whose
-/// targets it gives.
-pub fn from_markup(input: &HtmlInputElement, files: &mut Files) -> Instructions {
+/// The instructions django-s3file rendered into `input` (see `presigned`) for `files`: its
+/// signature and each file's target.
+pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> (String, Vec<Target>) {
     let attribute = |name: &str| input.get_attribute(name).unwrap_or_default();
     // The same fields for every file; the upload adds each file's `Content-Type`.
     let fields = effects::markup_fields(input);
     let key_template = js::text(&fields, "key").unwrap_or_default();
     let url = attribute("data-url");
-    for (file, target) in files.iter_mut() {
+    let mut targets = Vec::new();
+    for file in files {
         let name = js::name(file);
         let key = presigned::predicted_key(&key_template, &name);
         let upload = Upload::Post { url: url.clone(), fields: fields.clone().into() };
-        *target = Some(Target { key, name, upload });
+        targets.push(Target { key, name, upload });
     }
-    with_expiry(attribute("data-s3f-signature"), files)
+    (attribute("data-s3f-signature"), targets)
 }
 
-/// What decides whether a later attempt may reuse the instructions (see `retry`).
-fn with_expiry(signature: String, files: &Files) -> Instructions {
-    let targets = || files.iter().filter_map(|(_, target)| target.as_ref());
-    let expires_at = targets().next().and_then(Target::post_fields).map(effects::policy_expiry);
+/// What the attempt's state machine needs of a field's instructions.
+pub fn signed(signature: String, targets: &[Target]) -> Signed {
+    let expires_at = targets.first().and_then(Target::post_fields).map(effects::policy_expiry);
     let expires_at = expires_at.filter(|time| !time.is_nan());
-    let multipart = targets().any(|target| target.multipart().is_some());
-    Instructions { signature, expires_at, multipart }
+    let mut shapes = Vec::new();
+    for target in targets {
+        shapes.push(target.shape());
+    }
+    Signed { signature, expires_at, shapes }
 }

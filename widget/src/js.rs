@@ -1,16 +1,14 @@
-//! Building and reading plain JavaScript objects (event details, the sign request and response),
-//! and calling the functions that settle the JS API's promises. None of these throws, so none
-//! needs wasm-bindgen's exception handling.
+//! Building and reading plain JavaScript objects (event details, the sign request and
+//! response). None of these throws, so none needs wasm-bindgen's exception handling.
 
 use alloc::string::String;
 
-use js_sys::{Function, Object};
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = "
 export const get = (object, key) => object?.[key];
 export const set = (object, key, value) => { object[key] = value; };
-export const call = (settle, value) => { settle(value); };
 export const length = (list) => list.length;
 export const at = (list, index) => list[index];
 export const name = (object) => object.name;
@@ -22,9 +20,6 @@ extern "C" {
 
     /// `object[key] = value` on a plain object.
     pub fn set(object: &Object, key: &str, value: &JsValue);
-
-    /// `settle(value)`, for the functions that settle a promise.
-    pub fn call(settle: &Function, value: &JsValue);
 
     /// `list.length` of an array or a `FileList`.
     pub fn length(list: &JsValue) -> u32;

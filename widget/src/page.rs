@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, HtmlFormElement, HtmlInputElement};
 
 use crate::attempt::{self, Attempt, Then};
-use crate::xhr::{Call, Xhr};
+use crate::xhr::Xhr;
 use crate::{effects, js};
 
 /// The attempts of the page's forms, at most one per form.
@@ -23,47 +23,53 @@ static ATTEMPTS: Attempts = Attempts(RefCell::new(Vec::new()));
 
 /// The attempts, unless they are borrowed already (a page listener re-entering the widget in a
 /// way it does not expect), in which case they are left alone. No page code runs while they
-/// are borrowed.
-pub fn attempts() -> Option<RefMut<'static, Vec<Attempt>>> {
+/// are borrowed: `widget/js/effects.js` runs what the page sees once the widget has returned.
+fn attempts() -> Option<RefMut<'static, Vec<Attempt>>> {
     ATTEMPTS.0.try_borrow_mut().ok()
 }
 
-/// How an attempt is found.
-#[derive(Clone, Copy)]
-pub enum Key<'a> {
-    /// By its number.
-    Id(u32),
-    /// The attempt of this form: running, or failed and kept for the next.
-    Form(&'a HtmlFormElement),
+/// The attempt of `form`: running, or failed and kept for the next (see [`attempts`]).
+fn attempt(form: &HtmlFormElement) -> Option<RefMut<'static, Attempt>> {
+    RefMut::filter_map(attempts()?, |all| all.iter_mut().find(|attempt| attempt.form() == form)).ok()
 }
 
-/// The attempt `key` finds (see [`attempts`]).
-pub fn attempt(key: Key) -> Option<RefMut<'static, Attempt>> {
-    let found = |attempt: &&mut Attempt| match key {
-        Key::Id(id) => attempt.id == id,
-        Key::Form(form) => attempt.form == *form,
-    };
-    RefMut::filter_map(attempts()?, |all| all.iter_mut().find(found)).ok()
+/// Starts uploading the files of `fields`, of `form`, in place of the form's last attempt;
+/// attempts of forms that left the page stop.
+fn start(form: &HtmlFormElement, fields: Vec<attempt::Field>, then: Then) {
+    let Some(mut all) = attempts() else { return };
+    let earlier = all.iter_mut().find(|earlier| earlier.form() == form);
+    let attempt = Attempt::start(form, fields, then, earlier);
+    all.retain_mut(|other| {
+        let keep = other.form() != form && other.form().is_connected();
+        if !keep {
+            other.stop_requests();
+        }
+        keep
+    });
+    all.push(attempt);
+    forget_handed_over(&mut all);
 }
 
-/// Forgets the attempt numbered `id`: its form was handed over.
-pub fn unregister(id: u32) {
-    if let Some(mut all) = attempts() {
-        all.retain(|attempt| attempt.id != id);
+/// Forgets the attempts that handed their form over: their keys were used.
+fn forget_handed_over(all: &mut Vec<Attempt>) {
+    all.retain(|attempt| !attempt.is_handed_over());
+}
+
+/// An event of request (or timer) number `request`, from `widget/js/effects.js`: the end of the
+/// request with `xhr`, else an upload's progress, with the fraction `sent` of its body
+/// (`loaded / total`, 0 when the browser cannot tell), or a timer. Requests of attempts that
+/// are gone were stopped; their late events are ignored.
+pub fn answered(request: u32, event: JsValue, xhr: Option<Xhr>, sent: f64) {
+    let Some(mut all) = attempts() else { return };
+    if let Some(attempt) = all.iter_mut().find(|attempt| attempt.owns(request)) {
+        attempt.answered(request, event, xhr, sent);
     }
-}
-
-/// An XHR event of request `call` (see [`Call`]) of the attempt numbered `attempt`, from
-/// `widget/js/effects.js`: the end of the request with `xhr`, else an upload's progress, with
-/// the fraction `sent` of its body (`loaded / total`, 0 when the browser cannot tell), or a
-/// timer.
-pub fn answered(attempt: u32, call: u32, event: JsValue, xhr: Option<Xhr>, sent: f64) {
-    attempt::answered(attempt, Call::of(call), &event, xhr, sent);
+    forget_handed_over(&mut all);
 }
 
 /// Whether the form has an attempt that is still running.
 fn running(form: &HtmlFormElement) -> bool {
-    attempt(Key::Form(form)).is_some_and(|attempt| !attempt.over)
+    attempt(form).is_some_and(|attempt| !attempt.is_over())
 }
 
 /// A form is submitted; answers whether the widget takes the submission over (the caller then
@@ -81,7 +87,7 @@ pub fn submitted(form: &JsValue, submitter: Option<HtmlElement>) -> bool {
     if fields.is_empty() {
         return false;
     }
-    attempt::start(form, fields, Then::Submit(submitter));
+    start(form, fields, Then::Submit(submitter));
     true
 }
 
@@ -89,7 +95,7 @@ pub fn submitted(form: &JsValue, submitter: Option<HtmlElement>) -> bool {
 /// browser validates the form (the button's activation comes after the click's dispatch), so a
 /// failed upload can be retried. Pressing Enter in a field clicks the form's default button.
 pub fn clicked(form: &JsValue) {
-    if let Some(mut attempt) = form.dyn_ref::<HtmlFormElement>().and_then(|form| attempt(Key::Form(form))) {
+    if let Some(mut attempt) = form.dyn_ref::<HtmlFormElement>().and_then(attempt) {
         attempt.clear_messages();
     }
 }
@@ -100,8 +106,8 @@ pub fn clicked(form: &JsValue) {
 pub fn changed(input: &JsValue) {
     let Some(input) = input.dyn_ref::<HtmlInputElement>() else { return };
     let Some(form) = input.form() else { return };
-    attempt::abort(&form);
-    if let Some(mut attempt) = attempt(Key::Form(&form)) {
+    stop(&form);
+    if let Some(mut attempt) = attempt(&form) {
         attempt.forget(input);
     }
 }
@@ -128,24 +134,32 @@ pub fn upload(form: &JsValue) -> Promise {
     let (resolve, reject): (Function, Function) =
         (js::at(&deferred, 1).unchecked_into(), js::at(&deferred, 2).unchecked_into());
     let Some(form) = form.dyn_ref::<HtmlFormElement>() else {
-        js::call(&reject, &js_sys::Error::new("upload() takes a form element"));
+        effects::settle(&reject, &js_sys::Error::new("upload() takes a form element"));
         return promise;
     };
     if running(form) {
-        js::call(&reject, &js_sys::Error::new("the form is uploading already"));
+        effects::settle(&reject, &js_sys::Error::new("the form is uploading already"));
         return promise;
     }
     let fields = attempt::fields(form);
     if fields.is_empty() {
-        js::call(&resolve, &Object::new());
+        effects::settle(&resolve, &Object::new());
         return promise;
     }
-    attempt::start(form, fields, Then::Settle { resolve, reject });
+    start(form, fields, Then::Settle { resolve, reject });
     promise
 }
 
 /// Stops the uploads of `form`, if any, and hands the form back; answers whether there were
 /// any. What was stored is kept: the next submission sends only the rest.
 pub fn abort(form: &JsValue) -> bool {
-    form.dyn_ref::<HtmlFormElement>().is_some_and(attempt::abort)
+    form.dyn_ref::<HtmlFormElement>().is_some_and(stop)
+}
+
+/// Stops the attempt of `form`: running requests are aborted, what is stored is kept for the
+/// next attempt. Answers whether there was an attempt to stop.
+fn stop(form: &HtmlFormElement) -> bool {
+    let Some(mut attempt) = attempt(form).filter(|attempt| !attempt.is_over()) else { return false };
+    attempt.abort();
+    true
 }

@@ -25,16 +25,19 @@ impl PartUrls {
     }
 
     /// Keeps the part URLs of the signer's `answer` for `file`, in place of earlier ones for the
-    /// same parts; parts it does not name keep theirs.
-    pub fn keep(&mut self, file: usize, answer: &JsValue) {
+    /// same parts; parts it does not name keep theirs. Answers the numbers of the parts kept.
+    pub fn keep(&mut self, file: usize, answer: &JsValue) -> Vec<u32> {
+        let mut kept = Vec::new();
         let parts = js::get(answer, "parts");
-        let Some(urls) = self.0.get_mut(file).filter(|_| Array::is_array(&parts)) else { return };
+        let Some(urls) = self.0.get_mut(file).filter(|_| Array::is_array(&parts)) else { return kept };
         for part in js::items(&parts) {
             let Some(number) = js::get(&part, "n").as_f64().filter(|number| *number >= 1.0) else { continue };
             if let Some(slot) = urls.get_mut(number as usize - 1) {
                 *slot = Some(part);
+                kept.push(number as u32);
             }
         }
+        kept
     }
 
     /// The kept `{url, headers}` of part `number` of `file`, else `undefined`.

@@ -24,6 +24,8 @@ struct Part {
     tries: u32,
     /// Bytes counted as sent.
     sent: f64,
+    /// The signer gave the part a URL (kept by the shell; see `attempt`).
+    has_url: bool,
 }
 
 // Every access goes through `get`/`get_mut`: an index that could panic would bring the
@@ -45,7 +47,7 @@ pub struct Parts {
 impl Parts {
     /// A file of `size` bytes in `count` parts of `part_size`.
     pub fn new(size: f64, part_size: f64, count: u32) -> Parts {
-        let part = Part { state: State::Pending, tries: 0, sent: 0.0 };
+        let part = Part { state: State::Pending, tries: 0, sent: 0.0, has_url: false };
         let parts = vec![part; count.max(1) as usize];
         Parts { size, part_size, parts, asking: false, failures: 0, fresh_until: 0.0 }
     }
@@ -57,6 +59,19 @@ impl Parts {
             part.state = State::Done;
             part.sent = len;
         }
+    }
+
+    /// The signer gave part `number` a URL.
+    pub fn url_given(&mut self, number: u32) {
+        if let Some(part) = self.part(number) {
+            part.has_url = true;
+        }
+    }
+
+    /// Whether part `number` has a URL.
+    pub fn has_url(&self, number: u32) -> bool {
+        let index = (number as usize).wrapping_sub(1);
+        self.parts.get(index).is_some_and(|part| part.has_url)
     }
 
     fn part(&mut self, number: u32) -> Option<&mut Part> {
@@ -81,6 +96,12 @@ impl Parts {
         part.state = State::Sending;
         part.sent = 0.0;
         Some(index as u32 + 1)
+    }
+
+    /// Whether part `number` is on its way.
+    pub fn is_running(&self, number: u32) -> bool {
+        let index = (number as usize).wrapping_sub(1);
+        self.parts.get(index).is_some_and(|part| part.state == State::Sending)
     }
 
     /// Whether a part waits for a free slot.

@@ -132,7 +132,7 @@ impl Queue {
 
     /// A running part is stored; answers whether that completes the file's parts.
     pub fn part_done(&mut self, file: usize, number: u32) -> bool {
-        let Some(parts) = self.parts(file) else { return false };
+        let Some(parts) = self.parts(file).filter(|parts| parts.is_running(number)) else { return false };
         parts.done(number);
         let complete = parts.is_complete();
         self.running -= 1;
@@ -143,8 +143,9 @@ impl Queue {
     /// [`Parts::failed`]).
     pub fn part_failed(&mut self, file: usize, number: u32, counts: bool) -> u32 {
         let Some(parts) = self.parts(file) else { return 0 };
+        let running = parts.is_running(number);
         let tries = parts.failed(number, counts);
-        self.running -= 1;
+        self.running -= usize::from(running);
         tries
     }
 
@@ -221,6 +222,14 @@ impl Queue {
     /// Whether the file is stored already (by this attempt or an earlier one).
     pub fn is_stored(&self, file: usize) -> bool {
         matches!(self.files.get(file), Some(File { slot: Slot::Stored(_), .. }))
+    }
+
+    /// The key of the file, once it is stored.
+    pub fn key(&self, file: usize) -> Option<&str> {
+        match self.files.get(file) {
+            Some(File { slot: Slot::Stored(key), .. }) => Some(key),
+            _ => None,
+        }
     }
 
     /// Takes the key of the file if it is stored, for the next attempt, which then need not
@@ -387,6 +396,19 @@ mod tests {
         assert!(queue.is_over());
         assert_eq!(queue.running, 0);
         assert_eq!(queue.start_next(), None);
+    }
+
+    #[test]
+    fn outcomes_of_parts_that_are_not_running_free_no_slot() {
+        let mut queue = queue(&[0, 0], 1);
+        queue.signed(0, Parts::new(20.0, 10.0, 2), false);
+        queue.signed(1, whole(10.0), false);
+        assert_eq!(drain(&mut queue), [(0, 1)]);
+        assert!(!queue.part_done(0, 2), "part 2 never started");
+        assert_eq!(queue.part_failed(0, 2, true), 0);
+        assert_eq!(drain(&mut queue), [], "the one slot is still taken");
+        assert!(!queue.part_done(0, 1));
+        assert_eq!(drain(&mut queue), [(0, 2)]);
     }
 
     #[test]

@@ -2,13 +2,15 @@
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use js_sys::Array;
 use wasm_bindgen::JsValue;
+use web_sys::File;
 
 use crate::failure::Failure;
-use crate::instructions::{self, Files, Instructions};
-use crate::xhr::{Call, Xhr};
+use crate::instructions::{self, Target};
+use crate::xhr::{self, Xhr};
 use crate::{effects, js};
 
 /// What the signer is asked, besides the files.
@@ -19,16 +21,14 @@ pub struct Restrictions<'a> {
     pub max_size: Option<u64>,
 }
 
-/// Asks the signer at `url` to sign the upload of `files` for the form field `field`, the
-/// field numbered `index` of the attempt numbered `attempt`; the answer comes back to the
-/// attempt, for [`read_answer`].
+/// Asks the signer at `url`, as request number `request`, to sign the upload of `files` for the
+/// form field `field`; the answer comes back with that number, for [`read_answer`].
 pub fn request(
     url: &str,
     field: &str,
-    files: &Files,
+    files: &[File],
     restrictions: &Restrictions,
-    attempt: u32,
-    index: usize,
+    request: u32,
 ) -> Result<(), Failure> {
     // `{"field", "files": [{"name", "size", "type", "uploadId"?}, …], "accept"?, "max_size"?,
     // "resume"?}` as JSON text. A multipart upload kept from an earlier page load is resumed in
@@ -36,7 +36,7 @@ pub fn request(
     // folder asks for its upload again.
     let (list, upload_ids) = (Array::new(), Array::new());
     let mut resume: Option<(String, JsValue)> = None;
-    for (file, _) in files {
+    for file in files {
         list.push(file);
         let kept = effects::recall(field, file);
         let folder = js::text(&kept, "folder");
@@ -51,20 +51,20 @@ pub fn request(
     let max_size = restrictions.max_size.map(|max_size| max_size as f64);
     let body = effects::sign_body(field, &list, &upload_ids, restrictions.accept, max_size, &resume);
     // The browser parses the answer; a body that is not JSON becomes `null`.
-    if Call::Sign(index).ask(attempt, url, &body) {
+    if xhr::ask(request, url, &body) {
         return Ok(());
     }
     Err(Failure::SignUnreachable { url: url.to_owned() })
 }
 
-/// The signer's answer (`xhr`) for `files`, whose targets it gives.
-pub fn read_answer(url: &str, xhr: &Xhr, files: &mut Files) -> Result<Instructions, Failure> {
+/// The signer's answer (`xhr`) for `count` files: its signature and their targets.
+pub fn read_answer(url: &str, xhr: &Xhr, count: usize) -> Result<(String, Vec<Target>), Failure> {
     let status = xhr.status();
     let answer = xhr.response();
     if !(200..300).contains(&status) {
         return Err(signer_failure(url, status, &answer));
     }
-    instructions::from_sign_answer(&answer, files)
+    instructions::from_sign_answer(&answer, count)
         .map_err(|problem| Failure::SignGarbled { url: url.to_owned(), problem })
 }
 

@@ -20,7 +20,7 @@ use crate::effects;
 use crate::failure::Failure;
 use crate::instructions::{Target, Upload};
 use crate::js;
-use crate::xhr::{Call, Checksum, Xhr};
+use crate::xhr::{Checksum, Transfer, Xhr};
 
 // effects.js imports digest.js; naming it here has wasm-bindgen copy it next to effects.js.
 #[wasm_bindgen(module = "/js/digest.js")]
@@ -36,15 +36,16 @@ pub struct Part<'a> {
     pub range: (f64, f64),
 }
 
-/// Starts sending `file` where `target` says (for a multipart upload, `part` of it) as `call` of
-/// the attempt numbered `attempt`; with `markup` (django-s3file's), a POST's fields get the
-/// file's type. Its progress and its end come back to the attempt, the end for [`read_answer`].
+/// Starts sending `file` where `target` says (for a multipart upload, `part` of it) as request
+/// `request`, abandoned after `stall` ms without progress; with `markup` (django-s3file's), a
+/// POST's fields get the file's type. Its progress and its end come back with the request's
+/// number, the end for [`read_answer`].
 pub fn start(
     file: &File,
     target: &Target,
     part: &Part,
     markup: bool,
-    (attempt, call): (u32, Call),
+    request: u32,
     stall: f64,
 ) -> Result<(), Failure> {
     let (method, url, headers, body, checksum) = match &target.upload {
@@ -63,7 +64,8 @@ pub fn start(
             ("PUT", url, js::get(part.presigned, "headers"), body, Checksum::Md5Header)
         }
     };
-    if call.send(attempt, method, &url, &headers, &body, stall, checksum) {
+    let transfer = Transfer { method, url: &url, headers: &headers, body: &body, stall, checksum };
+    if transfer.send(request) {
         return Ok(());
     }
     Err(Failure::UploadUnreachable { file: js::name(file), url: Some(url) })

@@ -1,15 +1,13 @@
 //! One attempt at uploading a form's files, the page's side of it: the inputs, their `File`s
-//! and targets, the part URLs and the requests on their way. What to do is decided by the
-//! state machine ([`machine`]), which knows none of these; this shell turns the page's events
-//! into its [`Event`]s and carries out its [`Command`]s.
+//! and targets, the part URLs and the requests on their way ([`Browser`]). What to do is
+//! decided by the state machine ([`machine`]), which knows none of these: this module turns
+//! the page's events into its [`Event`]s and carries out what it calls for.
 //!
-//! Commands that touch the network (requests, timers) are carried out at once; those the page
-//! sees (events, the live region, the hand-over) are returned as [`PageEffect`]s, which the
-//! caller runs once it no longer borrows the attempt (see `page`), so a page listener may call
-//! `abort()` or start another upload.
+//! What the page sees (events, the hand-over) `widget/js/effects.js` runs once the widget has
+//! returned, so page code never runs while an attempt is borrowed (see `page`), and a listener
+//! may call `abort()` or start another upload.
 
 pub mod machine;
-mod page_effects;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -18,20 +16,20 @@ use js_sys::{Array, Date, Function, Math, Object};
 use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlElement, HtmlFormElement, HtmlInputElement};
 
+use crate::announcement::Announcement;
 use crate::endpoint::{sibling, source, Source};
 use crate::failure::Failure;
 use crate::instructions::{self, Target, Upload};
 use crate::part_urls::PartUrls;
+use crate::progress::Progress;
 use crate::sign::{self, Restrictions};
 use crate::submission::hidden_fields;
 use crate::upload::{self, Part};
 use crate::xhr::{self, Call, Xhr};
 use crate::{dom, effects, js, settings};
 use machine::{
-    Command, Conclusion, EarlierField, Env, Event, FieldSetup, FileFacts, Refusal, SignerAnswer, SignerStep,
-    Signed,
+    Conclusion, EarlierField, Env, Event, FieldSetup, FileFacts, Refusal, SignerAnswer, SignerStep, Wake,
 };
-pub use page_effects::{Outcome, PageEffect};
 
 /// What to do with the keys once every file is stored.
 pub enum Then {
@@ -58,16 +56,28 @@ pub struct Field {
 }
 
 pub struct Attempt {
-    pub form: HtmlFormElement,
+    machine: machine::Attempt,
+    browser: Browser,
+}
+
+/// The page's side of an attempt, which carries out what the machine calls for. Files are
+/// numbered across the form, in field order, as the machine numbers them.
+pub struct Browser {
+    form: HtmlFormElement,
     then: Option<Then>,
     fields: Vec<Field>,
-    machine: machine::Attempt,
     /// The part URLs of its multipart uploads.
     urls: PartUrls,
     /// How long an upload may go without progress before it is abandoned as stalled, in ms.
     stall: f64,
     /// Its requests and timers on their way, by number.
     requests: Vec<(u32, Call)>,
+    /// The XHR event being handled, for the `progress` events' `originalEvent`.
+    original: JsValue,
+    /// The machine concluded while handling the event.
+    concluded: Option<Conclusion>,
+    /// Every file is stored and the form was handed over: the attempt is done with.
+    handed_over: bool,
 }
 
 /// The upgraded file inputs of `form` that have files to upload: named, enabled, with files, as
@@ -78,8 +88,18 @@ pub fn fields(form: &HtmlFormElement) -> Vec<Field> {
     for input in js::items(&effects::file_inputs(form)) {
         let input: HtmlInputElement = input.unchecked_into();
         let Some(sign_url) = sign_url(&input, form_attribute.as_deref()) else { continue };
-        let files = js::items(&js::get(&input, "files")).map(JsValue::unchecked_into).collect();
-        fields.push(Field { name: js::name(&input), input, sign_url, files, targets: Vec::new(), message: false });
+        let mut files = Vec::new();
+        for file in js::items(&js::get(&input, "files")) {
+            files.push(file.unchecked_into());
+        }
+        fields.push(Field {
+            name: js::name(&input),
+            input,
+            sign_url,
+            files,
+            targets: Vec::new(),
+            message: false,
+        });
     }
     fields
 }
@@ -103,57 +123,127 @@ fn env() -> Env {
 impl Attempt {
     /// Starts uploading the files of `fields`, of `form`, in place of the form's `earlier`
     /// attempt, whose instructions and stored keys serve this one where they still can (it
-    /// failed, or was stopped). Answers the attempt and what it does to the page.
+    /// failed, or was stopped).
     pub fn start(
         form: &HtmlFormElement,
         mut fields: Vec<Field>,
         then: Then,
         mut earlier: Option<&mut Attempt>,
-    ) -> (Attempt, Vec<PageEffect>) {
+    ) -> Attempt {
         let form_max_size = form.get_attribute("data-s3file-max-size");
-        let mut setup = Vec::new();
-        for field in &mut fields {
-            let max_size =
-                settings::max_size(field.input.get_attribute("data-s3file-max-size").as_deref(), form_max_size.as_deref());
+        let limit = settings::concurrency(form.get_attribute("data-s3file-concurrency").as_deref());
+        let retries = settings::retries(form.get_attribute("data-s3file-retries").as_deref());
+        let mut machine = machine::Attempt::new(limit, retries);
+        let now = Date::now();
+        for (index, field) in fields.iter_mut().enumerate() {
+            let input_max_size = field.input.get_attribute("data-s3file-max-size");
+            let max_size = settings::max_size(input_max_size.as_deref(), form_max_size.as_deref());
             let given = field.sign_url.is_none().then(|| {
                 let (signature, targets) = instructions::from_markup(&field.input, &field.files);
                 field.targets = targets;
                 instructions::signed(signature, &field.targets)
             });
-            let earlier = earlier.as_deref().and_then(|earlier| earlier.same_field(field));
-            let files = field.files.iter().map(|file| FileFacts { name: js::name(file), size: file.size() }).collect();
-            setup.push(FieldSetup { files, max_size, given, earlier });
-        }
-        let setup = machine::Setup {
-            fields: setup,
-            limit: settings::concurrency(form.get_attribute("data-s3file-concurrency").as_deref()),
-            retries: settings::retries(form.get_attribute("data-s3file-retries").as_deref()),
-        };
-        let machine = machine::Attempt::new(setup, earlier.as_deref_mut().map(|earlier| &mut earlier.machine), Date::now());
-        if let Some(earlier) = earlier {
-            for (index, field) in fields.iter_mut().enumerate() {
-                if machine.is_reused(index) {
-                    if let Some(old) = earlier.fields.iter_mut().find(|old| old.input == field.input) {
-                        field.targets = core::mem::take(&mut old.targets);
-                    }
-                }
+            let same = earlier.as_deref().and_then(|earlier| earlier.browser.same_field(field));
+            let mut files = Vec::new();
+            for file in &field.files {
+                files.push(FileFacts { name: js::name(file), size: file.size() });
             }
+            let setup = FieldSetup { files, max_size, given, earlier: same };
+            machine.add(setup, earlier.as_deref_mut().map(|earlier| &mut earlier.machine), now);
+            // The targets of reused instructions come along.
+            let reused = same.filter(|_| machine.is_reused(index));
+            let old = reused.and_then(|same| earlier.as_deref_mut()?.browser.fields.get_mut(same.index));
+            if let Some(old) = old {
+                field.targets = core::mem::take(&mut old.targets);
+            }
+        }
+        if let Some(earlier) = earlier {
             earlier.clear_messages();
         }
-        let mut attempt = Attempt {
+        let browser = Browser {
             form: form.clone(),
             then: Some(then),
             fields,
-            machine,
             urls: PartUrls::default(),
             stall: settings::stall_ms(form.get_attribute("data-s3file-stall-timeout").as_deref()),
             requests: Vec::new(),
+            original: JsValue::UNDEFINED,
+            concluded: None,
+            handed_over: false,
         };
-        let mut page = Vec::new();
-        attempt.handle(Event::Start, &mut page);
-        (attempt, page)
+        let mut attempt = Attempt { machine, browser };
+        attempt.handle(Event::Start);
+        attempt
     }
 
+    pub fn form(&self) -> &HtmlFormElement {
+        &self.browser.form
+    }
+
+    /// Whether the attempt is over: it concluded, or was stopped.
+    pub fn is_over(&self) -> bool {
+        self.machine.is_over()
+    }
+
+    /// Whether every file is stored and the form was handed over: the attempt is done with.
+    pub fn is_handed_over(&self) -> bool {
+        self.browser.handed_over
+    }
+
+    /// Whether request `request` is this attempt's.
+    pub fn owns(&self, request: u32) -> bool {
+        self.browser.requests.iter().any(|(number, _)| *number == request)
+    }
+
+    /// Stops the upload, unless it is over.
+    pub fn abort(&mut self) {
+        self.handle(Event::Abort);
+    }
+
+    /// Stops every request of the attempt (its form left the page).
+    pub fn stop_requests(&mut self) {
+        machine::Shell::stop(&mut self.browser, None);
+    }
+
+    /// Clears this attempt's validity messages, so the form gets past the browser's validation.
+    pub fn clear_messages(&mut self) {
+        for field in &mut self.browser.fields {
+            field.clear_message();
+        }
+    }
+
+    /// Other files were chosen in `input`: what this attempt kept for it concerns files that
+    /// are gone.
+    pub fn forget(&mut self, input: &HtmlInputElement) {
+        for (index, field) in self.browser.fields.iter_mut().enumerate() {
+            if field.input == *input {
+                self.machine.forget(index);
+                field.clear_message();
+            }
+        }
+    }
+
+    /// An event of request `request` (see `xhr`), `original`: with `xhr`, the end of a
+    /// request; else an upload's progress, `sent` (`loaded / total` of its body), or a timer.
+    pub fn answered(&mut self, request: u32, original: JsValue, xhr: Option<Xhr>, sent: f64) {
+        self.browser.original = original;
+        if let Some(event) = self.browser.event(request, xhr, sent) {
+            self.handle(event);
+        }
+        self.browser.original = JsValue::UNDEFINED;
+    }
+
+    /// Feeds `event` to the machine, with the browser doing what it calls for, then carries
+    /// out its conclusion, if it came to one.
+    fn handle(&mut self, event: Event) {
+        self.machine.on(event, env(), &mut self.browser);
+        if let Some(conclusion) = self.browser.concluded.take() {
+            self.browser.conclude(conclusion, &self.machine);
+        }
+    }
+}
+
+impl Browser {
     /// The index of the field of this attempt that is `field`'s input, and whether it still
     /// holds the same files.
     fn same_field(&self, field: &Field) -> Option<EarlierField> {
@@ -162,57 +252,28 @@ impl Attempt {
         Some(EarlierField { index, same_files })
     }
 
-    /// Whether the attempt is over: it concluded, or was stopped.
-    pub fn is_over(&self) -> bool {
-        self.machine.is_over()
-    }
-
-    /// Whether request `request` is this attempt's.
-    pub fn owns(&self, request: u32) -> bool {
-        self.requests.iter().any(|(number, _)| *number == request)
-    }
-
-    /// Stops the upload; answers what it does to the page, nothing if it was over already.
-    pub fn abort(&mut self) -> Vec<PageEffect> {
-        let mut page = Vec::new();
-        self.handle(Event::Abort, &mut page);
-        page
-    }
-
-    /// Stops every request of the attempt (its form left the page).
-    pub fn stop_requests(&mut self) {
-        for (number, _) in self.requests.drain(..) {
-            xhr::stop(number);
-        }
-    }
-
-    /// Clears this attempt's validity messages, so the form gets past the browser's validation.
-    pub fn clear_messages(&mut self) {
-        for field in &mut self.fields {
-            field.clear_message();
-        }
-    }
-
-    /// Other files were chosen in `input`: what this attempt kept for it concerns files that
-    /// are gone.
-    pub fn forget(&mut self, input: &HtmlInputElement) {
-        for (index, field) in self.fields.iter_mut().enumerate() {
-            if field.input == *input {
-                self.machine.forget(index);
-                field.clear_message();
+    /// The field, the `File` and the target of the form's file `file`.
+    fn file(&self, file: usize) -> Option<(&Field, &File, &Target)> {
+        let mut number = file;
+        for field in &self.fields {
+            if number < field.files.len() {
+                return Some((field, field.files.get(number)?, field.targets.get(number)?));
             }
+            number -= field.files.len();
         }
+        None
     }
 
-    /// An event of request `request` (see `xhr`): with `xhr`, the end of a request; else an
-    /// upload's progress, `sent` (`loaded / total` of its body), or a timer. Answers what it
-    /// does to the page.
-    pub fn answered(&mut self, request: u32, xhr: Option<Xhr>, sent: f64) -> Vec<PageEffect> {
-        let mut page = Vec::new();
-        if let Some(event) = self.event(request, xhr, sent) {
-            self.handle(event, &mut page);
-        }
-        page
+    /// The number of field `index`'s first file among the form's files.
+    fn first_file(&self, index: usize) -> usize {
+        self.fields.iter().take(index).map(|field| field.files.len()).sum()
+    }
+
+    /// Keeps `call` under a new request number, which it answers.
+    fn register(&mut self, call: Call) -> u32 {
+        let number = xhr::next_number();
+        self.requests.push((number, call));
+        number
     }
 
     /// The machine's event for an event of request `request`; the request is forgotten once it
@@ -225,7 +286,9 @@ impl Attempt {
         }
         self.requests.swap_remove(position);
         Some(match (call, xhr) {
-            (Call::Send { file, part }, Some(xhr)) => Event::Sent { file, part, outcome: self.read_transfer(file, &xhr)? },
+            (Call::Send { file, part }, Some(xhr)) => {
+                Event::Sent { file, part, outcome: self.read_transfer(file, &xhr)? }
+            }
             (Call::Sign(field), Some(xhr)) => Event::Signed { field, answer: self.read_sign(field, &xhr)? },
             (Call::Signer { file, complete }, Some(xhr)) => {
                 Event::SignerAnswered { file, answer: self.read_signer(file, complete, &xhr) }
@@ -233,110 +296,6 @@ impl Attempt {
             (Call::Wake(wake), _) => Event::Woken(wake),
             _ => return None,
         })
-    }
-
-    /// Feeds `event` to the machine and carries out its commands; a command that cannot be
-    /// carried out becomes an event of its own, fed back at once.
-    fn handle(&mut self, event: Event, page: &mut Vec<PageEffect>) {
-        for command in self.machine.on(event, env()) {
-            if let Some(event) = self.perform(command, page) {
-                self.handle(event, page);
-            }
-        }
-    }
-
-    /// Keeps `call` under a new request number, which it answers.
-    fn register(&mut self, call: Call) -> u32 {
-        let number = xhr::next_number();
-        self.requests.push((number, call));
-        number
-    }
-
-    /// Field `index`, with the file `number` of it, for the form's file `file`.
-    fn file(&self, file: usize) -> Option<(&Field, &File, &Target)> {
-        let (index, number) = self.machine.locate(file)?;
-        let field = self.fields.get(index)?;
-        Some((field, field.files.get(number)?, field.targets.get(number)?))
-    }
-
-    fn perform(&mut self, command: Command, page: &mut Vec<PageEffect>) -> Option<Event> {
-        match command {
-            Command::Busy(on) => page.push(PageEffect::Busy(on)),
-            Command::Started { files, total } => page.push(PageEffect::Started { files, total }),
-            Command::Say(text) => page.push(PageEffect::Say(text)),
-            Command::Sign { field: index, max_size } => {
-                let request = self.register(Call::Sign(index));
-                let field = self.fields.get(index)?;
-                let url = field.sign_url.as_deref()?;
-                let accept = field.input.get_attribute("accept").filter(|accept| !accept.trim_ascii().is_empty());
-                let restrictions = Restrictions { accept: accept.as_deref(), max_size };
-                if let Err(failure) = sign::request(url, &field.name, &field.files, &restrictions, request) {
-                    return Some(Event::Signed { field: index, answer: Err(failure) });
-                }
-            }
-            Command::Remember { file } => {
-                let (index, _) = self.machine.locate(file)?;
-                let signature = self.machine.signature(index)?;
-                let (field, blob, target) = self.file(file)?;
-                effects::remember(&field.name, blob, &target.key, signature, target.multipart()?);
-            }
-            Command::Forget { file } => {
-                let (field, blob, _) = self.file(file)?;
-                effects::forget(&field.name, blob);
-            }
-            Command::AskSigner { file, step } => {
-                let (complete, numbers) = match step {
-                    SignerStep::Complete => (true, Array::new()),
-                    SignerStep::PartUrls(numbers) => (false, numbers.into_iter().map(JsValue::from).collect()),
-                };
-                let request = self.register(Call::Signer { file, complete });
-                let (field, _, target) = self.file(file)?;
-                let url = sibling(field.sign_url.as_deref()?, if complete { "complete" } else { "parts" });
-                let body = effects::multipart_body(&target.key, target.multipart()?, &numbers);
-                if !xhr::ask(request, &url, &body) {
-                    return Some(Event::Unsendable { file, failure: Failure::SignUnreachable { url } });
-                }
-            }
-            Command::Send { file, part, range } => {
-                let request = self.register(Call::Send { file, part });
-                let presigned = self.urls.get(file, part);
-                let (field, blob, target) = self.file(file)?;
-                let part = Part { presigned: &presigned, range };
-                let markup = field.sign_url.is_none();
-                if let Err(failure) = upload::start(blob, target, &part, markup, request, self.stall) {
-                    return Some(Event::Unsendable { file, failure });
-                }
-            }
-            Command::Later { ms, wake } => xhr::later(ms, self.register(Call::Wake(wake))),
-            Command::WhenOnline(wake) => xhr::when_online(self.register(Call::Wake(wake))),
-            Command::Stop(file) => self.requests.retain(|&(number, call)| {
-                let keep = file.is_some() && call.file() != file;
-                if !keep {
-                    xhr::stop(number);
-                }
-                keep
-            }),
-            Command::Abandon { file } => {
-                let (field, blob, target) = self.file(file)?;
-                effects::abandon(&sibling(field.sign_url.as_deref()?, "abort"), &target.key, target.multipart()?);
-                effects::forget(&field.name, blob);
-            }
-            Command::Progress { file, of_file, of_form, of_input } => {
-                let (field, blob, _) = self.file(file)?;
-                let (input, file) = (field.input.clone(), blob.clone());
-                page.push(PageEffect::Progress { input, file, of_file, of_form, of_input });
-            }
-            Command::Stored { file, key } => {
-                let (field, blob, _) = self.file(file)?;
-                let (input, file, name) = (field.input.clone(), blob.clone(), field.name.clone());
-                page.push(PageEffect::Stored { input, file, name, key });
-            }
-            Command::Conclude(conclusion) => {
-                let outcome = self.conclude(conclusion);
-                page.push(PageEffect::Concluded { then: self.then.take()?, outcome });
-            }
-        }
-        None
     }
 
     /// What came of a transfer of `file`.
@@ -349,11 +308,11 @@ impl Attempt {
 
     /// The signer's answer to field `index`'s sign request: its targets are kept here, what
     /// the machine needs of them goes to it.
-    fn read_sign(&mut self, index: usize, xhr: &Xhr) -> Option<Result<Signed, Failure>> {
-        let first_file = self.machine.first_file(index)?;
+    fn read_sign(&mut self, index: usize, xhr: &Xhr) -> Option<Result<machine::Signed, Failure>> {
+        let first_file = self.first_file(index);
         let field = self.fields.get_mut(index)?;
-        let url = field.sign_url.as_deref()?;
-        let (signature, targets) = match sign::read_answer(url, xhr, field.files.len()) {
+        let (signature, targets) = match sign::read_answer(field.sign_url.as_deref()?, xhr, field.files.len())
+        {
             Ok(answer) => answer,
             Err(failure) => return Some(Err(failure)),
         };
@@ -375,7 +334,8 @@ impl Attempt {
             return SignerAnswer::Refused { status, failure: sign::signer_failure(url, status, &answer) };
         }
         if complete {
-            return SignerAnswer::Completed;
+            let key = self.file(file).map(|(_, _, target)| target.key.clone()).unwrap_or_default();
+            return SignerAnswer::Completed { key };
         }
         // `{parts: [{n, url, headers}], expires}`.
         let numbers = self.urls.keep(file, &answer);
@@ -383,21 +343,31 @@ impl Attempt {
         SignerAnswer::PartUrls { numbers, expires_at }
     }
 
-    /// What the page is told at the end.
-    fn conclude(&mut self, conclusion: Conclusion) -> Outcome {
+    /// Hands the keys over, or the form back with the reasons.
+    fn conclude(&mut self, conclusion: Conclusion, machine: &machine::Attempt) {
+        let Some(then) = self.then.take() else { return };
+        let form = &self.form;
         match conclusion {
             Conclusion::Stored => {
                 let (inputs, entries, keys) = (Array::new(), Array::new(), Object::new());
                 for (index, field) in self.fields.iter().enumerate() {
                     inputs.push(&field.input);
-                    let Some((signature, stored)) = self.machine.stored_keys(index) else { continue };
+                    let Some((signature, stored)) = machine.stored_keys(index) else { continue };
                     hidden_fields(&field.name, stored.clone(), signature, |name, value| {
                         entries.push(&name.into());
                         entries.push(&value.into());
                     });
                     js::set(&keys, &field.name, &stored.map(JsValue::from).collect::<Array>());
                 }
-                Outcome::Stored { inputs, entries, keys }
+                self.handed_over = true;
+                effects::announce(form, &Announcement::Complete.text());
+                match then {
+                    Then::Submit(submitter) => effects::hand_over(form, submitter, &inputs, &entries, true),
+                    Then::Settle { resolve, .. } => {
+                        effects::hand_over(form, None, &inputs, &entries, false);
+                        effects::settle(&resolve, &keys);
+                    }
+                }
             }
             Conclusion::Failed(failures) => {
                 let reports = Array::new();
@@ -414,10 +384,139 @@ impl Attempt {
                     effects::report(&reports, &field.input, &message, &field.name, failure.file_name());
                     first.get_or_insert(message);
                 }
-                Outcome::Failed { reports, message: first.unwrap_or_default() }
+                let message = first.unwrap_or_default();
+                effects::failed(form, &reports, &Announcement::Failed(&message).text());
+                if let Then::Settle { reject, .. } = then {
+                    effects::settle(&reject, &js_sys::Error::new(&message));
+                }
             }
-            Conclusion::Stopped => Outcome::Stopped,
+            Conclusion::Stopped => {
+                if let Then::Settle { reject, .. } = then {
+                    let error = js_sys::Error::new("the upload was aborted");
+                    error.set_name("AbortError");
+                    effects::settle(&reject, &error);
+                }
+            }
         }
+    }
+}
+
+/// `{progress, loaded, total}`, as the `progress` event's `detail` has them.
+fn totals(progress: Progress) -> Object {
+    let totals = Object::new();
+    js::set(&totals, "progress", &progress.progress.into());
+    js::set(&totals, "loaded", &progress.loaded.into());
+    js::set(&totals, "total", &progress.total.into());
+    totals
+}
+
+impl machine::Shell for Browser {
+    fn busy(&mut self, on: bool) {
+        effects::busy(&self.form, on);
+    }
+
+    fn started(&mut self, files: usize, total: f64) {
+        effects::started(&self.form, files, total);
+    }
+
+    fn say(&mut self, text: &str) {
+        effects::announce(&self.form, text);
+    }
+
+    fn sign(&mut self, index: usize, max_size: Option<u64>) -> Result<(), Failure> {
+        let request = self.register(Call::Sign(index));
+        let Some(field) = self.fields.get(index) else { return Ok(()) };
+        let Some(url) = field.sign_url.as_deref() else { return Ok(()) };
+        let accept = field.input.get_attribute("accept").filter(|accept| !accept.trim_ascii().is_empty());
+        let restrictions = Restrictions { accept: accept.as_deref(), max_size };
+        sign::request(url, &field.name, &field.files, &restrictions, request)
+    }
+
+    fn remember(&mut self, file: usize, signature: &str) {
+        if let Some((field, blob, target)) = self.file(file) {
+            if let Some(spec) = target.multipart() {
+                effects::remember(&field.name, blob, &target.key, signature, spec);
+            }
+        }
+    }
+
+    fn forget(&mut self, file: usize) {
+        if let Some((field, blob, _)) = self.file(file) {
+            effects::forget(&field.name, blob);
+        }
+    }
+
+    fn ask_signer(
+        &mut self,
+        file: usize,
+        step: SignerStep<impl Iterator<Item = u32>>,
+    ) -> Result<(), Failure> {
+        let (complete, numbers) = (matches!(step, SignerStep::Complete), Array::new());
+        if let SignerStep::PartUrls(parts) = step {
+            for number in parts {
+                numbers.push(&number.into());
+            }
+        }
+        let request = self.register(Call::Signer { file, complete });
+        let Some((field, _, target)) = self.file(file) else { return Ok(()) };
+        let (Some(sign_url), Some(spec)) = (&field.sign_url, target.multipart()) else { return Ok(()) };
+        let url = sibling(sign_url, if complete { "complete" } else { "parts" });
+        let body = effects::multipart_body(&target.key, spec, &numbers);
+        if xhr::ask(request, &url, &body) {
+            return Ok(());
+        }
+        Err(Failure::SignUnreachable { url })
+    }
+
+    fn send(&mut self, file: usize, part: u32, range: (f64, f64)) -> Result<(), Failure> {
+        let request = self.register(Call::Send { file, part });
+        let presigned = self.urls.get(file, part);
+        let Some((field, blob, target)) = self.file(file) else { return Ok(()) };
+        let part = Part { presigned: &presigned, range };
+        upload::start(blob, target, &part, field.sign_url.is_none(), request, self.stall)
+    }
+
+    fn later(&mut self, ms: f64, wake: Wake) {
+        xhr::later(ms, self.register(Call::Wake(wake)));
+    }
+
+    fn when_online(&mut self, wake: Wake) {
+        xhr::when_online(self.register(Call::Wake(wake)));
+    }
+
+    fn stop(&mut self, file: Option<usize>) {
+        self.requests.retain(|&(number, call)| {
+            let keep = file.is_some() && call.file() != file;
+            if !keep {
+                xhr::stop(number);
+            }
+            keep
+        });
+    }
+
+    fn abandon(&mut self, file: usize) {
+        let Some((field, blob, target)) = self.file(file) else { return };
+        if let (Some(sign_url), Some(spec)) = (&field.sign_url, target.multipart()) {
+            effects::abandon(&sibling(sign_url, "abort"), &target.key, spec);
+            effects::forget(&field.name, blob);
+        }
+    }
+
+    fn progress(&mut self, file: usize, of_file: f64, of_form: Progress, of_input: Progress) {
+        if let Some((field, blob, _)) = self.file(file) {
+            let (of_form, of_input) = (totals(of_form), totals(of_input));
+            effects::progress(&self.form, &field.input, blob, of_file, &self.original, &of_form, &of_input);
+        }
+    }
+
+    fn stored(&mut self, file: usize, key: &str) {
+        if let Some((field, blob, _)) = self.file(file) {
+            effects::stored(&field.input, key, blob, &field.name);
+        }
+    }
+
+    fn conclude(&mut self, conclusion: Conclusion) {
+        self.concluded = Some(conclusion);
     }
 }
 
