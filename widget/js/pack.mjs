@@ -2,15 +2,16 @@
 //
 //   node widget/js/pack.mjs www/pkg
 //
-// 1. Gives the wasm module's imports and exports short names, in the wasm and in its JS glue
-//    alike (pack/wasm_names.mjs), and blanks the text in the wasm's data that only a panic
-//    would print (pack/panic_text.mjs).
+// 1. Gives the JS glue the short names wasm-opt gave the wasm module's imports and exports
+//    (pack/wasm_names.mjs: the widget build's wasm-opt run minifies them and puts what it
+//    printed in `s3file_wasm_bg.names.json`), and blanks the text in the wasm's data that only
+//    a panic would print (pack/panic_text.mjs).
 // 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`),
 //    and a few of its helpers with smaller ones that do what the widget needs (pack/glue.mjs).
 // 3. Bundles the entry (`s3file.js`) with the glue and the JS snippets it imports (`snippets/`,
 //    wasm-bindgen's copies of widget/js/effects.js and digest.js) into `s3file.js`, minified,
-//    and removes the glue, `snippets/` and the glue's declarations (pack/bundle.mjs). This needs
-//    npm's `esbuild`.
+//    and removes the glue, `snippets/`, the glue's declarations and the renamings
+//    (pack/bundle.mjs, with npm's `esbuild`).
 //
 // Afterwards the package is two files: s3file.js and s3file_wasm_bg.wasm, which the module
 // finds next to itself. The widget build (xtask/src/widget.rs) runs it after wasm-opt, on a
@@ -22,11 +23,13 @@ import { join } from 'node:path';
 import { bundler } from './pack/bundle.mjs';
 import { replaceHelpers, replaceLoader } from './pack/glue.mjs';
 import { blankPanicText } from './pack/panic_text.mjs';
-import { renameGlue, renameWasm } from './pack/wasm_names.mjs';
+import { readRenamings, renameGlue } from './pack/wasm_names.mjs';
 
 const GLUE = 's3file_wasm.js';
 const WASM = 's3file_wasm_bg.wasm';
 const ENTRY = 's3file.js';
+/** What `wasm-opt --minify-imports-and-exports-and-modules` printed (xtask/src/widget.rs). */
+const RENAMINGS = 's3file_wasm_bg.names.json';
 
 async function main() {
   const dir = process.argv[2];
@@ -38,8 +41,14 @@ async function main() {
   const wasmPath = join(dir, WASM);
   const gluePath = join(dir, GLUE);
   const entryPath = join(dir, ENTRY);
-  const renamings = renameWasm(readFileSync(wasmPath));
-  const { wasm, importCount, exports } = renamings;
+  const wasm = readFileSync(wasmPath);
+  let printed;
+  try {
+    printed = readFileSync(join(dir, RENAMINGS), 'utf8');
+  } catch (error) {
+    throw new Error(`pack needs ${RENAMINGS}, what the widget build's wasm-opt run printed: ${error.message}`);
+  }
+  const renamings = readRenamings(printed, wasm);
   const blanked = blankPanicText(wasm);
   const glue = replaceLoader(renameGlue(replaceHelpers(readFileSync(gluePath, 'utf8')), renamings), WASM);
   await WebAssembly.compile(wasm);
@@ -51,12 +60,14 @@ async function main() {
   writeFileSync(entryPath, bundled);
   // All in the entry now; the declarations are of the glue and of the wasm's exports under the
   // names they no longer have.
-  for (const bundledIn of [GLUE, 'snippets', 's3file_wasm.d.ts', 's3file_wasm_bg.wasm.d.ts']) {
+  for (const bundledIn of [GLUE, 'snippets', 's3file_wasm.d.ts', 's3file_wasm_bg.wasm.d.ts', RENAMINGS]) {
     rmSync(join(dir, bundledIn), { recursive: true, force: true });
   }
+  const { imports, snippetImports, exports } = renamings;
+  const importCount = imports.size + [...snippetImports.values()].reduce((sum, names) => sum + names.size, 0);
   console.log(
-    `pack: ${importCount} imports and ${exports.size} exports renamed, ${blanked} bytes of panic text blanked, ` +
-      'entry, glue and snippets bundled into one minified module',
+    `pack: the glue renamed as wasm-opt renamed ${importCount} imports and ${exports.size} exports, ` +
+      `${blanked} bytes of panic text blanked, entry, glue and snippets bundled into one minified module`,
   );
 }
 

@@ -1,12 +1,13 @@
 //! Builds the widget into `www/pkg/`: the widget's JS entry, its wasm-bindgen glue, and the wasm,
-//! optimised with wasm-opt and then packed by `widget/js/pack.mjs` (short wasm import and export
-//! names, the JS snippets bundled into the glue, the JS minified).
+//! optimised with wasm-opt (which also gives the wasm's imports and exports short names) and then
+//! packed by `widget/js/pack.mjs` (the glue renamed to match, the JS snippets bundled into the
+//! glue, the JS minified).
 
 use std::fs;
 use std::path::Path;
 
 use crate::prerequisites::WidgetTools;
-use crate::{run, step, Context, Error, Project, Result};
+use crate::{display_command, output, run, step, Context, Error, Project, Result};
 
 /// The wasm features rustc 1.95 enables by default for wasm32-unknown-unknown. wasm-opt must be
 /// told, since `strip = true` removes the `target_features` section it would read them from, and
@@ -49,8 +50,11 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
     run(&mut bindgen).context("generating the widget's JS bindings failed")?;
 
     let bindgen_wasm = pkg.join("s3file_wasm_bg.wasm");
-    optimise_with(project, tools, &bindgen_wasm, WIDGET_PASSES)
+    let renamings = optimise_with(project, tools, &bindgen_wasm, WIDGET_PASSES)
         .context("optimising the widget's wasm failed")?;
+    let renamings_path = pkg.join(RENAMINGS);
+    fs::write(&renamings_path, renamings)
+        .with_context(|| format!("cannot write {}", renamings_path.display()))?;
 
     fs::copy(&entry, pkg.join("s3file.js"))
         .with_context(|| format!("cannot copy {} into {}", entry.display(), pkg.display()))?;
@@ -65,26 +69,35 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
     Ok(())
 }
 
+/// Where pack reads what `--minify-imports-and-exports-and-modules` renamed (the file goes once the
+/// glue is renamed by it).
+const RENAMINGS: &str = "s3file_wasm_bg.names.json";
+
 /// Runs `widget/js/pack.mjs` over the package in `pkg` (wasm-bindgen's output, optimised, with
-/// the entry): afterwards it is two files, `s3file.js` (the entry with the glue and the
-/// snippets it imported) and `s3file_wasm_bg.wasm`.
+/// the entry and the renamings): afterwards it is two files, `s3file.js` (the entry with the
+/// glue and the snippets it imported) and `s3file_wasm_bg.wasm`.
 fn pack(project: &Project, pkg: &Path) -> Result<()> {
     run(project.command("node").arg(project.root.join("widget/js/pack.mjs")).arg(pkg))
 }
 
 /// wasm-opt passes the drop-in gets after the common ones: its control flow flattened and
 /// rebuilt by the relooper, then shrunk again (about 140 bytes of its gzipped wasm; the Leptos
-/// demo, a page of its own, is not worth the extra time).
-const WIDGET_PASSES: &[&str] = &["--flatten", "--rereloop", "-Oz"];
+/// demo, a page of its own, is not worth the extra time). Last, its imports and exports get
+/// short names, all imports one module, and wasm-opt prints the renamings as JSON for pack to
+/// apply to the glue; in this run rather than one of pack's own, since reading and writing the
+/// wasm once more costs about 40 bytes of the gzipped wasm after the final `-Oz`.
+const WIDGET_PASSES: &[&str] =
+    &["--flatten", "--rereloop", "-Oz", "--minify-imports-and-exports-and-modules"];
 
 /// Runs wasm-opt (`--merge-similar-functions -Oz`) over wasm-bindgen's output in place, then checks that a JavaScript engine
 /// compiles the result (wasm-opt validates what it reads, not what engines accept).
 pub fn optimise(project: &Project, tools: &WidgetTools, wasm: &Path) -> Result<()> {
-    optimise_with(project, tools, wasm, &[])
+    optimise_with(project, tools, wasm, &[]).map(drop)
 }
 
-/// [`optimise`], with the wasm-opt `passes` after the common ones.
-fn optimise_with(project: &Project, tools: &WidgetTools, wasm: &Path, passes: &[&str]) -> Result<()> {
+/// [`optimise`], with the wasm-opt `passes` after the common ones; answers what wasm-opt printed
+/// (the renamings of a minifying pass).
+fn optimise_with(project: &Project, tools: &WidgetTools, wasm: &Path, passes: &[&str]) -> Result<String> {
     let optimized = wasm.with_extension("opt.wasm");
     let mut wasm_opt = project.command("node");
     wasm_opt
@@ -97,7 +110,8 @@ fn optimise_with(project: &Project, tools: &WidgetTools, wasm: &Path, passes: &[
         .arg(wasm)
         .arg("-o")
         .arg(&optimized);
-    run(&mut wasm_opt)?;
+    println!("$ {}", display_command(&wasm_opt));
+    let printed = output(&mut wasm_opt)?;
     let mut compile = project.command("node");
     compile
         .args([
@@ -114,5 +128,5 @@ fn optimise_with(project: &Project, tools: &WidgetTools, wasm: &Path, passes: &[
     })?;
     fs::rename(&optimized, wasm)
         .with_context(|| format!("cannot move {} to {}", optimized.display(), wasm.display()))?;
-    Ok(())
+    Ok(printed)
 }

@@ -1,4 +1,6 @@
-import { Reader } from './wasm_binary.mjs';
+// binaryen keeps the bytes of data segments as the linker left them (no pass of it can know
+// which text only a panic reads), so the data section is found and edited here: the only part
+// of the wasm binary pack still reads itself.
 
 const SECTION_DATA = 11;
 
@@ -11,7 +13,7 @@ const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * any of it (a panic is a bug: see widget/src/drop_in.rs), and core's formatting, the only code
  * that would, is not in the optimised wasm; the linker keeps the bytes all the same, since the
  * code that referred to them was alive when it ran. They are blanked (zeros compress to
- * nothing); the addresses stay as they are.
+ * nothing, and wasm-opt's memory packing drops them); the addresses stay as they are.
  */
 const PANIC_TEXT = new RegExp(
   [
@@ -31,22 +33,35 @@ const PANIC_TEXT = new RegExp(
   'g',
 );
 
+/** Reads the unsigned LEB128 number at `position`; answers it and the position after it. */
+function u32(bytes, position) {
+  let result = 0;
+  let shift = 0;
+  let at = position;
+  let byte;
+  do {
+    byte = bytes[at++];
+    result |= (byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return [result >>> 0, at];
+}
+
 /** Blanks `PANIC_TEXT` in the data section of `wasm` (in place); answers how many bytes. */
 export function blankPanicText(wasm) {
-  const reader = new Reader(wasm, 8);
   let blanked = 0;
-  while (reader.position < wasm.length) {
-    const id = wasm[reader.position++];
-    const size = reader.u32();
-    const end = reader.position + size;
-    if (id === SECTION_DATA) {
-      const data = wasm.subarray(reader.position, end);
-      for (const match of data.toString('latin1').matchAll(PANIC_TEXT)) {
-        data.fill(0, match.index, match.index + match[0].length);
-        blanked += match[0].length;
-      }
+  // After the magic number and the version, each section: its id, its size, its contents.
+  let position = 8;
+  while (position < wasm.length) {
+    const id = wasm[position];
+    const [size, start] = u32(wasm, position + 1);
+    position = start + size;
+    if (id !== SECTION_DATA) continue;
+    const data = wasm.subarray(start, position);
+    for (const match of data.toString('latin1').matchAll(PANIC_TEXT)) {
+      data.fill(0, match.index, match.index + match[0].length);
+      blanked += match[0].length;
     }
-    reader.position = end;
   }
   return blanked;
 }
