@@ -130,6 +130,7 @@ describe('the npm package', () => {
       'README.md',
       'dist/s3file.js',
       'dist/s3file_wasm_bg.wasm',
+      'dist/s3file_digest.js',
       'package.json',
       ...(declarations ? ['dist/s3file.d.ts'] : []),
     ];

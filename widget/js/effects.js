@@ -6,7 +6,12 @@
 // event, xhr, sent)`: an export of the glue, which wasm-bindgen writes three folders up from its
 // copy of this file (`snippets/<crate>/js/`); the widget build bundles both into one module.
 import { answered } from "../../../s3file_wasm.js";
-import { crc32, md5 } from "./digest.js";
+
+/** The checksums (digest.js), fetched when the first file goes up: a page that never uploads
+ *  never loads them. The widget build keeps them in a module of their own. */
+let digests;
+const digest = (checksum, file) =>
+  (digests ??= import("./digest.js")).then(({ crc32, md5 }) => (checksum == "Content-MD5" ? md5 : crc32)(file));
 
 /** The requests on their way, by the number the widget gave each (widget/src/xhr.rs). */
 const requests = new Map();
@@ -48,8 +53,9 @@ export function send(request, { method, url, headers, body, stall, checksum }) {
       answered(request, event, undefined, event.lengthComputable ? event.loaded / event.total : 0);
     };
     if (!checksum) return go();
-    // Later, out of the widget's hands: a failure is reported as a request that got no answer.
-    (checksum == "Content-MD5" ? md5 : crc32)(file).then(go).catch(() => {
+    // Later, out of the widget's hands: a failure (the file or the checksums' module cannot be
+    // read) is reported as a request that got no answer.
+    digest(checksum, file).then(go).catch(() => {
       if (requests.get(request) === xhr) {
         unwatch(request);
         answered(request, undefined, xhr);

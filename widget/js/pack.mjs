@@ -10,15 +10,16 @@
 //    and a few of its helpers with smaller ones that do what the widget needs (pack/glue.mjs).
 // 3. Bundles the entry (`s3file.js`) with the glue and the JS snippets it imports (`snippets/`,
 //    wasm-bindgen's copies of widget/js/effects.js and digest.js) into `s3file.js`, minified,
-//    and removes the glue, `snippets/`, the glue's declarations and the renamings
-//    (pack/bundle.mjs, with npm's `esbuild`).
+//    but for digest.js, which effects.js imports at the first upload: it becomes
+//    `s3file_digest.js`. Then removes the glue, `snippets/`, the glue's declarations and the
+//    renamings (pack/bundle.mjs, with npm's `esbuild`).
 //
-// Afterwards the package is two files: s3file.js and s3file_wasm_bg.wasm, which the module
-// finds next to itself. The widget build (xtask/src/widget.rs) runs it after wasm-opt, on a
+// Afterwards the package is three files: s3file.js, and s3file_wasm_bg.wasm and
+// s3file_digest.js, which the module finds next to itself. The widget build (xtask/src/widget.rs) runs it after wasm-opt, on a
 // freshly generated package: it refuses a glue it cannot map completely, before it writes any
 // file, so a half-renamed package never ships.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { bundler } from './pack/bundle.mjs';
 import { replaceHelpers, replaceLoader } from './pack/glue.mjs';
@@ -55,9 +56,9 @@ async function main() {
 
   // The bundler reads the glue from the package directory.
   writeFileSync(gluePath, glue);
-  const bundled = await bundle(entryPath);
+  const modules = await bundle(entryPath);
   writeFileSync(wasmPath, wasm);
-  writeFileSync(entryPath, bundled);
+  for (const { path, text } of modules) writeFileSync(path, text);
   // All in the entry now; the declarations are of the glue and of the wasm's exports under the
   // names they no longer have.
   for (const bundledIn of [GLUE, 'snippets', 's3file_wasm.d.ts', 's3file_wasm_bg.wasm.d.ts', RENAMINGS]) {
@@ -67,7 +68,8 @@ async function main() {
   const importCount = imports.size + [...snippetImports.values()].reduce((sum, names) => sum + names.size, 0);
   console.log(
     `pack: the glue renamed as wasm-opt renamed ${importCount} imports and ${exports.size} exports, ` +
-      `${blanked} bytes of panic text blanked, entry, glue and snippets bundled into one minified module`,
+      `${blanked} bytes of panic text blanked, entry, glue and snippets bundled into ` +
+      modules.map(({ path }) => basename(path)).join(' and '),
   );
 }
 

@@ -1,9 +1,15 @@
+import { dirname, resolve } from 'node:path';
+
 // One module compresses better than the entry, the glue and the snippets apart, and the page
-// fetches one file instead of several.
+// fetches one file instead of several. What the widget imports only when it needs it (the
+// checksums, `import()`ed at the first upload) becomes a module of its own, `s3file_<name>.js`,
+// which the page fetches then.
 
 /**
- * Answers a function that bundles an entry with all it imports into one minified ES module's
- * text. Loaded before pack changes any file, so a missing esbuild leaves the package as it was.
+ * Answers a function that bundles an entry with all it imports into minified ES modules, in the
+ * entry's directory: `{path, text}` of the entry's module first, then of each module it imports
+ * on demand. Loaded before pack changes any file, so a missing esbuild leaves the package as it
+ * was.
  */
 export async function bundler() {
   let esbuild;
@@ -16,12 +22,20 @@ export async function bundler() {
     const bundled = await esbuild.build({
       entryPoints: [entryPath],
       bundle: true,
+      splitting: true,
+      outdir: dirname(entryPath),
+      chunkNames: 's3file_[name]',
       format: 'esm',
       minify: true,
       target: 'es2022',
       legalComments: 'none',
       write: false,
     });
-    return bundled.outputFiles[0].text;
+    const entry = resolve(entryPath);
+    const modules = bundled.outputFiles.map(({ path, text }) => ({ path, text }));
+    if (modules.filter(({ path }) => path === entry).length !== 1) {
+      throw new Error(`esbuild did not write ${entry} once: ${modules.map(({ path }) => path).join(', ')}`);
+    }
+    return modules.sort((a, b) => (b.path === entry) - (a.path === entry));
   };
 }
