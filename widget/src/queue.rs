@@ -32,6 +32,8 @@ struct File {
     size: f64,
     /// Bytes counted as sent when last recorded; all of them once it is stored.
     sent: f64,
+    /// It goes up as a multipart upload (it is signed, and its parts are held at first).
+    multipart: bool,
     slot: Slot,
 }
 
@@ -56,14 +58,21 @@ impl Queue {
             Some(key) => (0.0, Slot::Stored(key)),
             None => (size, Slot::Unsigned),
         };
-        self.files.push(File { field, size, sent: 0.0, slot });
+        self.files.push(File { field, size, sent: 0.0, multipart: false, slot });
     }
 
-    /// The file is signed: its parts may go, unless `held` (it waits for part URLs).
-    pub fn signed(&mut self, file: usize, parts: Parts, held: bool) {
-        if let Some(File { slot: slot @ Slot::Unsigned, .. }) = self.files.get_mut(file) {
-            *slot = Slot::Sending { parts, held };
+    /// The file is signed: its parts may go, unless it is a `multipart` upload, which waits
+    /// for part URLs.
+    pub fn signed(&mut self, file: usize, parts: Parts, multipart: bool) {
+        if let Some(entry @ File { slot: Slot::Unsigned, .. }) = self.files.get_mut(file) {
+            entry.slot = Slot::Sending { parts, held: multipart };
+            entry.multipart = multipart;
         }
+    }
+
+    /// Whether the file goes up as a multipart upload.
+    pub fn is_multipart(&self, file: usize) -> bool {
+        self.files.get(file).is_some_and(|file| file.multipart)
     }
 
     /// How many files there are.

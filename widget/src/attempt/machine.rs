@@ -361,10 +361,6 @@ impl Attempt {
         Some((shape, field.files.get(number)?.size))
     }
 
-    fn is_multipart(&self, file: usize) -> bool {
-        self.shape(file).is_some_and(|(shape, _)| matches!(shape, Shape::Multipart { .. }))
-    }
-
     /// Field `index` is signed: each of its files not stored yet may go, a multipart upload
     /// once it has part URLs. A multipart upload is remembered until it completes, so a reload
     /// can resume it.
@@ -418,7 +414,7 @@ impl Attempt {
     /// Starts part `number` of `file`; for a multipart upload whose URL for that part is
     /// missing or about to expire, holds the file and asks for fresh URLs instead.
     fn start_transfer(&mut self, file: usize, number: u32, now: f64, shell: &mut impl Shell) {
-        let multipart = self.is_multipart(file);
+        let multipart = self.queue.is_multipart(file);
         let Some(parts) = self.queue.parts(file) else { return };
         let range = parts.range(number);
         let usable = parts.fresh_until > now && parts.has_url(number);
@@ -456,7 +452,7 @@ impl Attempt {
         random: f64,
         shell: &mut impl Shell,
     ) -> bool {
-        let multipart = self.is_multipart(file);
+        let multipart = self.queue.is_multipart(file);
         let tries = if number == 0 {
             let Some(parts) = self.queue.parts(file) else { return false };
             parts.failures += 1;
@@ -501,7 +497,7 @@ impl Attempt {
 
     /// `file` is stored under `key`: its last `progress` event, and its `s3file:done`.
     fn store(&mut self, file: usize, key: String, shell: &mut impl Shell) {
-        if self.is_multipart(file) {
+        if self.queue.is_multipart(file) {
             shell.forget(file);
         }
         // The last progress event may come before the body is complete; this one brings the
@@ -522,7 +518,7 @@ impl Attempt {
             Ok(key) => {
                 if !self.queue.part_done(file, part) {
                     self.notice(file, false, shell);
-                } else if self.is_multipart(file) {
+                } else if self.queue.is_multipart(file) {
                     self.ask_signer(file, shell);
                 } else {
                     self.store(file, key, shell);
@@ -607,7 +603,7 @@ impl Attempt {
         self.over = true;
         shell.stop(None);
         for file in 0..self.queue.file_count() {
-            if !self.queue.is_stored(file) && self.is_multipart(file) {
+            if !self.queue.is_stored(file) && self.queue.is_multipart(file) {
                 shell.abandon(file);
             }
         }
