@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::backoff::delay_ms;
+use crate::progress::Progress;
 
 /// A call of the machine to its shell.
 #[derive(Debug, PartialEq)]
