@@ -339,27 +339,34 @@ mod tests {
         assert_eq!(sigv4::signature(&key, AWS_POLICY), AWS_SIGNATURE);
     }
 
+    /// The example form before and at its expiry, and posted to another bucket.
     #[test]
-    fn accepts_the_aws_example_form() {
+    fn the_aws_example_form_holds_for_its_bucket_until_it_expires() {
         let policy = PolicyDocument::decode(AWS_POLICY).unwrap();
         assert_eq!(policy.expiration, datetime!(2015-12-30 12:00 UTC));
-        let before_expiry = datetime!(2015-12-29 1:00 UTC);
-        assert_eq!(policy.check("sigv4examplebucket", &aws_example_fields(), 1024, before_expiry), Ok(()));
+        let cases = [
+            ("before expiry", "sigv4examplebucket", datetime!(2015-12-29 1:00 UTC), Ok(())),
+            (
+                "at expiry",
+                "sigv4examplebucket",
+                datetime!(2015-12-30 12:00 UTC),
+                Err(PolicyViolation::Expired),
+            ),
+            (
+                "for another bucket",
+                "otherbucket",
+                datetime!(2015-12-29 1:00 UTC),
+                condition_failed(r#"["eq", "$bucket", "sigv4examplebucket"]"#),
+            ),
+        ];
+        for (case, bucket, now, expected) in cases {
+            assert_eq!(policy.check(bucket, &aws_example_fields(), 1024, now), expected, "{case}");
+        }
     }
 
-    #[test]
-    fn rejects_the_aws_example_after_expiry_or_for_another_bucket() {
-        let policy = PolicyDocument::decode(AWS_POLICY).unwrap();
-        let after = datetime!(2015-12-30 12:00 UTC);
-        assert_eq!(
-            policy.check("sigv4examplebucket", &aws_example_fields(), 1, after),
-            Err(PolicyViolation::Expired)
-        );
-        let before = datetime!(2015-12-29 1:00 UTC);
-        assert!(matches!(
-            policy.check("otherbucket", &aws_example_fields(), 1, before),
-            Err(PolicyViolation::ConditionFailed(_))
-        ));
+    /// The refusal of a form for `condition`, written as S3 words it.
+    fn condition_failed(condition: &str) -> Result<(), PolicyViolation> {
+        Err(PolicyViolation::ConditionFailed(condition.to_owned()))
     }
 
     fn issued(now: OffsetDateTime) -> FormFields {
@@ -399,6 +406,17 @@ mod tests {
         assert_eq!(document.max_content_length(), Some(100));
     }
 
+    /// `form` with the field `name` set to `value` (added if it is not there).
+    fn replaced(form: &FormFields, name: &str, value: &str) -> FormFields {
+        let mut replaced = without(form, name);
+        replaced.push((name.to_owned(), value.to_owned()));
+        replaced
+    }
+
+    fn without(form: &FormFields, name: &str) -> FormFields {
+        form.iter().filter(|(field, _)| field != name).cloned().collect()
+    }
+
     #[test]
     fn issued_policy_accepts_its_own_form_and_nothing_else() {
         let now = datetime!(2026-11-22 10:00 UTC);
@@ -406,99 +424,90 @@ mod tests {
         let document =
             PolicyDocument::decode(&fields.iter().find(|(n, _)| n == "policy").unwrap().1).unwrap();
         let form = with_key(&fields, "tmp/s3file/abc/a.txt");
-        assert_eq!(document.check("bucket", &form, 100, now), Ok(()));
-        assert_eq!(document.check("bucket", &form, 101, now), Err(PolicyViolation::TooLarge));
-        for other in [
-            "tmp/s3file/abd/a.txt",
-            "tmp/s3file/abc/a.html",
-            "tmp/s3file/abc/a.txt2",
-            "tmp/s3file/abc/${filename}",
-        ] {
-            assert!(
-                matches!(
-                    document.check("bucket", &with_key(&fields, other), 1, now),
-                    Err(PolicyViolation::ConditionFailed(_))
-                ),
-                "{other}"
-            );
+        let other_key = || condition_failed(r#"["eq", "$key", "tmp/s3file/abc/a.txt"]"#);
+        let cases = [
+            ("its own form", form.clone(), 100, Ok(())),
+            ("a file over the signed length", form.clone(), 101, Err(PolicyViolation::TooLarge)),
+            ("another folder", with_key(&fields, "tmp/s3file/abd/a.txt"), 1, other_key()),
+            ("another extension", with_key(&fields, "tmp/s3file/abc/a.html"), 1, other_key()),
+            ("a longer name", with_key(&fields, "tmp/s3file/abc/a.txt2"), 1, other_key()),
+            ("the name S3 fills in", with_key(&fields, "tmp/s3file/abc/${filename}"), 1, other_key()),
+            (
+                "no checksum",
+                without(&form, CHECKSUM_FIELD),
+                1,
+                condition_failed(&format!(r#"["starts-with", "${CHECKSUM_FIELD}", ""]"#)),
+            ),
+            (
+                "a field the policy does not name",
+                replaced(&form, "acl", "public-read"),
+                1,
+                Err(PolicyViolation::ExtraField("acl".to_owned())),
+            ),
+            (
+                "another content type",
+                replaced(&form, "Content-Type", "text/html"),
+                1,
+                condition_failed(r#"["eq", "$Content-Type", "text/plain"]"#),
+            ),
+        ];
+        for (case, form, length, expected) in cases {
+            assert_eq!(document.check("bucket", &form, length, now), expected, "{case}");
         }
-        let mut unchecked = form.clone();
-        unchecked.retain(|(name, _)| name != CHECKSUM_FIELD);
-        assert!(
-            matches!(document.check("bucket", &unchecked, 1, now), Err(PolicyViolation::ConditionFailed(_))),
-            "the checksum is required"
-        );
-        let mut extra = form.clone();
-        extra.push(("acl".to_owned(), "public-read".to_owned()));
-        assert_eq!(
-            document.check("bucket", &extra, 1, now),
-            Err(PolicyViolation::ExtraField("acl".to_owned()))
-        );
-        let mut other_type = form.clone();
-        other_type.retain(|(name, _)| name != "Content-Type");
-        other_type.push(("Content-Type".to_owned(), "text/html".to_owned()));
-        assert!(matches!(
-            document.check("bucket", &other_type, 1, now),
-            Err(PolicyViolation::ConditionFailed(_))
-        ));
     }
 
+    /// Fields signed on top of the usual ones (a session token, the operator's extra fields) are
+    /// sent with the form, and the policy takes them only as they were signed.
     #[test]
-    fn session_token_is_both_a_field_and_a_condition() {
+    fn added_fields_are_sent_and_required_exactly() {
         let now = datetime!(2026-11-22 10:00 UTC);
-        let credentials = Credentials::new("ASIA", AWS_SECRET, Some("token"));
-        let policy = PostPolicy {
-            bucket: "b",
-            key: "p/x",
-            content_type: "a/b",
-            content_length: 0..=1,
-            expires_at: now + time::Duration::minutes(5),
-            extra_fields: &[],
-        };
-        let fields = sign_post(&policy, &credentials, "eu-west-1", now, &SigningKeyCache::default());
-        assert!(fields.contains(&("x-amz-security-token".to_owned(), "token".to_owned())));
-        let document =
-            PolicyDocument::decode(&fields.iter().find(|(n, _)| n == "policy").unwrap().1).unwrap();
-        let form = with_key(&fields, "p/x");
-        assert_eq!(document.check("b", &form, 1, now), Ok(()));
-        let without_token: FormFields =
-            form.into_iter().filter(|(n, _)| n != "x-amz-security-token").collect();
-        assert!(matches!(
-            document.check("b", &without_token, 1, now),
-            Err(PolicyViolation::ConditionFailed(_))
-        ));
-    }
-
-    #[test]
-    fn extra_fields_are_sent_and_required_exactly() {
-        let now = datetime!(2026-11-22 10:00 UTC);
-        let credentials = Credentials::new("AKID", AWS_SECRET, None);
-        let extra = [("Cache-Control".to_owned(), "max-age=60".to_owned())];
-        let policy = PostPolicy {
-            bucket: "b",
-            key: "p/x",
-            content_type: "a/b",
-            content_length: 0..=1,
-            expires_at: now + time::Duration::minutes(5),
-            extra_fields: &extra,
-        };
-        let fields = sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default());
-        assert!(fields.contains(&extra[0]));
-        let document =
-            PolicyDocument::decode(&fields.iter().find(|(n, _)| n == "policy").unwrap().1).unwrap();
-        let form = with_key(&fields, "p/x");
-        assert_eq!(document.check("b", &form, 1, now), Ok(()));
-        let altered: FormFields = form
-            .iter()
-            .map(|(n, v)| (n.clone(), if n == "Cache-Control" { "no-store".to_owned() } else { v.clone() }))
-            .collect();
-        assert!(matches!(document.check("b", &altered, 1, now), Err(PolicyViolation::ConditionFailed(_))));
+        let cases = [
+            (
+                "a session token",
+                Credentials::new("ASIA", AWS_SECRET, Some("token")),
+                vec![],
+                ("x-amz-security-token", "token"),
+            ),
+            (
+                "an extra field",
+                Credentials::new("AKID", AWS_SECRET, None),
+                vec![("Cache-Control".to_owned(), "max-age=60".to_owned())],
+                ("Cache-Control", "max-age=60"),
+            ),
+        ];
+        for (case, credentials, extra_fields, (name, value)) in cases {
+            let policy = PostPolicy {
+                bucket: "b",
+                key: "p/x",
+                content_type: "a/b",
+                content_length: 0..=1,
+                expires_at: now + time::Duration::minutes(5),
+                extra_fields: &extra_fields,
+            };
+            let fields = sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default());
+            assert!(fields.contains(&(name.to_owned(), value.to_owned())), "{case}: {fields:?}");
+            let document =
+                PolicyDocument::decode(&fields.iter().find(|(n, _)| n == "policy").unwrap().1).unwrap();
+            let form = with_key(&fields, "p/x");
+            let condition = condition_failed(&format!(r#"["eq", "${name}", "{value}"]"#));
+            assert_eq!(document.check("b", &form, 1, now), Ok(()), "{case}: the signed form");
+            assert_eq!(document.check("b", &without(&form, name), 1, now), condition, "{case}: left out");
+            let altered = replaced(&form, name, "altered");
+            assert_eq!(document.check("b", &altered, 1, now), condition, "{case}: altered");
+        }
     }
 
     #[test]
     fn malformed_policies_are_refused() {
-        for bad in ["%%%", "bm90IGpzb24=", "e30=", "eyJleHBpcmF0aW9uIjoieCJ9"] {
-            assert!(matches!(PolicyDocument::decode(bad), Err(PolicyViolation::Malformed(_))), "{bad}");
+        let cases = [
+            ("%%%", "not base64"),
+            ("bm90IGpzb24=", "not JSON"),
+            ("e30=", "missing expiration"),
+            ("eyJleHBpcmF0aW9uIjoieCJ9", "expiration is not an ISO 8601 date"),
+        ];
+        for (policy, why) in cases {
+            let refused = PolicyDocument::decode(policy).err();
+            assert_eq!(refused, Some(PolicyViolation::Malformed(why.to_owned())), "{policy}");
         }
     }
 }
