@@ -82,6 +82,24 @@ impl Dev {
             .unwrap()
     }
 
+    /// A presigned PUT of `put.bin` and a presigned first part of a new upload of `part.bin`,
+    /// both signing `length`: the two ways a browser sends bytes to the store.
+    async fn put_and_part(&self, length: u64) -> [(&'static str, PresignedRequest); 2] {
+        let storage = &self.state.storage;
+        let put = storage
+            .presigner
+            .put_object()
+            .bucket(&storage.bucket)
+            .key("put.bin")
+            .content_length(length as i64)
+            .presigned(minute())
+            .await
+            .unwrap();
+        let upload_id = self.create("part.bin").await;
+        let part = self.presign_part("part.bin", &upload_id, 1, length).await;
+        [("put", put), ("part", part)]
+    }
+
     /// Sends a presigned request with its headers (but the length, which follows the body).
     async fn send(
         &self,
@@ -246,23 +264,44 @@ async fn every_part_but_the_last_holds_the_minimum_and_parts_can_be_sent_again()
 
 #[tokio::test]
 async fn refusals_carry_s3s_codes_where_seaweedfs_differs() {
+    struct Refusal {
+        case: &'static str,
+        part_number: i32,
+        extra_headers: &'static [(&'static str, &'static str)],
+        status: u16,
+        body_says: &'static [&'static str],
+    }
+    let cases = [
+        Refusal {
+            case: "a part number over 10,000",
+            part_number: 10_001,
+            extra_headers: &[],
+            status: 400,
+            body_says: &["<Code>InvalidArgument</Code>"],
+        },
+        Refusal {
+            case: "a header the URL does not sign",
+            part_number: 1,
+            extra_headers: &[("x-amz-meta-owner", "mallory")],
+            status: 403,
+            body_says: &[
+                "<Code>AccessDenied</Code>",
+                "headers present in the request which were not signed: x-amz-meta-owner",
+            ],
+        },
+    ];
     let dev = start().await;
     let key = "codes.bin";
     let upload_id = dev.create(key).await;
-    let request = dev.presign_part(key, &upload_id, 10_001, 5).await;
-    let (status, body) = text(dev.send(&request, b"hello".to_vec(), &[]).await).await;
-    assert_eq!(status, 400);
-    assert!(body.contains("<Code>InvalidArgument</Code>"), "{body}");
-
-    let request = dev.presign_part(key, &upload_id, 1, 5).await;
-    let (status, body) =
-        text(dev.send(&request, b"hello".to_vec(), &[("x-amz-meta-owner", "mallory")]).await).await;
-    assert_eq!(status, 403);
-    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
-    assert!(
-        body.contains("headers present in the request which were not signed: x-amz-meta-owner"),
-        "{body}"
-    );
+    for refusal in cases {
+        let case = refusal.case;
+        let request = dev.presign_part(key, &upload_id, refusal.part_number, 5).await;
+        let (status, body) = text(dev.send(&request, b"hello".to_vec(), refusal.extra_headers).await).await;
+        assert_eq!(status, refusal.status, "{case}: {body}");
+        for words in refusal.body_says {
+            assert!(body.contains(words), "{case}: {body}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -441,19 +480,7 @@ async fn a_stored_inline_disposition_does_not_make_active_content_inline() {
 async fn forged_puts_and_parts_are_refused_before_their_body_is_read() {
     let dev = start().await;
     let total = 64 * MIB;
-    let upload_id = dev.create("part.bin").await;
-    let storage = &dev.state.storage;
-    let put = storage
-        .presigner
-        .put_object()
-        .bucket(dev.bucket())
-        .key("put.bin")
-        .content_length(total as i64)
-        .presigned(minute())
-        .await
-        .unwrap();
-    let part = dev.presign_part("part.bin", &upload_id, 1, total).await;
-    for (case, request) in [("put", put), ("part", part)] {
+    for (case, request) in dev.put_and_part(total).await {
         let forged = forge_signature(request.uri());
         let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let response = dev
@@ -476,19 +503,7 @@ async fn forged_puts_and_parts_are_refused_before_their_body_is_read() {
 #[tokio::test]
 async fn a_put_or_part_abandoned_midway_leaves_no_staged_file() {
     let dev = start().await;
-    let upload_id = dev.create("part.bin").await;
-    let storage = &dev.state.storage;
-    let put = storage
-        .presigner
-        .put_object()
-        .bucket(dev.bucket())
-        .key("put.bin")
-        .content_length(MIB as i64)
-        .presigned(minute())
-        .await
-        .unwrap();
-    let part = dev.presign_part("part.bin", &upload_id, 1, MIB).await;
-    for (case, request) in [("put", put), ("part", part)] {
+    for (case, request) in dev.put_and_part(MIB).await {
         let (feed, chunks) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(1);
         let body = futures_util::stream::unfold(chunks, |mut chunks| async move {
             chunks.recv().await.map(|chunk| (chunk, chunks))
