@@ -9,6 +9,8 @@
 use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
+use aws_sdk_s3::operation::upload_part::builders::UploadPartFluentBuilder;
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use base64::Engine;
@@ -34,8 +36,7 @@ macro_rules! s3_api_suite {
             expired_presigned_urls_are_refused;
             tampered_presigned_urls_are_refused;
             unsigned_amz_headers_are_refused;
-            content_md5_of_puts_and_parts_is_checked;
-            sha256_checksums_of_puts_and_parts_are_checked;
+            content_md5_and_sha256_of_puts_and_parts_are_checked;
             browsers_may_put_parts_across_origins;
             upload_part_copy_copies_byte_ranges;
         );
@@ -172,11 +173,12 @@ async fn put_part(server: &Server, key: &str, upload_id: &str, number: i32, part
     answer.etag().to_owned()
 }
 
-/// The status and S3 error code of a refused SDK request.
+/// The status and S3 error code of a refused SDK request; `case` names it if it was accepted.
 fn refused<T, E: ProvideErrorMetadata + std::fmt::Debug>(
+    case: &str,
     result: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
 ) -> (Option<u16>, Option<String>) {
-    let Err(error) = result else { panic!("the store accepted what it should refuse") };
+    let Err(error) = result else { panic!("{case}: the store accepted what it should refuse") };
     let status = error.raw_response().map(|response| response.status().as_u16());
     (status, error.code().map(str::to_owned))
 }
@@ -362,34 +364,34 @@ pub async fn complete_checks_order_etags_and_part_sizes(server: Server) {
     let (one, two) = (bytes(1000, 10), bytes(1000, 20));
     let etag_one = put_part(&server, &key, &upload_id, 1, &one).await;
     let etag_two = put_part(&server, &key, &upload_id, 2, &two).await;
-    let complete = |parts: Vec<(i32, String)>| {
-        let parts: Vec<(i32, &str)> = parts.iter().map(|(n, etag)| (*n, etag.as_str())).collect();
+    let complete = |parts: &[(i32, &str)]| {
         storage
             .client
             .complete_multipart_upload()
             .bucket(&storage.bucket)
             .key(&key)
             .upload_id(&upload_id)
-            .multipart_upload(completed(&parts))
+            .multipart_upload(completed(parts))
             .send()
     };
-    let code = |code: &str| (Some(400), Some(code.to_owned()));
-
-    let reversed = complete(vec![(2, etag_two.clone()), (1, etag_one.clone())]).await;
-    assert_eq!(refused(reversed), code("InvalidPartOrder"));
-    // One part at a time: with a small part first, SeaweedFS answers EntityTooSmall before
-    // looking at ETags.
-    let wrong_etag = complete(vec![(1, etag_two.clone())]).await;
-    assert_eq!(refused(wrong_etag), code("InvalidPart"));
-    let missing = complete(vec![(3, etag_two.clone())]).await;
-    assert_eq!(refused(missing), code("InvalidPart"));
-    // Every part but the last must hold 5 MiB; both stores enforce it.
-    let too_small = complete(vec![(1, etag_one.clone()), (2, etag_two.clone())]).await;
-    assert_eq!(refused(too_small), code("EntityTooSmall"));
+    let (etag_one, etag_two) = (etag_one.as_str(), etag_two.as_str());
+    let refusals = [
+        ("parts out of order", vec![(2, etag_two), (1, etag_one)], "InvalidPartOrder"),
+        // One part at a time: with a small part first, SeaweedFS answers EntityTooSmall before
+        // looking at ETags.
+        ("another part's ETag", vec![(1, etag_two)], "InvalidPart"),
+        ("a part never uploaded", vec![(3, etag_two)], "InvalidPart"),
+        // Every part but the last must hold 5 MiB; both stores enforce it.
+        ("a small part before the last", vec![(1, etag_one), (2, etag_two)], "EntityTooSmall"),
+    ];
+    for (case, parts, code) in refusals {
+        let answer = complete(&parts).await;
+        assert_eq!(refused(case, answer), (Some(400), Some(code.to_owned())), "{case}");
+    }
     assert!(upload_ids_under(&server, &key).await.contains(&upload_id), "a refused list leaves the upload");
 
     // A small part may be the last, here the only one; part 1 is left out.
-    let done = complete(vec![(2, etag_two.clone())]).await.unwrap();
+    let done = complete(&[(2, etag_two)]).await.unwrap();
     assert_eq!(done.e_tag(), Some(multipart_etag(&[&md5_hex(&two)]).as_str()));
     let downloaded = download(&server, &key).await.body.collect().await.unwrap().into_bytes();
     assert_eq!(downloaded.to_vec(), two);
@@ -471,18 +473,20 @@ pub async fn presigned_put_stores_the_object(server: Server) {
 
 pub async fn presigned_urls_bind_the_signed_length(server: Server) {
     let key = fresh_key(&server, "length.txt");
-    let request = presign_put(&server, &key, "text/plain", 5, MINUTE).await;
-    let answer = send(&server, &request, b"hello, and more".to_vec(), &[]).await;
-    assert_eq!(answer.status, 403, "{}", answer.body);
-    assert!(!exists(&server, &key).await);
-
+    let put = presign_put(&server, &key, "text/plain", 5, MINUTE).await;
     let multipart_key = fresh_key(&server, "length.bin");
     let upload_id = create(&server, &multipart_key).await;
-    let request = presign_part(&server, &multipart_key, &upload_id, 1, Some(10), MINUTE).await;
-    for wrong in [bytes(20, 1), bytes(9, 1)] {
-        let answer = send(&server, &request, wrong.clone(), &[]).await;
-        assert_eq!(answer.status, 403, "{} bytes: {}", wrong.len(), answer.body);
+    let part = presign_part(&server, &multipart_key, &upload_id, 1, Some(10), MINUTE).await;
+    let cases = [
+        ("a PUT signed for 5 bytes, sent 15", &put, b"hello, and more".to_vec()),
+        ("a part signed for 10 bytes, sent 20", &part, bytes(20, 1)),
+        ("a part signed for 10 bytes, sent 9", &part, bytes(9, 1)),
+    ];
+    for (case, request, body) in cases {
+        let answer = send(&server, request, body, &[]).await;
+        assert_eq!(answer.status, 403, "{case}: {}", answer.body);
     }
+    assert!(!exists(&server, &key).await);
     let storage = &server.state.storage;
     let listed = storage
         .client
@@ -494,7 +498,7 @@ pub async fn presigned_urls_bind_the_signed_length(server: Server) {
         .await
         .unwrap();
     assert!(listed.parts().is_empty(), "no refused part is kept");
-    let answer = send(&server, &request, bytes(10, 1), &[]).await;
+    let answer = send(&server, &part, bytes(10, 1), &[]).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
@@ -504,10 +508,10 @@ pub async fn expired_presigned_urls_are_refused(server: Server) {
     let upload_id = create(&server, &key).await;
     let part = presign_part(&server, &key, &upload_id, 1, Some(5), Duration::from_secs(1)).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    for request in [put, part] {
+    for (case, request) in [("PUT", put), ("part", part)] {
         let answer = send(&server, &request, b"hello".to_vec(), &[]).await;
-        assert_eq!((answer.status, answer.code()), (403, "AccessDenied"), "{}", answer.body);
-        assert!(answer.body.contains("Request has expired"), "{}", answer.body);
+        assert_eq!((answer.status, answer.code()), (403, "AccessDenied"), "{case}: {}", answer.body);
+        assert!(answer.body.contains("Request has expired"), "{case}: {}", answer.body);
     }
     assert!(!exists(&server, &key).await);
 }
@@ -522,22 +526,24 @@ pub async fn tampered_presigned_urls_are_refused(server: Server) {
     let flipped: String = signature.chars().rev().collect();
     let other_part = part.uri().replace("partNumber=1", "partNumber=2");
     assert_ne!(other_part, part.uri());
+    // Each URL with the content type it is sent with ("" for none): one thing differs from
+    // what was signed.
     let cases = [
-        ("PUT", uri.replace(&signature, &flipped), "text/plain"),
-        ("PUT", uri.replace("X-Amz-Expires=60", "X-Amz-Expires=3600"), "text/plain"),
-        ("PUT", uri.clone(), "text/html"),
-        ("PUT", other_part, ""),
+        ("another signature", uri.replace(&signature, &flipped), "text/plain"),
+        ("a longer expiry", uri.replace("X-Amz-Expires=60", "X-Amz-Expires=3600"), "text/plain"),
+        ("another content type", uri.clone(), "text/html"),
+        ("another part number", other_part, ""),
     ];
-    for (method, url, content_type) in cases {
-        let mut builder = server.http.request(method.parse().unwrap(), &url).body("hello");
+    for (case, url, content_type) in cases {
+        let mut builder = server.http.put(&url).body("hello");
         if !content_type.is_empty() {
             builder = builder.header("content-type", content_type);
         }
         let response = builder.send().await.unwrap();
         let status = response.status().as_u16();
         let body = response.text().await.unwrap();
-        assert_eq!(status, 403, "{url}: {body}");
-        assert!(body.contains("<Code>SignatureDoesNotMatch</Code>"), "{url}: {body}");
+        assert_eq!(status, 403, "{case}: {url}: {body}");
+        assert!(body.contains("<Code>SignatureDoesNotMatch</Code>"), "{case}: {url}: {body}");
     }
     assert!(!exists(&server, &key).await);
 }
@@ -552,101 +558,94 @@ pub async fn unsigned_amz_headers_are_refused(server: Server) {
     assert!(!exists(&server, &key).await);
 }
 
-pub async fn content_md5_of_puts_and_parts_is_checked(server: Server) {
-    let storage = &server.state.storage;
-    let key = fresh_key(&server, "md5.txt");
-    let wrong = base64(&md5::Md5::digest(b"something else"));
-    let right = base64(&md5::Md5::digest(b"hello"));
-    let put = |md5: String| {
-        storage
-            .presigner
-            .put_object()
-            .bucket(&storage.bucket)
-            .key(&key)
-            .content_md5(md5)
-            .presigned(expiring_in(MINUTE))
-    };
-    let answer = send(&server, &put(wrong.clone()).await.unwrap(), b"hello".to_vec(), &[]).await;
-    assert_eq!((answer.status, answer.code()), (400, "BadDigest"), "{}", answer.body);
-    assert!(!exists(&server, &key).await);
-    let answer = send(&server, &put(right.clone()).await.unwrap(), b"hello".to_vec(), &[]).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-
-    let upload_id = create(&server, &key).await;
-    let part = |md5: String| {
-        storage
-            .presigner
-            .upload_part()
-            .bucket(&storage.bucket)
-            .key(&key)
-            .upload_id(&upload_id)
-            .part_number(1)
-            .content_md5(md5)
-            .presigned(expiring_in(MINUTE))
-    };
-    let answer = send(&server, &part(wrong).await.unwrap(), b"hello".to_vec(), &[]).await;
-    assert_eq!((answer.status, answer.code()), (400, "BadDigest"), "{}", answer.body);
-    let answer = send(&server, &part(right).await.unwrap(), b"hello".to_vec(), &[]).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.etag(), quoted(&md5_hex(b"hello")));
+/// A digest of the body that a presigned PUT or part signs, for the store to check.
+struct Digest {
+    name: &'static str,
+    /// The header that carries it.
+    header: &'static str,
+    /// The digest of `bytes`, as the header carries it.
+    of: fn(&[u8]) -> String,
+    put: fn(PutObjectFluentBuilder, String) -> PutObjectFluentBuilder,
+    part: fn(UploadPartFluentBuilder, String) -> UploadPartFluentBuilder,
+    /// Whether the store answers an accepted part with it (an `x-amz-checksum-*` comes back in
+    /// its header; an MD5 comes back as the ETag, checked for every digest).
+    echoed: bool,
 }
 
-/// The checksum a browser can compute (SubtleCrypto has SHA-256, not MD5).
-pub async fn sha256_checksums_of_puts_and_parts_are_checked(server: Server) {
+/// Content-MD5, and SHA-256: the checksum a browser can compute (SubtleCrypto has SHA-256, not
+/// MD5).
+pub async fn content_md5_and_sha256_of_puts_and_parts_are_checked(server: Server) {
     let storage = &server.state.storage;
-    let key = fresh_key(&server, "sha256.txt");
-    let wrong = base64(&sha2::Sha256::digest(b"something else"));
-    let right = base64(&sha2::Sha256::digest(b"hello"));
-    let put = |checksum: String| {
-        storage
-            .presigner
-            .put_object()
-            .bucket(&storage.bucket)
-            .key(&key)
-            .checksum_sha256(checksum)
-            .presigned(expiring_in(MINUTE))
-    };
-    let request = put(wrong.clone()).await.unwrap();
-    assert!(request.headers().any(|(name, _)| name == "x-amz-checksum-sha256"), "the checksum is signed");
-    let answer = send(&server, &request, b"hello".to_vec(), &[]).await;
-    // Both say BadDigest; SeaweedFS's message speaks of Content-MD5.
-    assert_eq!((answer.status, answer.code()), (400, "BadDigest"), "{}", answer.body);
-    assert!(!exists(&server, &key).await);
-    let answer = send(&server, &put(right.clone()).await.unwrap(), b"hello".to_vec(), &[]).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
+    let digests = [
+        Digest {
+            name: "Content-MD5",
+            header: "content-md5",
+            of: |bytes| base64(&md5::Md5::digest(bytes)),
+            put: |put, md5| put.content_md5(md5),
+            part: |part, md5| part.content_md5(md5),
+            echoed: false,
+        },
+        Digest {
+            name: "SHA-256",
+            header: "x-amz-checksum-sha256",
+            of: |bytes| base64(&sha2::Sha256::digest(bytes)),
+            put: |put, checksum| put.checksum_sha256(checksum),
+            part: |part, checksum| part.checksum_sha256(checksum),
+            echoed: true,
+        },
+    ];
+    for digest in digests {
+        let name = digest.name;
+        let key = fresh_key(&server, "checked.txt");
+        let wrong = (digest.of)(b"something else");
+        let right = (digest.of)(b"hello");
+        let put = |value: String| {
+            let put = storage.presigner.put_object().bucket(&storage.bucket).key(&key);
+            (digest.put)(put, value).presigned(expiring_in(MINUTE))
+        };
+        let request = put(wrong.clone()).await.unwrap();
+        let signed = request.headers().any(|(header, _)| header == digest.header);
+        assert!(signed, "{name}: the checksum is signed");
+        let answer = send(&server, &request, b"hello".to_vec(), &[]).await;
+        // Both say BadDigest; SeaweedFS's message for SHA-256 speaks of Content-MD5.
+        assert_eq!((answer.status, answer.code()), (400, "BadDigest"), "{name} PUT: {}", answer.body);
+        assert!(!exists(&server, &key).await, "{name}");
+        let answer = send(&server, &put(right.clone()).await.unwrap(), b"hello".to_vec(), &[]).await;
+        assert_eq!(answer.status, 200, "{name} PUT: {}", answer.body);
 
-    let upload_id = create(&server, &key).await;
-    let part = |checksum: String| {
-        storage
-            .presigner
-            .upload_part()
+        let upload_id = create(&server, &key).await;
+        let part = |value: String| {
+            let part = storage
+                .presigner
+                .upload_part()
+                .bucket(&storage.bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .part_number(1)
+                .content_length(5);
+            (digest.part)(part, value).presigned(expiring_in(MINUTE))
+        };
+        let answer = send(&server, &part(wrong).await.unwrap(), b"hello".to_vec(), &[]).await;
+        assert_eq!((answer.status, answer.code()), (400, "BadDigest"), "{name} part: {}", answer.body);
+        let answer = send(&server, &part(right.clone()).await.unwrap(), b"hello".to_vec(), &[]).await;
+        assert_eq!(answer.status, 200, "{name} part: {}", answer.body);
+        assert_eq!(answer.etag(), quoted(&md5_hex(b"hello")), "{name}");
+        if digest.echoed {
+            let echoed = answer.headers.get(digest.header).map(|v| v.to_str().unwrap());
+            assert_eq!(echoed, Some(right.as_str()), "{name}");
+        }
+        let listed = storage
+            .client
+            .list_parts()
             .bucket(&storage.bucket)
             .key(&key)
             .upload_id(&upload_id)
-            .part_number(1)
-            .content_length(5)
-            .checksum_sha256(checksum)
-            .presigned(expiring_in(MINUTE))
-    };
-    let answer = send(&server, &part(wrong).await.unwrap(), b"hello".to_vec(), &[]).await;
-    assert_eq!((answer.status, answer.code()), (400, "BadDigest"), "{}", answer.body);
-    let answer = send(&server, &part(right.clone()).await.unwrap(), b"hello".to_vec(), &[]).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(
-        answer.headers.get("x-amz-checksum-sha256").map(|v| v.to_str().unwrap()),
-        Some(right.as_str())
-    );
-    let listed = storage
-        .client
-        .list_parts()
-        .bucket(&storage.bucket)
-        .key(&key)
-        .upload_id(&upload_id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.parts().len(), 1);
-    assert_eq!(listed.parts()[0].e_tag(), Some(quoted(&md5_hex(b"hello")).as_str()));
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.parts().len(), 1, "{name}");
+        assert_eq!(listed.parts()[0].e_tag(), Some(quoted(&md5_hex(b"hello")).as_str()), "{name}");
+    }
 }
 
 /// A page on another origin PUTs parts with its own headers and reads the ETag.
