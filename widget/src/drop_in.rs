@@ -32,7 +32,7 @@ pub fn changed(input: JsValue) {
 
 /// An event of one of the widget's requests or timers, from effects.js. See [`page::answered`].
 #[wasm_bindgen]
-pub fn answered(request: u32, event: JsValue, xhr: Option<crate::xhr::Xhr>, sent: f64) {
+pub fn answered(request: u32, event: JsValue, xhr: Option<crate::bindings::xhr::Xhr>, sent: f64) {
     page::answered(request, event, xhr, sent);
 }
 

@@ -10,7 +10,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlInputElement};
 
 use crate::attempt::machine::{Shape, Signed};
-use crate::{effects, js, presigned};
+use crate::bindings::{effects, js};
+use crate::presigned;
 
 /// Where and how to upload one file.
 pub struct Target {

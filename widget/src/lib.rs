@@ -21,12 +21,10 @@ extern crate alloc;
 pub mod announcement;
 pub mod attempt;
 pub mod backoff;
-mod dom;
-pub mod effects;
+pub mod bindings;
 pub mod endpoint;
 pub mod failure;
 pub mod instructions;
-mod js;
 pub mod page;
 pub mod part_urls;
 pub mod parts;
@@ -39,7 +37,6 @@ pub mod sign;
 pub mod submission;
 pub mod text;
 pub mod upload;
-pub mod xhr;
 
 #[cfg(feature = "drop-in")]
 mod drop_in;

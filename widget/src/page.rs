@@ -9,8 +9,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, HtmlFormElement, HtmlInputElement};
 
 use crate::attempt::{self, Attempt, Then};
-use crate::xhr::Xhr;
-use crate::{effects, js};
+use crate::bindings::xhr::Xhr;
+use crate::bindings::{effects, js};
 
 /// The attempts of the page's forms, at most one per form.
 struct Attempts(RefCell<Vec<Attempt>>);

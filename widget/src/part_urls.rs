@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use js_sys::Array;
 use wasm_bindgen::JsValue;
 
-use crate::js;
+use crate::bindings::js;
 
 /// For each file, its parts' URLs by part number less one.
 #[derive(Default)]

@@ -8,10 +8,10 @@ use js_sys::Array;
 use wasm_bindgen::JsValue;
 use web_sys::File;
 
+use crate::bindings::xhr::{self, Xhr};
+use crate::bindings::{effects, js};
 use crate::failure::Failure;
 use crate::instructions::{self, Target};
-use crate::xhr::{self, Xhr};
-use crate::{effects, js};
 
 /// What the signer is asked, besides the files.
 pub struct Restrictions<'a> {

@@ -16,18 +16,11 @@ use wasm_bindgen::prelude::*;
 use web_sys::File;
 
 use crate::backoff::{self, Verdict};
-use crate::effects;
+use crate::bindings::effects;
+use crate::bindings::js;
+use crate::bindings::xhr::{Checksum, Transfer, Xhr};
 use crate::failure::Failure;
 use crate::instructions::{Target, Upload};
-use crate::js;
-use crate::xhr::{Checksum, Transfer, Xhr};
-
-// effects.js imports digest.js; naming it here has wasm-bindgen copy it next to effects.js.
-#[wasm_bindgen(module = "/js/digest.js")]
-extern "C" {
-    #[allow(dead_code)]
-    fn md5(blob: &JsValue) -> JsValue;
-}
 
 /// Where one part of a multipart upload goes: its presigned request (`{url, headers}` from the
 /// signer) and its byte range.

@@ -8,6 +8,7 @@
 //! may call `abort()` or start another upload.
 
 pub mod machine;
+mod requests;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -17,19 +18,21 @@ use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlElement, HtmlFormElement, HtmlInputElement};
 
 use crate::announcement::Announcement;
+use crate::bindings::xhr::{self, Xhr};
+use crate::bindings::{dom, effects, js};
 use crate::endpoint::{sibling, source, Source};
 use crate::failure::Failure;
 use crate::instructions::{self, Target, Upload};
 use crate::part_urls::PartUrls;
 use crate::progress::Progress;
+use crate::settings;
 use crate::sign::{self, Restrictions};
 use crate::submission::hidden_fields;
 use crate::upload::{self, Part};
-use crate::xhr::{self, Call, Xhr};
-use crate::{dom, effects, js, settings};
 use machine::{
     Conclusion, EarlierField, Env, Event, FieldSetup, FileFacts, Refusal, SignerAnswer, SignerStep, Wake,
 };
+use requests::{Call, Requests};
 
 /// What to do with the keys once every file is stored.
 pub enum Then {
@@ -70,8 +73,8 @@ pub struct Browser {
     urls: PartUrls,
     /// How long an upload may go without progress before it is abandoned as stalled, in ms.
     stall: f64,
-    /// Its requests and timers on their way, by number.
-    requests: Vec<(u32, Call)>,
+    /// Its requests and timers on their way.
+    requests: Requests,
     /// The XHR event being handled, for the `progress` events' `originalEvent`.
     original: JsValue,
     /// The machine concluded while handling the event.
@@ -166,7 +169,7 @@ impl Attempt {
             fields,
             urls: PartUrls::default(),
             stall: settings::stall_ms(form.get_attribute("data-s3file-stall-timeout").as_deref()),
-            requests: Vec::new(),
+            requests: Requests::default(),
             original: JsValue::UNDEFINED,
             concluded: None,
             handed_over: false,
@@ -192,7 +195,7 @@ impl Attempt {
 
     /// Whether request `request` is this attempt's.
     pub fn owns(&self, request: u32) -> bool {
-        self.browser.requests.iter().any(|(number, _)| *number == request)
+        self.browser.requests.owns(request)
     }
 
     /// Stops the upload, unless it is over.
@@ -269,23 +272,14 @@ impl Browser {
         self.fields.iter().take(index).map(|field| field.files.len()).sum()
     }
 
-    /// Keeps `call` under a new request number, which it answers.
-    fn register(&mut self, call: Call) -> u32 {
-        let number = xhr::next_number();
-        self.requests.push((number, call));
-        number
-    }
-
     /// The machine's event for an event of request `request`; the request is forgotten once it
     /// is over.
     fn event(&mut self, request: u32, xhr: Option<Xhr>, sent: f64) -> Option<Event> {
-        let position = self.requests.iter().position(|(number, _)| *number == request)?;
-        let (_, call) = *self.requests.get(position)?;
-        if let (Call::Send { file, part }, None) = (call, &xhr) {
-            return Some(Event::Progress { file, part, sent });
-        }
-        self.requests.swap_remove(position);
+        // An upload's progress comes before its end; anything else is the end.
+        let progress = xhr.is_none();
+        let call = self.requests.call(request, |call| !(progress && matches!(call, Call::Send { .. })))?;
         Some(match (call, xhr) {
+            (Call::Send { file, part }, None) => Event::Progress { file, part, sent },
             (Call::Send { file, part }, Some(xhr)) => {
                 Event::Sent { file, part, outcome: self.read_transfer(file, &xhr)? }
             }
@@ -424,7 +418,7 @@ impl machine::Shell for Browser {
     }
 
     fn sign(&mut self, index: usize, max_size: Option<u64>) -> Result<(), Failure> {
-        let request = self.register(Call::Sign(index));
+        let request = self.requests.register(Call::Sign(index));
         let Some(field) = self.fields.get(index) else { return Ok(()) };
         let Some(url) = field.sign_url.as_deref() else { return Ok(()) };
         let accept = field.input.get_attribute("accept").filter(|accept| !accept.trim_ascii().is_empty());
@@ -457,7 +451,7 @@ impl machine::Shell for Browser {
                 numbers.push(&number.into());
             }
         }
-        let request = self.register(Call::Signer { file, complete });
+        let request = self.requests.register(Call::Signer { file, complete });
         let Some((field, _, target)) = self.file(file) else { return Ok(()) };
         let (Some(sign_url), Some(spec)) = (&field.sign_url, target.multipart()) else { return Ok(()) };
         let url = sibling(sign_url, if complete { "complete" } else { "parts" });
@@ -469,7 +463,7 @@ impl machine::Shell for Browser {
     }
 
     fn send(&mut self, file: usize, part: u32, range: (f64, f64)) -> Result<(), Failure> {
-        let request = self.register(Call::Send { file, part });
+        let request = self.requests.register(Call::Send { file, part });
         let presigned = self.urls.get(file, part);
         let Some((field, blob, target)) = self.file(file) else { return Ok(()) };
         let part = Part { presigned: &presigned, range };
@@ -477,21 +471,15 @@ impl machine::Shell for Browser {
     }
 
     fn later(&mut self, ms: f64, wake: Wake) {
-        xhr::later(ms, self.register(Call::Wake(wake)));
+        xhr::later(ms, self.requests.register(Call::Wake(wake)));
     }
 
     fn when_online(&mut self, wake: Wake) {
-        xhr::when_online(self.register(Call::Wake(wake)));
+        xhr::when_online(self.requests.register(Call::Wake(wake)));
     }
 
     fn stop(&mut self, file: Option<usize>) {
-        self.requests.retain(|&(number, call)| {
-            let keep = file.is_some() && call.file() != file;
-            if !keep {
-                xhr::stop(number);
-            }
-            keep
-        });
+        self.requests.stop(file);
     }
 
     fn abandon(&mut self, file: usize) {

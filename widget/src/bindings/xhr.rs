@@ -1,8 +1,8 @@
 //! `XMLHttpRequest`s and timers whose events come back to the widget. XHR rather than `fetch`
 //! because only XHR reports upload progress.
 //!
-//! Each request or timer gets a number ([`next_number`]); the attempt that made it keeps the
-//! number with what it is for (a [`Call`]). `widget/js/effects.js` sends the request, keeps it
+//! Each request or timer gets a number; the attempt that made it keeps the number with what it
+//! is for (`attempt::requests`). `widget/js/effects.js` sends the request, keeps it
 //! by that number and owns its listeners, which call the widget's one entry point for these
 //! events (`page::answered`) with the number. The widget holds no request: it stops them by
 //! number ([`stop`]), so no Rust closure or JS object has to be kept alive, or freed, with one.
@@ -10,13 +10,10 @@
 //! Bound by hand: web-sys wraps every getter in a `Result`, though `status` and `response` never
 //! throw.
 
-use core::sync::atomic::{AtomicU32, Ordering};
-
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
-use crate::attempt::machine::Wake;
-use crate::js;
+use crate::bindings::js;
 
 #[wasm_bindgen]
 extern "C" {
@@ -59,36 +56,6 @@ extern "C" {
     /// `navigator.onLine`.
     #[wasm_bindgen(js_name = isOnline)]
     pub fn is_online() -> bool;
-}
-
-/// What a request (or a timer) is for, kept by its attempt under the request's number.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Call {
-    /// Signs the files of the attempt's field with this index.
-    Sign(usize),
-    /// Sends part `part` (1 for a file sent whole) of the attempt's file `file`.
-    Send { file: usize, part: u32 },
-    /// Asks the signer about the multipart upload of `file`: its part URLs, or with
-    /// `complete` its completion.
-    Signer { file: usize, complete: bool },
-    /// A timer, or the browser coming back online.
-    Wake(Wake),
-}
-
-impl Call {
-    /// The file whose request this is, for a transfer or a request to the signer about it.
-    pub fn file(self) -> Option<usize> {
-        match self {
-            Call::Send { file, .. } | Call::Signer { file, .. } => Some(file),
-            Call::Sign(_) | Call::Wake(_) => None,
-        }
-    }
-}
-
-/// The number of the next request or timer: unique on the page.
-pub fn next_number() -> u32 {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// How a transfer carries its checksum (see `upload`).

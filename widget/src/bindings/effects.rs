@@ -19,7 +19,7 @@ use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 use web_sys::{File, FormData, HtmlElement, HtmlFormElement, HtmlInputElement};
 
-use crate::xhr::Xhr;
+use crate::bindings::xhr::Xhr;
 
 #[wasm_bindgen(module = "/js/effects.js")]
 extern "C" {
@@ -151,4 +151,11 @@ extern "C" {
         entries: &Array,
         submit: bool,
     );
+}
+
+// effects.js imports digest.js; naming it here has wasm-bindgen copy it next to effects.js.
+#[wasm_bindgen(module = "/js/digest.js")]
+extern "C" {
+    #[allow(dead_code)]
+    fn md5(blob: &JsValue) -> JsValue;
 }
