@@ -100,12 +100,18 @@ pub fn run_targets(project: &Project, targets: &[&str], seconds: u64) -> Result<
     run(&mut build).context("building the fuzz targets failed")?;
     let built_in = started.elapsed().as_secs();
 
+    // Each target runs on one core for a fixed time: as many at once as there are cores.
+    let at_once = std::thread::available_parallelism().map_or(1, |cores| cores.get());
     let mut crashes = Vec::new();
-    for target in targets {
-        crashes.extend(run_target(project, target, seconds)?);
+    for batch in targets.chunks(at_once) {
+        let running =
+            batch.iter().map(|target| start_target(project, target, seconds)).collect::<Result<Vec<_>>>()?;
+        for run in running {
+            crashes.extend(run.finish()?);
+        }
     }
     step(&format!(
-        "fuzzing took {}s: build {built_in}s, {} target(s) for {seconds}s each",
+        "fuzzing took {}s: build {built_in}s, {} target(s) for {seconds}s each, {at_once} at once",
         started.elapsed().as_secs(),
         targets.len()
     ));
@@ -121,8 +127,17 @@ pub fn run_targets(project: &Project, targets: &[&str], seconds: u64) -> Result<
     )))
 }
 
-/// Runs one target; returns the inputs it crashed on (a failure without one is an error).
-fn run_target(project: &Project, target: &str, seconds: u64) -> Result<Vec<PathBuf>> {
+/// A fuzz target running in the background.
+struct Running {
+    target: String,
+    child: std::process::Child,
+    log_path: PathBuf,
+    artifacts: PathBuf,
+    started: SystemTime,
+}
+
+/// Starts one target for `seconds`, its output going to a log of its own.
+fn start_target(project: &Project, target: &str, seconds: u64) -> Result<Running> {
     let fuzz_dir = project.root.join("fuzz");
     let seeds = fuzz_dir.join("corpus").join(target);
     let corpus = project.target_dir.join("xtask/fuzz-corpus").join(target);
@@ -148,28 +163,39 @@ fn run_target(project: &Project, target: &str, seconds: u64) -> Result<Vec<PathB
         .arg(format!("-timeout={INPUT_TIMEOUT_SECONDS}"))
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(stderr));
-    let status = fuzz.status().with_context(|| format!("cannot run `cargo fuzz run {target}`"))?;
-    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-    if status.success() {
-        step(&format!("{target}: {}", summary(&output)));
-        return Ok(Vec::new());
-    }
+    let child = fuzz.spawn().with_context(|| format!("cannot run `cargo fuzz run {target}`"))?;
+    Ok(Running { target: target.to_owned(), child, log_path, artifacts, started })
+}
 
-    let tail: Vec<&str> = output.lines().rev().take(60).collect();
-    for line in tail.into_iter().rev() {
-        eprintln!("{line}");
+impl Running {
+    /// Waits for the target; returns the inputs it crashed on (a failure without one is an
+    /// error).
+    fn finish(mut self) -> Result<Vec<PathBuf>> {
+        let target = &self.target;
+        let status =
+            self.child.wait().with_context(|| format!("cannot wait for `cargo fuzz run {target}`"))?;
+        let output = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        if status.success() {
+            step(&format!("{target}: {}", summary(&output)));
+            return Ok(Vec::new());
+        }
+
+        let tail: Vec<&str> = output.lines().rev().take(60).collect();
+        for line in tail.into_iter().rev() {
+            eprintln!("{line}");
+        }
+        let crashes = new_files(&self.artifacts, self.started);
+        if crashes.is_empty() {
+            return Err(Error::new(format!(
+                "`cargo fuzz run {target}` failed ({status}) without a crashing input; see {}",
+                self.log_path.display()
+            )));
+        }
+        for crash in &crashes {
+            eprintln!("xtask: {target} crashed on {}", crash.display());
+        }
+        Ok(crashes)
     }
-    let crashes = new_files(&artifacts, started);
-    if crashes.is_empty() {
-        return Err(Error::new(format!(
-            "`cargo fuzz run {target}` failed ({status}) without a crashing input; see {}",
-            log_path.display()
-        )));
-    }
-    for crash in &crashes {
-        eprintln!("xtask: {target} crashed on {}", crash.display());
-    }
-    Ok(crashes)
 }
 
 /// `cargo fuzz <subcommand>` in `fuzz/`, on stable Rust, building into the project's target dir.
