@@ -455,6 +455,48 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       await page.context().close();
     });
 
+    test('a file whose checksum never finishes fails on the stall timeout, and the form comes back', async () => {
+      const page = await newPage();
+      const events = await recordEvents(page);
+      const seen = watchRequests(page, store);
+      // The file cannot be read: its stream never yields a chunk, as a file on a hung network
+      // share would.
+      await page.addInitScript(() => {
+        const stream = Blob.prototype.stream;
+        Blob.prototype.stream = function () {
+          return this.name === 'stuck.bin' ? new ReadableStream() : stream.call(this);
+        };
+      });
+      await openFixture(
+        page,
+        signer,
+        'stuck-checksum',
+        `<form method="post" action="/s3file/finalize" data-s3file="" data-s3file-stall-timeout="1" data-s3file-retries="0">
+           <input type="file" name="file" id="file" multiple>
+           <button id="go">Send</button>
+         </form>`,
+      );
+      await page.setInputFiles('#file', [file('ok.bin', 1000), file('stuck.bin', 1000)]);
+      const started = Date.now();
+      await page.click('#go');
+      await page.waitForFunction(() => document.getElementById('file').validationMessage !== '', null, { timeout: 15_000 });
+      const waited = Date.now() - started;
+      assert.ok(waited >= 900, `it waited for the stall timeout: ${waited} ms`);
+      assert.equal(
+        await page.$eval('#file', (input) => input.validationMessage),
+        'could not upload stuck.bin: reading it for its checksum stalled',
+      );
+      assert.deepEqual(
+        events.filter((event) => event.type === 's3file:error').map((event) => event.detail.fileName),
+        ['stuck.bin'],
+      );
+      assert.equal(await page.$eval('form', (form) => form.getAttribute('aria-busy')), null, 'the form is not busy');
+      assert.equal(await page.$eval('#go', (button) => button.disabled), false, 'its button works again');
+      const sent = seen.store.map((request) => /filename="([^"]+)"/.exec(request.postDataBuffer().toString('latin1'))[1]);
+      assert.deepEqual(sent, ['ok.bin'], 'the stuck file never went to the store');
+      await page.context().close();
+    });
+
     test('files larger than data-s3file-max-size are refused before signing', async () => {
       const page = await newPage();
       const events = await recordEvents(page);

@@ -81,3 +81,13 @@ test('a file read as several slices, as parts are', async () => {
     assert.equal(await md5(blob.slice(start, start + size)), expectedMd5(part), `MD5 of the part at ${start}`);
   }
 });
+
+test('each chunk read is reported, so a slow read is not taken for a stalled one', async () => {
+  const bytes = randomBytes(1000);
+  for (const [name, digest] of [['MD5', md5], ['CRC-32', crc32]]) {
+    let reads = 0;
+    await digest(chunked(bytes, [100, 200, 300]), () => (reads += 1));
+    assert.equal(reads, 4, `${name}: four chunks, four reports`);
+  }
+  assert.equal(await md5(chunked(bytes, [10])), expectedMd5(bytes), 'without a callback it reads as before');
+});

@@ -5,11 +5,11 @@
 // lines; their results are checked against Node's `crypto` and `zlib`
 // (tests/unit/digest.test.mjs), their speed in tests/bench/digest.mjs.
 
-/** Feeds the chunks of `blob` to `update`, then answers the base64 of the bytes `finish`
- *  returns. A stream whose chunks are at hand resolves its reads without leaving the task, so
+/** Feeds the chunks of `blob` to `update`, calling `read` after each, then answers the base64
+ *  of the bytes `finish` returns. A stream whose chunks are at hand resolves its reads without leaving the task, so
  *  after each chunk (up to 2 MiB in Chromium) the page gets its turn: it stays responsive, and
  *  other uploads' events come through, while a large file is read. */
-async function digest(blob, update, finish) {
+async function digest(blob, update, finish, read) {
   // The stream's own chunks, not a BYOB reader into one buffer: in Chromium 156 BYOB reads of
   // a file hang for good after a gigabyte or two (tests/bench/multipart.mjs's 2 GiB upload).
   const reader = blob.stream().getReader();
@@ -17,6 +17,7 @@ async function digest(blob, update, finish) {
   const { port1, port2 } = new MessageChannel();
   for (let chunk; !(chunk = await reader.read()).done; ) {
     update(chunk.value);
+    read?.();
     await new Promise((resolve) => {
       port1.onmessage = resolve;
       port2.postMessage(0);
@@ -31,8 +32,9 @@ const CRC_TABLE = Int32Array.from({ length: 256 }, (_, byte) => {
   return byte;
 });
 
-/** The CRC-32 of `blob`, big-endian, as S3 takes it: a promise of its base64. */
-export function crc32(blob) {
+/** The CRC-32 of `blob`, big-endian, as S3 takes it: a promise of its base64. `read`, if given,
+ *  is called after each chunk read. */
+export function crc32(blob, read) {
   let crc = -1;
   const update = (bytes) => {
     // A local, not the closure's variable, in the loop: several times faster.
@@ -40,15 +42,16 @@ export function crc32(blob) {
     for (let at = 0; at < bytes.length; at++) value = CRC_TABLE[(value ^ bytes[at]) & 255] ^ (value >>> 8);
     crc = value;
   };
-  return digest(blob, update, () => [24, 16, 8, 0].map((shift) => (~crc >>> shift) & 255));
+  return digest(blob, update, () => [24, 16, 8, 0].map((shift) => (~crc >>> shift) & 255), read);
 }
 
 // MD5's constants: the sines, and the rotation of each step (four per round).
 const SINES = Int32Array.from({ length: 64 }, (_, step) => Math.abs(Math.sin(step + 1)) * 2 ** 32);
 const ROTATIONS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 
-/** The MD5 of `blob`: a promise of its base64. */
-export function md5(blob) {
+/** The MD5 of `blob`: a promise of its base64. `read`, if given, is called after each chunk
+ *  read. */
+export function md5(blob, read) {
   const state = Int32Array.of(0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476);
   // The block being filled, and its words (little-endian, as every platform browsers run on).
   const block = new Uint8Array(64);
@@ -106,5 +109,5 @@ export function md5(blob) {
     words[15] = bits / 2 ** 32;
     compress(words, 0);
     return new Uint8Array(state.buffer);
-  });
+  }, read);
 }

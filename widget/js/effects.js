@@ -10,10 +10,10 @@ import { answered } from "../../../s3file_wasm.js";
 /** The checksums (digest.js), fetched when the first file goes up: a page that never uploads
  *  never loads them. The widget build keeps them in a module of their own. */
 let digests;
-const digest = (checksum, file) =>
-  (digests ??= import("./digest.js")).then(({ crc32, md5 }) => (checksum == "Content-MD5" ? md5 : crc32)(file));
+const digest = (checksum, file, read) =>
+  (digests ??= import("./digest.js")).then(({ crc32, md5 }) => (checksum == "Content-MD5" ? md5 : crc32)(file, read));
 
-/** The requests on their way, by the number the widget gave each (widget/src/xhr.rs). */
+/** The requests on their way, by the number the widget gave each (widget/src/bindings/xhr.rs). */
 const requests = new Map();
 
 /** Sends an upload, `{method, url, headers, body, stall, checksum}`, as request `request`:
@@ -23,15 +23,27 @@ const requests = new Map();
  *  `checksum` (see widget/src/upload.rs), it first reads the file (a form body's `file`) for
  *  it: `Content-MD5`, its MD5 as that header; `x-amz-checksum-crc32`, its CRC-32 as that form
  *  field, before the file. A file that cannot be read ends the request unsent. Its `loadend`,
- *  which comes once whatever happened, is reported. Returns whether it was sent (not when the
+ *  which comes once whatever happened, is reported; a checksum still being read when the
+ *  stall timeout passes ends the request unsent, with `checksumStalled` set on it. Returns
+ *  whether it was sent (not when the
  *  browser refused, for a URL that does not parse, say). */
 export function send(request, { method, url, headers, body, stall, checksum }) {
   const xhr = new XMLHttpRequest();
   const form = body instanceof FormData;
   const file = form ? body.get("file") : body;
+  let sent = false;
+  // No progress for `stall` ms ends the request: a sent one is aborted, and so reported with
+  // no answer; one still reading its file for the checksum is reported as such.
   const arm = () => {
     clearTimeout(xhr.stall);
-    xhr.stall = setTimeout(() => xhr.abort(), stall);
+    // A stopped request reads on until its checksum is done, but reports nothing.
+    if (requests.get(request) !== xhr) return;
+    xhr.stall = setTimeout(() => {
+      if (sent) return xhr.abort();
+      xhr.checksumStalled = true;
+      unwatch(request);
+      answered(request, undefined, xhr);
+    }, stall);
   };
   // With the checksum, once known: unless the request was stopped meanwhile.
   const go = (value) => {
@@ -42,6 +54,7 @@ export function send(request, { method, url, headers, body, stall, checksum }) {
       body.append(checksum, value);
       body.append("file", file);
     } else xhr.setRequestHeader(checksum, value);
+    sent = true;
     arm();
     xhr.send(body);
   };
@@ -53,9 +66,12 @@ export function send(request, { method, url, headers, body, stall, checksum }) {
       answered(request, event, undefined, event.lengthComputable ? event.loaded / event.total : 0);
     };
     if (!checksum) return go();
+    // Reading the file counts toward the stall timeout too, each chunk read as progress: a
+    // file that cannot be read (a hung network share) must not hang the form.
+    arm();
     // Later, out of the widget's hands: a failure (the file or the checksums' module cannot be
     // read) is reported as a request that got no answer.
-    digest(checksum, file).then(go).catch(() => {
+    digest(checksum, file, arm).then(go).catch(() => {
       if (requests.get(request) === xhr) {
         unwatch(request);
         answered(request, undefined, xhr);

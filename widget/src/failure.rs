@@ -20,6 +20,9 @@ pub enum Failure {
     UploadUnreachable { file: String, url: Option<String> },
     /// The store refused the upload; `reason` is its XML `<Message>`.
     UploadRefused { file: String, status: u16, reason: Option<String> },
+    /// Reading the file for its checksum made no progress for the stall timeout (a hung network
+    /// share, say); it was not sent.
+    ChecksumStalled { file: String },
     /// The file is larger than the page allows (`data-s3file-max-size`); it was not sent.
     TooLarge { file: String, size: u64, max: u64 },
 }
@@ -33,6 +36,7 @@ impl Failure {
             }
             Failure::UploadUnreachable { file, .. }
             | Failure::UploadRefused { file, .. }
+            | Failure::ChecksumStalled { file }
             | Failure::TooLarge { file, .. } => Some(file),
         }
     }
@@ -57,6 +61,9 @@ impl Failure {
             Failure::UploadRefused { file, status, reason } => {
                 let message = concat(&["could not upload ", file, ": the storage refused it"]);
                 with_status(message, *status, reason)
+            }
+            Failure::ChecksumStalled { file } => {
+                concat(&["could not upload ", file, ": reading it for its checksum stalled"])
             }
             Failure::TooLarge { file, size, max } => {
                 let mut message = concat(&[file, " is "]);
@@ -131,6 +138,10 @@ mod tests {
                     reason: Some("Policy expired".into()),
                 },
                 "could not upload a.txt: the storage refused it (HTTP 403): Policy expired",
+            ),
+            (
+                Failure::ChecksumStalled { file: "stuck.bin".into() },
+                "could not upload stuck.bin: reading it for its checksum stalled",
             ),
             (
                 Failure::TooLarge { file: "big.bin".into(), size: 2048, max: 1000 },

@@ -83,7 +83,9 @@ pub fn read_answer(
     let reason = (status != 0).then(|| effects::refusal(xhr)).flatten();
     let code = (status != 0).then(|| effects::error_code(xhr)).flatten();
     let verdict = backoff::verdict(status, code.as_deref(), reason.as_deref());
-    let failure = if status == 0 {
+    let failure = if xhr.checksum_stalled() == Some(true) {
+        Failure::ChecksumStalled { file: js::name(file) }
+    } else if status == 0 {
         Failure::UploadUnreachable { file: js::name(file), url: target.url().map(String::from) }
     } else {
         Failure::UploadRefused { file: js::name(file), status, reason }

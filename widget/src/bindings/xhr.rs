@@ -28,6 +28,11 @@ extern "C" {
     /// The answer as `responseType` says (`null` for JSON that does not parse).
     #[wasm_bindgen(method, getter)]
     pub fn response(this: &Xhr) -> JsValue;
+
+    /// Set by effects.js when the stall timeout passed while the file was still being read for
+    /// its checksum: the request was never sent.
+    #[wasm_bindgen(method, getter, js_name = checksumStalled)]
+    pub fn checksum_stalled(this: &Xhr) -> Option<bool>;
 }
 
 #[wasm_bindgen(module = "/js/effects.js")]
