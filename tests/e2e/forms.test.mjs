@@ -6,6 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { launchBrowser } from './support/browser.mjs';
 import { signingKey } from './support/s3.mjs';
@@ -495,6 +498,44 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       const sent = seen.store.map((request) => /filename="([^"]+)"/.exec(request.postDataBuffer().toString('latin1'))[1]);
       assert.deepEqual(sent, ['ok.bin'], 'the stuck file never went to the store');
       await page.context().close();
+    });
+
+    test('a file changed on disk after it was chosen fails with its own message, and nothing of it is stored', async () => {
+      const page = await newPage();
+      const events = await recordEvents(page);
+      const seen = watchRequests(page, store);
+      const dir = await mkdtemp(join(tmpdir(), 's3file-changed-'));
+      const path = join(dir, 'changing.bin');
+      await writeFile(path, bytes(4000));
+      await openFixture(
+        page,
+        signer,
+        'changed-file',
+        `<form method="post" action="/s3file/finalize" data-s3file="" data-s3file-retries="2">
+           <input type="file" name="file" id="file">
+           <button id="go">Send</button>
+         </form>`,
+      );
+      await page.setInputFiles('#file', path);
+      // The browser takes the file's snapshot (size, modification time) when the page first
+      // looks at it, as a page's own script or the widget would; edited after that, the File
+      // still describes the old bytes.
+      assert.equal(await page.$eval('#file', (input) => input.files[0].size), 4000);
+      await writeFile(path, bytes(6000));
+      await page.click('#go');
+      await page.waitForFunction(() => document.getElementById('file').validationMessage !== '', null, { timeout: 15_000 });
+      assert.equal(
+        await page.$eval('#file', (input) => input.validationMessage),
+        'could not upload changing.bin: it changed or is gone since it was chosen; choose it again',
+      );
+      assert.deepEqual(
+        events.filter((event) => event.type === 's3file:error').map((event) => event.detail.fileName),
+        ['changing.bin'],
+      );
+      assert.equal(seen.store.length, 0, 'no bytes of it went to the store');
+      assert.equal(await page.$eval('form', (form) => form.getAttribute('aria-busy')), null, 'the form is not busy');
+      await page.context().close();
+      await rm(dir, { recursive: true, force: true });
     });
 
     test('files larger than data-s3file-max-size are refused before signing', async () => {

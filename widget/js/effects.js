@@ -10,8 +10,7 @@ import { answered } from "../../../s3file_wasm.js";
 /** The checksums (digest.js), fetched when the first file goes up: a page that never uploads
  *  never loads them. The widget build keeps them in a module of their own. */
 let digests;
-const digest = (checksum, file, read) =>
-  (digests ??= import("./digest.js")).then(({ crc32, md5 }) => (checksum == "Content-MD5" ? md5 : crc32)(file, read));
+const checksums = () => (digests ??= import("./digest.js"));
 
 /** The requests on their way, by the number the widget gave each (widget/src/bindings/xhr.rs). */
 const requests = new Map();
@@ -24,7 +23,9 @@ const requests = new Map();
  *  it: `Content-MD5`, its MD5 as that header; `x-amz-checksum-crc32`, its CRC-32 as that form
  *  field, before the file. A file that cannot be read ends the request unsent. Its `loadend`,
  *  which comes once whatever happened, is reported; a checksum still being read when the
- *  stall timeout passes ends the request unsent, with `checksumStalled` set on it. Returns
+ *  stall timeout passes ends the request unsent, with `checksumStalled` set on it, and a file
+ *  the browser will not read (changed on disk since it was chosen, or gone), with
+ *  `fileChanged`. Returns
  *  whether it was sent (not when the
  *  browser refused, for a URL that does not parse, say). */
 export function send(request, { method, url, headers, body, stall, checksum }) {
@@ -69,14 +70,23 @@ export function send(request, { method, url, headers, body, stall, checksum }) {
     // Reading the file counts toward the stall timeout too, each chunk read as progress: a
     // file that cannot be read (a hung network share) must not hang the form.
     arm();
-    // Later, out of the widget's hands: a failure (the file or the checksums' module cannot be
-    // read) is reported as a request that got no answer.
-    digest(checksum, file, arm).then(go).catch(() => {
-      if (requests.get(request) === xhr) {
-        unwatch(request);
-        answered(request, undefined, xhr);
-      }
-    });
+    // Later, out of the widget's hands: a failure is reported as a request that got no answer.
+    // The browser reads a file only as it was chosen: one changed on disk since, or gone, fails
+    // to read (marked `fileChanged`), so a mix of old and new bytes never goes up.
+    checksums()
+      .then(({ crc32, md5 }) =>
+        (checksum == "Content-MD5" ? md5 : crc32)(file, arm).catch((error) => {
+          xhr.fileChanged = true;
+          throw error;
+        }),
+      )
+      .then(go)
+      .catch(() => {
+        if (requests.get(request) === xhr) {
+          unwatch(request);
+          answered(request, undefined, xhr);
+        }
+      });
   });
 }
 

@@ -23,6 +23,9 @@ pub enum Failure {
     /// Reading the file for its checksum made no progress for the stall timeout (a hung network
     /// share, say); it was not sent.
     ChecksumStalled { file: String },
+    /// The file changed on disk since it was chosen, or is gone: the browser will not read it,
+    /// and none of it was sent.
+    FileChanged { file: String },
     /// The file is larger than the page allows (`data-s3file-max-size`); it was not sent.
     TooLarge { file: String, size: u64, max: u64 },
 }
@@ -37,6 +40,7 @@ impl Failure {
             Failure::UploadUnreachable { file, .. }
             | Failure::UploadRefused { file, .. }
             | Failure::ChecksumStalled { file }
+            | Failure::FileChanged { file }
             | Failure::TooLarge { file, .. } => Some(file),
         }
     }
@@ -65,6 +69,11 @@ impl Failure {
             Failure::ChecksumStalled { file } => {
                 concat(&["could not upload ", file, ": reading it for its checksum stalled"])
             }
+            Failure::FileChanged { file } => concat(&[
+                "could not upload ",
+                file,
+                ": it changed or is gone since it was chosen; choose it again",
+            ]),
             Failure::TooLarge { file, size, max } => {
                 let mut message = concat(&[file, " is "]);
                 push_decimal(&mut message, *size);
@@ -142,6 +151,10 @@ mod tests {
             (
                 Failure::ChecksumStalled { file: "stuck.bin".into() },
                 "could not upload stuck.bin: reading it for its checksum stalled",
+            ),
+            (
+                Failure::FileChanged { file: "notes.txt".into() },
+                "could not upload notes.txt: it changed or is gone since it was chosen; choose it again",
             ),
             (
                 Failure::TooLarge { file: "big.bin".into(), size: 2048, max: 1000 },

@@ -80,6 +80,10 @@ pub fn read_answer(
         let key = matches!(target.upload, Upload::Post { .. }).then(|| effects::stored_key(xhr, decode_key));
         return Ok(key.flatten().unwrap_or_else(|| target.key.clone()));
     }
+    // Sending it again would not help: only choosing it again does.
+    if xhr.file_changed() == Some(true) {
+        return Err((Failure::FileChanged { file: js::name(file) }, Verdict::Fatal));
+    }
     let reason = (status != 0).then(|| effects::refusal(xhr)).flatten();
     let code = (status != 0).then(|| effects::error_code(xhr)).flatten();
     let verdict = backoff::verdict(status, code.as_deref(), reason.as_deref());

@@ -33,6 +33,11 @@ extern "C" {
     /// its checksum: the request was never sent.
     #[wasm_bindgen(method, getter, js_name = checksumStalled)]
     pub fn checksum_stalled(this: &Xhr) -> Option<bool>;
+
+    /// Set by effects.js when the browser would not read the file for its checksum because it
+    /// changed on disk since it was chosen, or is gone: the request was never sent.
+    #[wasm_bindgen(method, getter, js_name = fileChanged)]
+    pub fn file_changed(this: &Xhr) -> Option<bool>;
 }
 
 #[wasm_bindgen(module = "/js/effects.js")]
