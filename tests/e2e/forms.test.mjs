@@ -45,6 +45,24 @@ function watchRequests(page, store) {
   return seen;
 }
 
+/** The names of the files the page sent to the store, in the order it sent them. */
+function sentNames(seen) {
+  return seen.store.map((request) => /filename="([^"]+)"/.exec(request.postDataBuffer().toString('latin1'))[1]);
+}
+
+/** Waits until the form `#file` is in is handed back with `message` on it, then checks that only
+ *  `fileName` failed and that the form can be submitted again. */
+async function handedBackWith(page, events, fileName, message) {
+  await page.waitForFunction(() => document.getElementById('file').validationMessage !== '', null, { timeout: 15_000 });
+  assert.equal(await page.$eval('#file', (input) => input.validationMessage), message);
+  assert.deepEqual(
+    events.filter((event) => event.type === 's3file:error').map((event) => event.detail.fileName),
+    [fileName],
+  );
+  assert.equal(await page.$eval('#file', (input) => input.form.getAttribute('aria-busy')), null, 'the form is not busy');
+  assert.equal(await page.$eval('#go', (button) => button.disabled), false, 'its button works again');
+}
+
 /** The entries of a url-encoded form submission, in order. */
 function entries(request) {
   return [...new URLSearchParams(request.postData() ?? '')];
@@ -451,8 +469,7 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       );
       await page.setInputFiles('#file', [file('a.bin', 1000), file('b.bin', 2000), file('c.bin', 3000)]);
       await submitAndWaitForFinalize(page, '#go');
-      const sent = seen.store.map((request) => /filename="([^"]+)"/.exec(request.postDataBuffer().toString('latin1'))[1]);
-      assert.deepEqual(sent.sort(), ['a.bin', 'b.bin', 'b.bin', 'c.bin']);
+      assert.deepEqual(sentNames(seen).sort(), ['a.bin', 'b.bin', 'b.bin', 'c.bin']);
       assert.equal(events.filter((event) => event.type === 's3file:error').length, 0);
       assert.deepEqual((await storedFiles(page)).map(({ name }) => name), ['a.bin', 'b.bin', 'c.bin']);
       await page.context().close();
@@ -482,21 +499,10 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       await page.setInputFiles('#file', [file('ok.bin', 1000), file('stuck.bin', 1000)]);
       const started = Date.now();
       await page.click('#go');
-      await page.waitForFunction(() => document.getElementById('file').validationMessage !== '', null, { timeout: 15_000 });
+      await handedBackWith(page, events, 'stuck.bin', 'could not upload stuck.bin: reading it for its checksum stalled');
       const waited = Date.now() - started;
       assert.ok(waited >= 900, `it waited for the stall timeout: ${waited} ms`);
-      assert.equal(
-        await page.$eval('#file', (input) => input.validationMessage),
-        'could not upload stuck.bin: reading it for its checksum stalled',
-      );
-      assert.deepEqual(
-        events.filter((event) => event.type === 's3file:error').map((event) => event.detail.fileName),
-        ['stuck.bin'],
-      );
-      assert.equal(await page.$eval('form', (form) => form.getAttribute('aria-busy')), null, 'the form is not busy');
-      assert.equal(await page.$eval('#go', (button) => button.disabled), false, 'its button works again');
-      const sent = seen.store.map((request) => /filename="([^"]+)"/.exec(request.postDataBuffer().toString('latin1'))[1]);
-      assert.deepEqual(sent, ['ok.bin'], 'the stuck file never went to the store');
+      assert.deepEqual(sentNames(seen), ['ok.bin'], 'the stuck file never went to the store');
       await page.context().close();
     });
 
@@ -523,17 +529,13 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       assert.equal(await page.$eval('#file', (input) => input.files[0].size), 4000);
       await writeFile(path, bytes(6000));
       await page.click('#go');
-      await page.waitForFunction(() => document.getElementById('file').validationMessage !== '', null, { timeout: 15_000 });
-      assert.equal(
-        await page.$eval('#file', (input) => input.validationMessage),
+      await handedBackWith(
+        page,
+        events,
+        'changing.bin',
         'could not upload changing.bin: it changed or is gone since it was chosen; choose it again',
       );
-      assert.deepEqual(
-        events.filter((event) => event.type === 's3file:error').map((event) => event.detail.fileName),
-        ['changing.bin'],
-      );
       assert.equal(seen.store.length, 0, 'no bytes of it went to the store');
-      assert.equal(await page.$eval('form', (form) => form.getAttribute('aria-busy')), null, 'the form is not busy');
       await page.context().close();
       await rm(dir, { recursive: true, force: true });
     });
