@@ -540,6 +540,48 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       await rm(dir, { recursive: true, force: true });
     });
 
+    test('a sign answer with more parts than S3 allows is refused as garbled, and nothing is sent', async () => {
+      const page = await newPage();
+      const events = await recordEvents(page);
+      const seen = watchRequests(page, store);
+      // A signer (or whatever answers in its place) that asks the widget to keep track of four
+      // billion parts: it must not try.
+      await page.route('**/s3file/sign', (route) =>
+        route.fulfill({
+          contentType: 'application/json',
+          body: JSON.stringify({
+            signature: 'x',
+            files: [
+              {
+                name: 'big.bin',
+                key: 'tmp/s3file/x/big.bin',
+                multipart: { uploadId: 'u', ticket: 't', partSize: 1, partCount: 4e9 },
+              },
+            ],
+          }),
+        }),
+      );
+      await openFixture(
+        page,
+        signer,
+        'too-many-parts',
+        `<form method="post" action="/s3file/finalize" data-s3file="">
+           <input type="file" name="file" id="file">
+           <button id="go">Send</button>
+         </form>`,
+      );
+      await page.setInputFiles('#file', [file('big.bin', 1000)]);
+      await page.click('#go');
+      await handedBackWith(
+        page,
+        events,
+        undefined,
+        'the upload signer at /s3file/sign gave an unexpected answer: a multipart upload lacks its id, ticket, part size, or 1 to 10,000 parts',
+      );
+      assert.equal(seen.store.length, 0, 'nothing went to the store');
+      await page.context().close();
+    });
+
     test('files larger than data-s3file-max-size are refused before signing', async () => {
       const page = await newPage();
       const events = await recordEvents(page);

@@ -88,13 +88,14 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
     let put = js::get(file, "put");
     let upload = if multipart.is_object() {
         let number = |name| js::get(&multipart, name).as_f64().filter(|number| *number >= 1.0);
+        // The widget keeps a record per part: no more than S3 allows, whatever the answer says.
         let (Some(_), Some(_), Some(part_size), Some(part_count)) = (
             js::text(&multipart, "uploadId"),
             js::text(&multipart, "ticket"),
             number("partSize"),
-            number("partCount"),
+            number("partCount").filter(|count| *count <= 10_000.0),
         ) else {
-            return Err("a multipart upload lacks its id, ticket or parts");
+            return Err("a multipart upload lacks its id, ticket, part size, or 1 to 10,000 parts");
         };
         Upload::Multipart { spec: multipart, part_size, part_count: part_count as u32 }
     } else if put.is_object() {
