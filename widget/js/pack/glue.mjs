@@ -5,22 +5,16 @@
 /**
  * The loader that ends the glue: everything from `__wbg_load` on, wasm-bindgen's `initSync` and
  * `init`, which take a module, bytes, a URL or a `Response` in a current and a deprecated form.
- * The entry only ever calls `init()`: this one fetches the wasm next to the glue and compiles it
- * while it downloads, or after, when the server does not say `application/wasm`.
+ * The entry only ever calls `init()`: this one fetches the wasm next to the glue, then compiles
+ * its bytes. Not `instantiateStreaming`, which compiles while the bytes arrive but only when the
+ * server says `application/wasm`: for a wasm this small, compiling after the download takes a
+ * few milliseconds, and any server will do.
  */
 const loader = (wasmFile) => `async function __wbg_init() {
-    const response = fetch(new URL('${wasmFile}', import.meta.url));
-    const imports = __wbg_get_imports();
-    let result;
-    try {
-        result = await WebAssembly.instantiateStreaming(response, imports);
-    } catch (error) {
-        const answer = await response;
-        if (!answer.ok || answer.headers.get('Content-Type') === 'application/wasm') throw error;
-        console.warn('s3file: serve ${wasmFile} as application/wasm');
-        result = await WebAssembly.instantiate(await answer.arrayBuffer(), imports);
-    }
-    return __wbg_finalize_init(result.instance, result.module);
+    const response = await fetch(new URL('${wasmFile}', import.meta.url));
+    if (!response.ok) throw new Error(\`${wasmFile}: \${response.status}\`);
+    const { instance, module } = await WebAssembly.instantiate(await response.arrayBuffer(), __wbg_get_imports());
+    return __wbg_finalize_init(instance, module);
 }
 
 export { __wbg_init as default };
