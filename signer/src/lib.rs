@@ -19,6 +19,7 @@ pub mod part_plan;
 pub mod post_policy;
 pub mod sigv4;
 pub mod submission;
+pub mod upload_checksum;
 
 // The service around it (the `server` feature, on by default).
 #[cfg(feature = "server")]

@@ -25,6 +25,10 @@ pub struct PostPolicy<'a> {
     pub expires_at: OffsetDateTime,
     /// More fields the upload must carry exactly, such as `Cache-Control` or `x-amz-meta-*`.
     pub extra_fields: &'a [(String, String)],
+    /// The field the file's checksum comes in, which the store verifies
+    /// (`UploadChecksum::post_field`): the policy requires it, with any value, since the
+    /// browser computes it once it has the policy.
+    pub checksum_field: Option<&'a str>,
 }
 
 /// Form fields for a browser POST, in the order they must be sent (before the file).
@@ -32,11 +36,6 @@ pub type FormFields = Vec<(String, String)>;
 
 /// The status S3 answers a successful upload with; 201 carries the stored key in its body.
 pub const SUCCESS_STATUS: &str = "201";
-
-/// The field that carries the file's checksum, which the store verifies. The policy requires it
-/// with any value: the browser computes it once it has the policy. CRC-32 because every store
-/// checks an `x-amz-checksum-*` field of a POST, and SeaweedFS ignores `Content-MD5` there.
-pub const CHECKSUM_FIELD: &str = "x-amz-checksum-crc32";
 
 pub fn sign_post(
     policy: &PostPolicy<'_>,
@@ -53,11 +52,13 @@ pub fn sign_post(
         json!({ "success_action_status": SUCCESS_STATUS }),
         json!({ "Content-Type": policy.content_type }),
         json!(["content-length-range", policy.content_length.start(), policy.content_length.end()]),
-        json!(["starts-with", format!("${CHECKSUM_FIELD}"), ""]),
         json!({ "x-amz-algorithm": ALGORITHM }),
         json!({ "x-amz-credential": credential }),
         json!({ "x-amz-date": amz_date }),
     ];
+    if let Some(field) = policy.checksum_field {
+        conditions.push(json!(["starts-with", format!("${field}"), ""]));
+    }
     if let Some(token) = &credentials.session_token {
         conditions.push(json!({ "x-amz-security-token": token }));
     }
@@ -369,7 +370,13 @@ mod tests {
         Err(PolicyViolation::ConditionFailed(condition.to_owned()))
     }
 
+    const CHECKSUM_FIELD: &str = "x-amz-checksum-crc32";
+
     fn issued(now: OffsetDateTime) -> FormFields {
+        issued_with_checksum(now, Some(CHECKSUM_FIELD))
+    }
+
+    fn issued_with_checksum(now: OffsetDateTime, checksum_field: Option<&str>) -> FormFields {
         let credentials = Credentials::new("AKIAIOSFODNN7EXAMPLE", AWS_SECRET, None);
         let policy = PostPolicy {
             bucket: "bucket",
@@ -378,6 +385,7 @@ mod tests {
             content_length: 0..=100,
             expires_at: now + time::Duration::hours(1),
             extra_fields: &[],
+            checksum_field,
         };
         sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default())
     }
@@ -390,6 +398,33 @@ mod tests {
             .collect();
         form.push((CHECKSUM_FIELD.to_owned(), "AAAAAA==".to_owned()));
         form
+    }
+
+    #[test]
+    fn the_policy_allows_exactly_the_checksum_field_it_names() {
+        let now = datetime!(2026-11-22 10:00 UTC);
+        let md5 = ("Content-MD5".to_owned(), "1B2M2Y8AsgTpgAmY7PhCfg==".to_owned());
+        let crc32 = (CHECKSUM_FIELD.to_owned(), "AAAAAA==".to_owned());
+        let cases = [
+            (Some("Content-MD5"), Some(md5.clone()), Ok(())),
+            (Some(CHECKSUM_FIELD), Some(crc32.clone()), Ok(())),
+            (
+                Some("Content-MD5"),
+                Some(crc32.clone()),
+                condition_failed(r#"["starts-with", "$Content-MD5", ""]"#),
+            ),
+            (Some("Content-MD5"), None, condition_failed(r#"["starts-with", "$Content-MD5", ""]"#)),
+            (None, None, Ok(())),
+            (None, Some(md5.clone()), Err(PolicyViolation::ExtraField("Content-MD5".to_owned()))),
+        ];
+        for (checksum_field, sent, expected) in cases {
+            let fields = issued_with_checksum(now, checksum_field);
+            let document =
+                PolicyDocument::decode(&fields.iter().find(|(n, _)| n == "policy").unwrap().1).unwrap();
+            let mut form = fields.clone();
+            form.extend(sent.clone());
+            assert_eq!(document.check("bucket", &form, 1, now), expected, "{checksum_field:?} with {sent:?}");
+        }
     }
 
     #[test]
@@ -483,6 +518,7 @@ mod tests {
                 content_length: 0..=1,
                 expires_at: now + time::Duration::minutes(5),
                 extra_fields: &extra_fields,
+                checksum_field: Some(CHECKSUM_FIELD),
             };
             let fields = sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default());
             assert!(fields.contains(&(name.to_owned(), value.to_owned())), "{case}: {fields:?}");

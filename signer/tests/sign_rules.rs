@@ -296,6 +296,8 @@ async fn prefix_policy(server: &Server, prefix: &str, size: u64) -> Vec<(String,
     let region = &server.state.region;
     let credential = sigv4::credential(&credentials.access_key_id, now, region);
     let amz_date = sigv4::amz_date(now);
+    // The field `Server::upload` sends the checksum in.
+    let checksum_field = server.state.config.uploads.checksum.post_field().unwrap();
     let expiration = (now + time::Duration::hours(1))
         .replace_nanosecond(0)
         .unwrap()
@@ -309,7 +311,7 @@ async fn prefix_policy(server: &Server, prefix: &str, size: u64) -> Vec<(String,
             {"success_action_status": "201"},
             {"Content-Type": "text/plain"},
             ["content-length-range", size, size],
-            ["starts-with", "$x-amz-checksum-crc32", ""],
+            ["starts-with", format!("${checksum_field}"), ""],
             {"x-amz-algorithm": sigv4::ALGORITHM},
             {"x-amz-credential": credential},
             {"x-amz-date": amz_date},

@@ -127,7 +127,8 @@ const STORES = [
  *  checksum, so the signer's policy loses that condition and is signed again with `secret`. */
 function withoutChecksum(fields, secret) {
   const policy = JSON.parse(Buffer.from(fields.policy, 'base64').toString());
-  policy.conditions = policy.conditions.filter((condition) => !JSON.stringify(condition).includes('x-amz-checksum'));
+  const checksum = /\$(x-amz-checksum-|Content-MD5)/;
+  policy.conditions = policy.conditions.filter((condition) => !checksum.test(JSON.stringify(condition)));
   const encoded = Buffer.from(JSON.stringify(policy)).toString('base64');
   const [, date, region] = fields['x-amz-credential'].split('/');
   const signature = createHmac('sha256', signingKey(secret, date, region)).update(encoded).digest('hex');

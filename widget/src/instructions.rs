@@ -21,6 +21,32 @@ pub struct Target {
     /// The key the store is expected to answer.
     pub key: String,
     pub upload: Upload,
+    pub checksum: Checksum,
+}
+
+/// The checksum the signer asks uploads to carry, which the store verifies (PROTOCOL.md,
+/// "Upload"; the signer's `S3FILE_CHECKSUM`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checksum {
+    /// `Content-MD5`: a PUT's or a part's header, a POST's form field.
+    Md5,
+    /// A POST's form field `x-amz-checksum-crc32`; PUTs and parts carry `Content-MD5`.
+    Crc32,
+    /// None.
+    Off,
+}
+
+impl Checksum {
+    /// The sign answer's `checksum`; an answer without one comes from a signer that always
+    /// asked for `crc32`.
+    fn from_answer(value: Option<&str>) -> Result<Checksum, &'static str> {
+        match value {
+            Some("md5") => Ok(Checksum::Md5),
+            Some("crc32") | None => Ok(Checksum::Crc32),
+            Some("off") => Ok(Checksum::Off),
+            Some(_) => Err("it asks for an unknown checksum"),
+        }
+    }
 }
 
 /// How a file goes up (PROTOCOL.md, "Upload"). The fields and headers go from the signer's
@@ -80,8 +106,8 @@ impl Target {
     }
 }
 
-/// One file of the signer's answer.
-fn target(file: &JsValue) -> Result<Target, &'static str> {
+/// One file of the signer's answer, to carry `checksum`.
+fn target(file: &JsValue, checksum: Checksum) -> Result<Target, &'static str> {
     let name = js::text(file, "name").ok_or("a file has no name")?;
     let key = js::text(file, "key").ok_or("a file has no key")?;
     let multipart = js::get(file, "multipart");
@@ -111,7 +137,7 @@ fn target(file: &JsValue) -> Result<Target, &'static str> {
         }
         Upload::Post { url, fields }
     };
-    Ok(Target { name, key, upload })
+    Ok(Target { name, key, upload, checksum })
 }
 
 /// Reads the signer's answer for `count` files: its signature and each file's target; `Err` says
@@ -125,9 +151,10 @@ pub fn from_sign_answer(answer: &JsValue, count: usize) -> Result<(String, Vec<T
     if js::length(&targets) as usize != count {
         return Err("it signed another number of files than it was asked to");
     }
+    let checksum = Checksum::from_answer(js::text(answer, "checksum").as_deref())?;
     let mut files = Vec::new();
     for file in js::items(&targets) {
-        files.push(target(&file)?);
+        files.push(target(&file, checksum)?);
     }
     Ok((signature, files))
 }
@@ -145,7 +172,8 @@ pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> (String, Vec<Tar
         let name = js::name(file);
         let key = presigned::predicted_key(&key_template, &name);
         let upload = Upload::Post { url: url.clone(), fields: fields.clone().into() };
-        targets.push(Target { key, name, upload });
+        // django-s3file's policies allow no checksum field.
+        targets.push(Target { key, name, upload, checksum: Checksum::Off });
     }
     (attribute("data-s3f-signature"), targets)
 }
@@ -159,4 +187,24 @@ pub fn signed(signature: String, targets: &[Target]) -> Signed {
         shapes.push(target.shape());
     }
     Signed { signature, expires_at, shapes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Checksum;
+
+    #[test]
+    fn the_answer_names_the_checksum_and_older_answers_mean_crc32() {
+        let cases = [
+            (Some("md5"), Ok(Checksum::Md5)),
+            (Some("crc32"), Ok(Checksum::Crc32)),
+            (Some("off"), Ok(Checksum::Off)),
+            (None, Ok(Checksum::Crc32)),
+            (Some("sha256"), Err("it asks for an unknown checksum")),
+            (Some("MD5"), Err("it asks for an unknown checksum")),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(Checksum::from_answer(value), expected, "{value:?}");
+        }
+    }
 }

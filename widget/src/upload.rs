@@ -2,13 +2,13 @@
 //! and the file, or a presigned PUT) or one part of a multipart upload (a presigned PUT of a
 //! `Blob.slice`). The browser streams the bytes from disk: they never enter wasm memory.
 //!
-//! Each transfer carries a checksum of its bytes, which the store verifies before it keeps
-//! them (`widget/js/digest.js` reads the bytes once more to compute it, as a stream). A PUT
-//! carries `Content-MD5`: a presigned URL lets no `x-amz-*` header through that it did not
-//! sign, and the checksum is known only once the signer has answered. A POST carries
-//! `x-amz-checksum-crc32`, a field the signer's policy requires with any value: stores check
-//! it (SeaweedFS ignores a POST's `Content-MD5`). django-s3file's policies allow no such field:
-//! their POSTs go without.
+//! Each transfer carries the checksum of its bytes the signer asked for, which the store
+//! verifies before it keeps them (`widget/js/digest.js` reads the bytes once more to compute
+//! it, as a stream). A PUT carries `Content-MD5`, unless checksums are off: a presigned URL
+//! lets no `x-amz-*` header through that it did not sign, and the checksum is known only once
+//! the signer has answered. A POST carries `Content-MD5` or `x-amz-checksum-crc32` as a field
+//! the signer's policy requires with any value (AWS checks the first, SeaweedFS only the
+//! second). django-s3file's policies allow no such field: their POSTs go without.
 
 use alloc::string::String;
 
@@ -20,7 +20,7 @@ use crate::bindings::effects;
 use crate::bindings::js;
 use crate::bindings::xhr::{Checksum, Transfer, Xhr};
 use crate::failure::Failure;
-use crate::instructions::{Target, Upload};
+use crate::instructions::{self, Target, Upload};
 
 /// Where one part of a multipart upload goes: its presigned request (`{url, headers}` from the
 /// signer) and its byte range.
@@ -44,17 +44,21 @@ pub fn start(
     let (method, url, headers, body, checksum) = match &target.upload {
         Upload::Post { url, fields } => {
             let file_type = markup.then(|| file.type_());
-            let checksum = if markup { Checksum::None } else { Checksum::Crc32Field };
+            let checksum = match target.checksum {
+                instructions::Checksum::Md5 => Checksum::Md5,
+                instructions::Checksum::Crc32 => Checksum::Crc32,
+                instructions::Checksum::Off => Checksum::None,
+            };
             let body = effects::upload_body(fields, file_type.as_deref(), file, &target.name);
             ("POST", url.clone(), JsValue::UNDEFINED, body.into(), checksum)
         }
         Upload::Put { url, headers } => {
-            ("PUT", url.clone(), headers.clone(), file.into(), Checksum::Md5Header)
+            ("PUT", url.clone(), headers.clone(), file.into(), put_checksum(target))
         }
         Upload::Multipart { .. } => {
             let url = js::text(part.presigned, "url").unwrap_or_default();
             let body = effects::slice(file, part.range.0, part.range.1);
-            ("PUT", url, js::get(part.presigned, "headers"), body, Checksum::Md5Header)
+            ("PUT", url, js::get(part.presigned, "headers"), body, put_checksum(target))
         }
     };
     let transfer = Transfer { method, url: &url, headers: &headers, body: &body, stall, checksum };
@@ -62,6 +66,15 @@ pub fn start(
         return Ok(());
     }
     Err(Failure::UploadUnreachable { file: js::name(file), url: Some(url) })
+}
+
+/// The checksum a PUT (of a whole file or a part) carries: `Content-MD5`, the one a presigned
+/// URL lets through, unless checksums are off.
+fn put_checksum(target: &Target) -> Checksum {
+    match target.checksum {
+        instructions::Checksum::Md5 | instructions::Checksum::Crc32 => Checksum::Md5,
+        instructions::Checksum::Off => Checksum::None,
+    }
 }
 
 /// What came of a transfer: the key the store answered (for a whole file; a part has none), or

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 pub use cli::{Cli, Command};
 pub use settings::{
-    AddressingStyle, Settings, UploadMethod, DEFAULT_REGION, DEV_BUCKET, MAX_CONNECTIONS, MIN_SECRET_LEN,
-    NO_DEV_STORE,
+    AddressingStyle, ChecksumSetting, Settings, UploadMethod, DEFAULT_REGION, DEV_BUCKET, MAX_CONNECTIONS,
+    MIN_SECRET_LEN, NO_DEV_STORE,
 };
 
 use crate::field_rules::FieldRules;
@@ -28,6 +28,7 @@ use crate::forwarding::TrustedProxies;
 use crate::keys::FinalNaming;
 use crate::object_parameters::ObjectParameters;
 use crate::transport::{Proxy, Trust};
+use crate::upload_checksum::UploadChecksum;
 
 /// The signer's settings, checked and parsed.
 #[derive(Debug, Clone)]
@@ -101,6 +102,8 @@ pub struct Uploads {
     /// The folder uploads go to before finalize moves them (`S3FILE_UPLOAD_PATH`).
     pub path: String,
     pub method: UploadMethod,
+    /// The checksum each upload carries (`S3FILE_CHECKSUM`, `auto` resolved).
+    pub checksum: UploadChecksum,
     /// Files larger than this go up in parts.
     pub multipart_threshold: u64,
     pub part_size: u64,
@@ -179,6 +182,12 @@ impl Config {
             warnings.push(
                 "AWS_S3_FILE_OVERWRITE is on: final keys are not unique per upload, so one user's upload \
                  can replace another's"
+                    .to_owned(),
+            );
+        }
+        if self.uploads.checksum == UploadChecksum::Off {
+            warnings.push(
+                "S3FILE_CHECKSUM is off: uploads carry no checksum, so bytes changed on their way to                  the store are kept as they arrive"
                     .to_owned(),
             );
         }

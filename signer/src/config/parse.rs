@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use super::settings::{MAX_CONNECTIONS, MIN_SECRET_LEN, NO_DEV_STORE};
 use super::{
-    Config, CredentialSource, Downloads, Finals, Front, Limits, Secrets, Settings, Store, Uploads, S3,
+    ChecksumSetting, Config, CredentialSource, Downloads, Finals, Front, Limits, Secrets, Settings, Store,
+    Uploads, S3,
 };
 use crate::keys::FinalNaming;
 use crate::object_parameters::ObjectParameters;
 use crate::part_plan::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MIN_PART_SIZE};
 use crate::transport;
+use crate::upload_checksum::UploadChecksum;
 
 impl Config {
     /// The configuration `settings` give, or every reason they cannot serve.
@@ -282,11 +284,23 @@ fn uploads(settings: &Settings, errors: &mut Vec<String>) -> Option<Uploads> {
     (errors.len() == before).then(|| Uploads {
         path: settings.upload_path.clone(),
         method: settings.upload_method,
+        checksum: upload_checksum(settings),
         multipart_threshold: settings.multipart_threshold,
         part_size: settings.multipart_part_size,
         upload_expire: Duration::from_secs(settings.upload_expire),
         signature_expire: Duration::from_secs(settings.signature_expire),
     })
+}
+
+/// `S3FILE_CHECKSUM`, with `auto` resolved: the dev store verifies what AWS does.
+fn upload_checksum(settings: &Settings) -> UploadChecksum {
+    match settings.checksum {
+        ChecksumSetting::Auto if settings.dev => UploadChecksum::Md5,
+        ChecksumSetting::Auto => UploadChecksum::auto(settings.endpoint_url.as_deref()),
+        ChecksumSetting::Md5 => UploadChecksum::Md5,
+        ChecksumSetting::Crc32 => UploadChecksum::Crc32,
+        ChecksumSetting::Off => UploadChecksum::Off,
+    }
 }
 
 fn finals(settings: &Settings, errors: &mut Vec<String>) -> Option<Finals> {

@@ -198,6 +198,14 @@ pub struct Settings {
     #[arg(long, env = "S3FILE_UPLOAD_METHOD", value_enum, default_value_t = UploadMethod::Post)]
     pub upload_method: UploadMethod,
 
+    /// The checksum each upload carries, which the store verifies before it keeps the bytes
+    /// (S3FILE_CHECKSUM): `auto` (the one the store is known to verify: `md5` for AWS and the
+    /// dev store, `crc32` for other endpoints), `md5` (`Content-MD5` on every upload, POSTs
+    /// included), `crc32` (POSTs carry `x-amz-checksum-crc32`, PUTs and parts `Content-MD5`), or
+    /// `off`.
+    #[arg(long, env = "S3FILE_CHECKSUM", value_enum, default_value_t = ChecksumSetting::Auto)]
+    pub checksum: ChecksumSetting,
+
     /// Finalize copies objects larger than this many bytes in parts of this size
     /// (S3FILE_MULTIPART_COPY_THRESHOLD); at most 5 GiB, the largest single CopyObject.
     #[arg(long, env = "S3FILE_MULTIPART_COPY_THRESHOLD", default_value_t = 5 * 1024 * 1024 * 1024)]
@@ -248,6 +256,16 @@ pub struct Settings {
     /// Where the embedded dev store keeps its objects (S3FILE_DEV_STORE_DIR).
     #[arg(long, env = "S3FILE_DEV_STORE_DIR", default_value = ".s3file-dev")]
     pub dev_store_dir: PathBuf,
+}
+
+/// `S3FILE_CHECKSUM`: which checksum uploads carry (`upload_checksum::UploadChecksum`), or
+/// `auto`, which the store decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChecksumSetting {
+    Auto,
+    Md5,
+    Crc32,
+    Off,
 }
 
 /// How browsers upload files that are not multipart uploads.

@@ -30,6 +30,34 @@ fn a_sound_production_configuration_passes() {
 }
 
 #[test]
+fn the_checksum_is_the_one_the_store_verifies_unless_set_and_off_is_warned_about() {
+    let secret = "x".repeat(40);
+    let cases: [(&[&str], UploadChecksum); 7] = [
+        (&["--bucket-name", "b"], UploadChecksum::Md5),
+        (
+            &["--bucket-name", "b", "--endpoint-url", "https://s3.eu-west-3.amazonaws.com"],
+            UploadChecksum::Md5,
+        ),
+        (&["--bucket-name", "b", "--endpoint-url", "http://127.0.0.1:8333"], UploadChecksum::Crc32),
+        (&["--dev"], UploadChecksum::Md5),
+        (&["--bucket-name", "b", "--checksum", "crc32"], UploadChecksum::Crc32),
+        (
+            &["--bucket-name", "b", "--endpoint-url", "http://127.0.0.1:8333", "--checksum", "md5"],
+            UploadChecksum::Md5,
+        ),
+        (&["--bucket-name", "b", "--checksum", "off"], UploadChecksum::Off),
+    ];
+    for (args, expected) in cases {
+        let mut args = args.to_vec();
+        args.extend(["--secret-key", &secret]);
+        let config = Config::from_settings(&parse(&args)).unwrap();
+        assert_eq!(config.uploads.checksum, expected, "{args:?}");
+        let warned = config.deploy_warnings().iter().any(|warning| warning.contains("S3FILE_CHECKSUM"));
+        assert_eq!(warned, expected == UploadChecksum::Off, "{args:?}");
+    }
+}
+
+#[test]
 fn production_needs_a_strong_secret() {
     let settings = parse(&["--bucket-name", "b"]);
     assert!(settings.errors().iter().any(|e| e.contains("S3FILE_SECRET_KEY")));

@@ -1,6 +1,6 @@
 //! Browser POST uploads, checked the way S3 checks them: the policy's signature with the
 //! credential it names, its expiry, every condition, the file's length, and the checksum a
-//! `Content-MD5` or `x-amz-checksum-*` field gives.
+//! `Content-MD5` field gives (the one AWS documents for POST Object).
 //!
 //! Nothing is taken on trust before the policy verifies. The fields before the file are read
 //! as they stream, each and all together capped, and the body beneath the parser is metered
@@ -189,12 +189,14 @@ fn with_key(fields: &[(String, String)], key: &str) -> Vec<(String, String)> {
     checked
 }
 
-/// The form fields that give the file's checksum, as the headers a PUT would carry.
+/// The form field that gives the file's checksum, as the header a PUT would carry. AWS
+/// documents `Content-MD5` for POST Object, and no `x-amz-checksum-*` field: such a field is
+/// one more field its policy must allow, and verifies nothing.
 fn digest_fields(fields: &[(String, String)]) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in fields {
         let name = name.to_ascii_lowercase();
-        if name != "content-md5" && !name.starts_with("x-amz-checksum-") {
+        if name != "content-md5" {
             continue;
         }
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {

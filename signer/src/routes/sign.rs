@@ -17,6 +17,7 @@ use crate::part_plan::{PartPlan, PartsState};
 use crate::post_policy::{sign_post, PostPolicy};
 use crate::state::{AppState, PostUrl};
 use crate::storage::PresignedPut;
+use crate::upload_checksum::UploadChecksum;
 
 /// Most files one request may sign; bounds the work a single request can ask for.
 pub const MAX_FILES: usize = 1000;
@@ -62,6 +63,8 @@ pub struct FileDescription {
 pub struct SignResponse {
     pub field: String,
     pub signature: String,
+    /// The checksum every upload of the answer carries (PROTOCOL.md, "Upload").
+    pub checksum: UploadChecksum,
     pub files: Vec<SignedUpload>,
 }
 
@@ -79,7 +82,7 @@ pub struct SignedUpload {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Upload {
-    /// A POST policy: `fields` in order, then the checksum field and the file, to `url`.
+    /// A POST policy: `fields` in order, then the checksum's field (if any) and the file, to `url`.
     Post { url: String, fields: Map<String, Value> },
     /// A presigned PUT, for stores without POST.
     Put { put: PresignedPut },
@@ -189,7 +192,8 @@ pub async fn sign(
     }
     state.metrics.signed_files.fetch_add(files.len() as u64, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(field = %request.field, %folder, files = files.len(), resumed = resumed.is_some(), "signed uploads");
-    Ok(Json(SignResponse { field: request.field, signature, files }))
+    let checksum = state.config.uploads.checksum;
+    Ok(Json(SignResponse { field: request.field, signature, checksum, files }))
 }
 
 /// The folder to resume in, if its signature still holds for this field; otherwise the
@@ -291,6 +295,7 @@ impl PostSigning {
             content_length: size..=size,
             expires_at: self.expires_at,
             extra_fields: &self.extra_fields,
+            checksum_field: state.config.uploads.checksum.post_field(),
         };
         let fields = sign_post(&policy, &self.credentials, &state.region, self.now, &state.signing_keys)
             .into_iter()

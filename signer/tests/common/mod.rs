@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::Parser;
 use reqwest::multipart::{Form, Part};
 use s3file_signer::config::{Cli, Settings};
-use s3file_signer::post_policy::CHECKSUM_FIELD;
+use s3file_signer::upload_checksum::UploadChecksum;
 use s3file_signer::AppState;
 use serde_json::{json, Value};
 
@@ -151,8 +151,20 @@ impl Server {
         Signed { response: response.json().await.unwrap() }
     }
 
+    /// The checksum field a POST of `bytes` carries, as the widget sends it for this signer's
+    /// `S3FILE_CHECKSUM`; `None` when uploads carry none.
+    pub fn post_checksum(&self, bytes: &[u8]) -> Option<(String, String)> {
+        let checksum = self.state.config.uploads.checksum;
+        let value = match checksum {
+            UploadChecksum::Md5 => md5(bytes),
+            UploadChecksum::Crc32 => crc32(bytes),
+            UploadChecksum::Off => return None,
+        };
+        Some((checksum.post_field()?.to_owned(), value))
+    }
+
     /// POSTs `bytes` to the store the way the widget does, with `fields` (possibly altered) and
-    /// the CRC-32 of `bytes` unless `fields` has a checksum already.
+    /// the checksum of `bytes` the signer asks for, unless `fields` has that field already.
     pub async fn upload(
         &self,
         upload: &Value,
@@ -164,8 +176,10 @@ impl Server {
         for (name, value) in fields {
             form = form.text(name.clone(), value.clone());
         }
-        if !fields.iter().any(|(name, _)| name == CHECKSUM_FIELD) {
-            form = form.text(CHECKSUM_FIELD, crc32(&bytes));
+        if let Some((field, value)) = self.post_checksum(&bytes) {
+            if !fields.iter().any(|(name, _)| *name == field) {
+                form = form.text(field, value);
+            }
         }
         form = form.part("file", Part::bytes(bytes).file_name(file_name.to_owned()));
         self.http.post(upload["url"].as_str().unwrap()).multipart(form).send().await.unwrap()
@@ -198,6 +212,13 @@ impl Server {
         let key = s3file_signer::keys::UploadKey::parse(&config.uploads.path, upload_key).unwrap();
         config.finals.naming.final_key(&config.finals.location, key.folder_id(), key.name())
     }
+}
+
+/// The base64 MD5 of `bytes`, as `Content-MD5` carries it.
+pub fn md5(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(bytes))
 }
 
 /// The base64 CRC-32 of `bytes`, as `x-amz-checksum-crc32` carries it.

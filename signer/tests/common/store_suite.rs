@@ -164,7 +164,7 @@ pub async fn store_rejects_a_file_that_does_not_match_its_checksum(server: Serve
     let signed = server.sign("file", &[("a.txt", 5, "text/plain")]).await;
     let upload = signed.file(0);
     let mut fields = fields_of(upload);
-    fields.push((CHECKSUM_FIELD.to_owned(), crc32(b"hellO")));
+    fields.extend(server.post_checksum(b"hellO"));
     let response = server.upload(upload, &fields, "a.txt", b"hello".to_vec()).await;
     let (status, body) = error_text(response).await;
     assert_eq!(status, 400, "{body}");

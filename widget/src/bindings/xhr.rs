@@ -68,14 +68,15 @@ extern "C" {
     pub fn is_online() -> bool;
 }
 
-/// How a transfer carries its checksum (see `upload`).
+/// The checksum a transfer carries (see `upload`): effects.js computes it, and sends it as a
+/// header with a PUT, as a form field before the file with a POST.
 #[derive(Clone, Copy)]
 pub enum Checksum {
     None,
-    /// The MD5 of the body, as the header `Content-MD5`.
-    Md5Header,
-    /// The CRC-32 of the file, as the form field `x-amz-checksum-crc32` before it.
-    Crc32Field,
+    /// The MD5 of the body, as `Content-MD5`.
+    Md5,
+    /// The CRC-32 of the file, as `x-amz-checksum-crc32` (a POST's field only).
+    Crc32,
 }
 
 /// An upload to the store, as effects.js `send` takes it.
@@ -102,8 +103,8 @@ impl Transfer<'_> {
         js::set(&transfer, "stall", &self.stall.into());
         let checksum = match self.checksum {
             Checksum::None => None,
-            Checksum::Md5Header => Some("Content-MD5"),
-            Checksum::Crc32Field => Some("x-amz-checksum-crc32"),
+            Checksum::Md5 => Some("Content-MD5"),
+            Checksum::Crc32 => Some("x-amz-checksum-crc32"),
         };
         if let Some(checksum) = checksum {
             js::set(&transfer, "checksum", &checksum.into());
