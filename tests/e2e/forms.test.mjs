@@ -5,10 +5,11 @@
 // origin, so /pkg/s3file.js and /s3file/sign are same-origin as on a real site.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 
 import { launchBrowser } from './support/browser.mjs';
 import { signingKey } from './support/s3.mjs';
@@ -18,11 +19,13 @@ const bytes = (length) => randomBytes(length);
 const file = (name, length, mimeType = 'application/octet-stream') => ({ name, mimeType, buffer: bytes(length) });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Serves `body` as /fixtures/<name>.html on the signer's origin and opens it, widget loaded. */
-async function openFixture(page, signer, name, body) {
+/** Serves `body` as /fixtures/<name>.html on the signer's origin, with the response `headers`
+ *  if given, and opens it, widget loaded. */
+async function openFixture(page, signer, name, body, headers = {}) {
   await page.route(`**/fixtures/${name}.html`, (route) =>
     route.fulfill({
       contentType: 'text/html; charset=utf-8',
+      headers,
       body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${name}</title>
 <script type="module" src="/pkg/s3file.js"></script></head><body>${body}</body></html>`,
     }),
@@ -106,6 +109,8 @@ const STORES = [
   {
     name: 'the embedded dev store',
     start: startDevSigner,
+    // What S3FILE_CHECKSUM=auto chooses: the field AWS documents for POST Object.
+    postChecksum: { field: 'Content-MD5', of: (bytes) => createHash('md5').update(bytes).digest('base64') },
     store: (signer) => ({
       pattern: `${signer.url}/s3/**`,
       matches: (url) => url.startsWith(`${signer.url}/s3/`),
@@ -115,6 +120,15 @@ const STORES = [
   {
     name: 'SeaweedFS',
     start: startSeaweedfsSigner,
+    // SeaweedFS ignores a POST's Content-MD5, and checks this one.
+    postChecksum: {
+      field: 'x-amz-checksum-crc32',
+      of: (bytes) => {
+        const crc = Buffer.alloc(4);
+        crc.writeUInt32BE(zlibCrc32(bytes));
+        return crc.toString('base64');
+      },
+    },
     store: (signer) => ({
       pattern: `${signer.s3.endpoint}/**`,
       matches: (url) => url.startsWith(signer.s3.endpoint),
@@ -135,7 +149,7 @@ function withoutChecksum(fields, secret) {
   return { ...fields, policy: encoded, 'x-amz-signature': signature };
 }
 
-for (const { name: storeName, start, store: storeOf } of STORES) {
+for (const { name: storeName, start, store: storeOf, postChecksum } of STORES) {
   describe(`forms against ${storeName}`, () => {
     let signer;
     let browser;
@@ -481,11 +495,22 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       const events = await recordEvents(page);
       const seen = watchRequests(page, store);
       // The file cannot be read: its stream never yields a chunk, as a file on a hung network
-      // share would.
+      // share would; on the page, and in the workers that hash it, each of which first runs
+      // the same patch, then the widget's worker.
       await page.addInitScript(() => {
-        const stream = Blob.prototype.stream;
-        Blob.prototype.stream = function () {
-          return this.name === 'stuck.bin' ? new ReadableStream() : stream.call(this);
+        const patch = () => {
+          const stream = Blob.prototype.stream;
+          Blob.prototype.stream = function () {
+            return this.name === 'stuck.bin' ? new ReadableStream() : stream.call(this);
+          };
+        };
+        patch();
+        const PageWorker = Worker;
+        window.Worker = class extends PageWorker {
+          constructor(url, options) {
+            const script = `import ${JSON.stringify(String(url))}; (${patch})();`;
+            super(URL.createObjectURL(new Blob([script], { type: 'text/javascript' })), options);
+          }
         };
       });
       await openFixture(
@@ -505,6 +530,43 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       assert.ok(waited >= 900, `it waited for the stall timeout: ${waited} ms`);
       assert.deepEqual(sentNames(seen), ['ok.bin'], 'the stuck file never went to the store');
       await page.context().close();
+    });
+
+    test('checksums are computed in workers; where the page forbids workers, on the page, with one warning', async () => {
+      const form = `<form method="post" action="/s3file/finalize" data-s3file="">
+           <input type="file" name="file" id="file" multiple>
+           <button id="go">Send</button>
+         </form>`;
+      const files = [file('a.bin', 300_000), file('b.bin', 200_000), file('c.bin', 1000)];
+      for (const policy of [undefined, "worker-src 'none'"]) {
+        const page = await newPage();
+        const workers = [];
+        page.on('worker', (worker) => workers.push(worker.url()));
+        const warnings = [];
+        page.on('console', (message) => message.type() === 'warning' && warnings.push(message.text()));
+        const seen = watchRequests(page, store);
+        const headers = policy ? { 'Content-Security-Policy': policy } : {};
+        await openFixture(page, signer, policy ? 'no-workers' : 'workers', form, headers);
+        await page.setInputFiles('#file', files);
+        await submitAndWaitForFinalize(page, '#go');
+        assert.deepEqual((await storedFiles(page)).map(({ name }) => name), ['a.bin', 'b.bin', 'c.bin']);
+        // Each file went up with its checksum, which the store verified before it kept it.
+        for (const request of seen.store) {
+          const body = request.postDataBuffer().toString('latin1');
+          const name = /filename="([^"]+)"/.exec(body)[1];
+          const digest = postChecksum.of(files.find((candidate) => candidate.name === name).buffer);
+          assert.ok(body.includes(`name="${postChecksum.field}"\r\n\r\n${digest}\r\n`), name);
+        }
+        const fallback = warnings.filter((text) => text.startsWith('s3file: checksums are computed on the page'));
+        if (policy) {
+          assert.deepEqual(workers, [], 'no worker started');
+          assert.equal(fallback.length, 1, `one warning for three files: ${warnings}`);
+        } else {
+          assert.ok(workers.length >= 1 && workers.every((url) => url.endsWith('/pkg/s3file_digest_worker.js')), `${workers}`);
+          assert.deepEqual(fallback, []);
+        }
+        await page.context().close();
+      }
     });
 
     test('a file changed on disk after it was chosen fails with its own message, and nothing of it is stored', async () => {

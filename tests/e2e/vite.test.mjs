@@ -50,23 +50,29 @@ describe('the Vite example, built against the npm package', () => {
     await signer?.stop();
   });
 
-  test('the bundle has the wasm as an asset of its own', async () => {
+  test('the bundle has the widget\'s wasm and the checksum worker\'s as assets of their own', async () => {
     const html = await readFile(join(EXAMPLE_BUILD, 'index.html'), 'utf8');
     const scripts = [...html.matchAll(/<script\b[^>]*\bsrc="([^"]+)"/g)].map((match) => match[1]);
     assert.equal(scripts.length, 1, `one script: ${scripts}`);
     assert.match(scripts[0], /^\/assets\/index-[\w-]+\.js$/, 'the page loads the bundle, not main.js');
-    const wasm = await readFile(join(DIST, 's3file_wasm_bg.wasm'));
     const { stdout } = await run('find', [EXAMPLE_BUILD, '-name', '*.wasm']);
-    const emitted = stdout.trim().split('\n');
-    assert.equal(emitted.length, 1, `one wasm file in the build: ${emitted}`);
-    assert.match(emitted[0], /\/assets\/s3file_wasm_bg-[\w-]+\.wasm$/);
-    assert.equal(sha256(await readFile(emitted[0])), sha256(wasm), 'the package\'s wasm, unchanged');
+    const emitted = stdout.trim().split('\n').sort();
+    assert.equal(emitted.length, 2, `two wasm files in the build: ${emitted}`);
+    for (const [path, name] of emitted.map((path, index) => [path, ['s3file_digest', 's3file_wasm_bg'][index]])) {
+      assert.match(path, new RegExp(`/assets/${name}-[\\w-]+\\.wasm$`));
+      const wasm = await readFile(join(DIST, `${name}.wasm`));
+      assert.equal(sha256(await readFile(path)), sha256(wasm), `the package's ${name}.wasm, unchanged`);
+    }
   });
 
   test('a file uploads through the built page, which loads the wasm from the bundle', async () => {
     const page = await browser.newPage();
     const responses = [];
     page.on('response', (response) => responses.push(response));
+    const workers = [];
+    page.on('worker', (worker) => workers.push(new URL(worker.url()).pathname));
+    const warnings = [];
+    page.on('console', (message) => message.type() === 'warning' && warnings.push(message.text()));
     const storeUploads = [];
     page.on('request', (request) => {
       if (request.method() === 'POST' && !request.url().includes('/s3file/')) storeUploads.push(request.url());
@@ -107,13 +113,19 @@ describe('the Vite example, built against the npm package', () => {
     const wasmResponses = responses.filter((response) => /\.wasm(\?|$)/.test(response.url()));
     assert.deepEqual(
       wasmResponses.map((response) => new URL(response.url()).pathname.replace(/-[\w-]+\.wasm$/, '-<hash>.wasm')),
-      ['/assets/s3file_wasm_bg-<hash>.wasm'],
-      'the wasm came from the bundle\'s assets, once',
+      ['/assets/s3file_wasm_bg-<hash>.wasm', '/assets/s3file_digest-<hash>.wasm'],
+      'each wasm came from the bundle\'s assets, once: the widget\'s, then the checksum worker\'s',
     );
-    assert.equal(wasmResponses[0].status(), 200);
+    for (const [response, name] of wasmResponses.map((response, index) => [response, ['s3file_wasm_bg', 's3file_digest'][index]])) {
+      assert.equal(response.status(), 200);
+      const fetched = Buffer.from(await (await fetch(response.url())).arrayBuffer());
+      assert.equal(sha256(fetched), sha256(await readFile(join(DIST, `${name}.wasm`))), name);
+    }
     assert.equal(wasmResponses[0].headers()['content-type'], 'application/wasm');
-    const fetched = Buffer.from(await (await fetch(wasmResponses[0].url())).arrayBuffer());
-    assert.equal(sha256(fetched), sha256(await readFile(join(DIST, 's3file_wasm_bg.wasm'))));
+    // Vite found the worker in the package and bundled it: the checksums were computed apart.
+    assert.equal(workers.length, 1, `one checksum worker: ${workers}`);
+    assert.match(workers[0], /^\/assets\/s3file_digest_worker-[\w-]+\.js$/);
+    assert.deepEqual(warnings, []);
     assert.ok(!responses.some((response) => new URL(response.url()).pathname.startsWith('/pkg/')));
     await page.close();
   });
@@ -131,6 +143,8 @@ describe('the npm package', () => {
       'dist/s3file.js',
       'dist/s3file_wasm_bg.wasm',
       'dist/s3file_digest.js',
+      'dist/s3file_digest_worker.js',
+      'dist/s3file_digest.wasm',
       'package.json',
       ...(declarations ? ['dist/s3file.d.ts'] : []),
     ];

@@ -1,11 +1,22 @@
-// The widget's checksums (widget/js/digest.js) against Node's own MD5 and CRC-32, on lengths
-// around MD5's block and padding boundaries and on chunks that split blocks anywhere.
+// The widget's checksums as digest.js computes them with the hasher's wasm (www/pkg/s3file_digest.wasm,
+// which the widget build makes from digest/), against Node's own MD5 and CRC-32: on lengths around
+// MD5's block and padding boundaries, on stream chunks that split blocks anywhere, and on chunks
+// larger than the wasm takes at once.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 
-import { crc32, md5 } from '../../widget/js/digest.js';
+import { hash } from '../../widget/js/digest.js';
+
+const WASM = new URL('../../www/pkg/s3file_digest.wasm', import.meta.url);
+const { instance } = await WebAssembly.instantiate(readFileSync(WASM));
+const wasm = instance.exports;
+const MD5 = 0;
+const CRC32 = 1;
+const md5 = (blob, read, sliced) => hash(wasm, blob, MD5, read, sliced);
+const crc32 = (blob, read, sliced) => hash(wasm, blob, CRC32, read, sliced);
 
 const expectedMd5 = (bytes) => createHash('md5').update(bytes).digest('base64');
 const expectedCrc32 = (bytes) => {
@@ -14,11 +25,11 @@ const expectedCrc32 = (bytes) => {
   return value.toString('base64');
 };
 
-/** A Blob-like whose stream hands out `bytes` in chunks of the given sizes (the rest last):
- *  each chunk a buffer of its own, as a Blob's stream hands them out, or with `views`, views
- *  into `bytes` itself at whatever offsets the sizes make (MD5 reads the whole blocks of an
- *  aligned chunk in place, and copies the rest). */
-function chunked(bytes, sizes, views = false) {
+/** A Blob-like whose stream hands out `bytes` in chunks of the given sizes (the rest last): each
+ *  chunk a buffer of its own, as a Blob's stream hands them out, or with `views`, views into
+ *  `bytes` itself at whatever offsets the sizes make. With `failAfter`, the read after that many
+ *  chunks fails as Chromium's does for a file changed on disk. */
+function chunked(bytes, sizes, { views = false, failAfter } = {}) {
   return {
     stream() {
       let at = 0;
@@ -30,7 +41,10 @@ function chunked(bytes, sizes, views = false) {
       chunks.push(bytes.subarray(at));
       return new ReadableStream({
         start(controller) {
-          for (const chunk of chunks) controller.enqueue(views ? chunk : new Uint8Array(chunk));
+          for (const [index, chunk] of chunks.entries()) {
+            if (index === failAfter) return controller.error(new DOMException('changed', 'NotReadableError'));
+            controller.enqueue(views ? chunk : new Uint8Array(chunk));
+          }
           controller.close();
         },
       });
@@ -57,18 +71,19 @@ test('known answers: RFC 1321 and the CRC-32 check value', async () => {
   assert.equal(Buffer.from(await crc32(text('123456789')), 'base64').toString('hex'), 'cbf43926');
 });
 
-test('chunks that split blocks anywhere give the same digests', async () => {
-  // One byte into its buffer: a view's block boundaries are not word-aligned in memory.
-  const bytes = randomBytes(5001).subarray(1);
-  const splits = [[1], [63], [64], [65], [1, 1, 1], [10, 54, 1, 63, 128], [7, 200, 3, 3, 3, 900], [4999], [5000]];
+test('chunks that split blocks anywhere, or exceed what the wasm takes at once, give the same digests', async () => {
+  // One byte into its buffer: a view's blocks are not word-aligned in memory.
+  const bytes = randomBytes(700_001).subarray(1);
+  const quarter = 1 << 18;
+  const splits = [[1], [63], [64], [65], [1, 1, 1], [10, 54, 1, 63, 128], [quarter], [quarter + 1, quarter - 1], [699_999]];
   for (const sizes of splits) {
     for (const views of [false, true]) {
       const how = `in chunks ${sizes}${views ? ', views at unaligned offsets' : ''}`;
-      assert.equal(await md5(chunked(bytes, sizes, views)), expectedMd5(bytes), `MD5 ${how}`);
-      assert.equal(await crc32(chunked(bytes, sizes, views)), expectedCrc32(bytes), `CRC-32 ${how}`);
+      assert.equal(await md5(chunked(bytes, sizes, { views })), expectedMd5(bytes), `MD5 ${how}`);
+      assert.equal(await crc32(chunked(bytes, sizes, { views })), expectedCrc32(bytes), `CRC-32 ${how}`);
     }
   }
-  const random = Array.from({ length: 40 }, () => 1 + Math.floor(Math.random() * 150));
+  const random = Array.from({ length: 40 }, () => 1 + Math.floor(Math.random() * 30_000));
   assert.equal(await md5(chunked(bytes, random)), expectedMd5(bytes), `MD5 in chunks ${random}`);
 });
 
@@ -90,4 +105,23 @@ test('each chunk read is reported, so a slow read is not taken for a stalled one
     assert.equal(reads, 4, `${name}: four chunks, four reports`);
   }
   assert.equal(await md5(chunked(bytes, [10])), expectedMd5(bytes), 'without a callback it reads as before');
+});
+
+test('a read that fails is marked unreadable, and the next checksum starts clean', async () => {
+  const bytes = randomBytes(5000);
+  await assert.rejects(md5(chunked(bytes, [1000, 1000], { failAfter: 1 })), (error) => error.unreadable === true);
+  assert.equal(await md5(new Blob([bytes])), expectedMd5(bytes));
+});
+
+test('hashing in slices gives the thread turns and the same digest', async () => {
+  // 16 MiB: at any speed this machine has, MD5 takes longer than one slice.
+  const bytes = randomBytes(16 << 20);
+  let turns = 0;
+  const ticker = setInterval(() => (turns += 1), 0);
+  try {
+    assert.equal(await md5(new Blob([bytes]), undefined, true), expectedMd5(bytes));
+  } finally {
+    clearInterval(ticker);
+  }
+  assert.ok(turns > 0, 'timers ran while the file was hashed');
 });

@@ -1,113 +1,181 @@
-// Checksums of a Blob, which the store verifies: MD5 (RFC 1321) for `Content-MD5`, CRC-32 (the
-// ISO-HDLC one of zlib and gzip) for `x-amz-checksum-crc32`, both in base64. The Blob is read as
-// a stream, a chunk at a time: memory stays flat whatever the file's size. Browsers have no
-// streaming MD5 or CRC (`crypto.subtle` digests whole buffers, and has no MD5), hence these few
-// lines; their results are checked against Node's `crypto` and `zlib`
-// (tests/unit/digest.test.mjs), their speed in tests/bench/digest.mjs.
+// Checksums of Blobs, which the store verifies: MD5 for `Content-MD5`, CRC-32 for
+// `x-amz-checksum-crc32`, in base64. The hashing is the `md-5` and `crc` crates', compiled to
+// `s3file_digest.wasm` (digest/), and runs in Web Workers (digest_worker.js), up to one per core
+// but the page's: parts of one file and separate files hash at once, beside the transfers in
+// flight, and the page's thread only hands out Blobs, which reach a worker without a copy.
+// Where no worker can start (a Content-Security-Policy without `worker-src`, a script from
+// another origin), the page hashes itself, in slices short enough to keep it responsive, and
+// says so once in the console.
+//
+// The widget imports this module at the first upload; the worker imports it too, for `hash`.
 
-/** Feeds the chunks of `blob` to `update`, calling `read` after each, then answers the base64
- *  of the bytes `finish` returns. A stream whose chunks are at hand resolves its reads without leaving the task, so
- *  after each chunk (up to 2 MiB in Chromium) the page gets its turn: it stays responsive, and
- *  other uploads' events come through, while a large file is read. */
-async function digest(blob, update, finish, read) {
+/** The wasm's algorithm codes (digest/src/hasher.rs), by the header or form field the checksum
+ *  goes in. */
+const ALGORITHMS = { 'Content-MD5': 0, 'x-amz-checksum-crc32': 1 };
+
+/** The most bytes the wasm takes at once (digest/src/exports.rs). */
+const INPUT_SIZE = 1 << 18;
+
+/** How long the page's thread hashes before it gives the page a turn: well under the 16 ms of
+ *  a frame, with room for the piece that overruns it. */
+const SLICE_MS = 8;
+
+/** An instance of the wasm hasher: its exports. Fetched as bytes, not streamed, so that a server
+ *  that serves `.wasm` with another media type does not stop it. */
+export async function instantiate() {
+  const response = await fetch(new URL('./s3file_digest.wasm', import.meta.url));
+  if (!response.ok) throw new Error(`s3file_digest.wasm: ${response.status}`);
+  const { instance } = await WebAssembly.instantiate(await response.arrayBuffer());
+  return instance.exports;
+}
+
+/** The error of a file the browser would not read: changed on disk since it was chosen, or gone. */
+const unreadable = (cause) => Object.assign(new Error('the file could not be read', { cause }), { unreadable: true });
+
+/**
+ * The checksum with algorithm `code` of `blob`, in base64, computed with `wasm` (an instance's
+ * exports; one checksum at a time each). Reads the Blob as a stream, a chunk at a time, so
+ * memory stays flat whatever its size, calling `read` after each chunk. With `sliced`, gives
+ * the thread a turn whenever it has hashed for `SLICE_MS`. A read that fails rejects with an
+ * error marked `unreadable`.
+ */
+export async function hash(wasm, blob, code, read, sliced) {
   // The stream's own chunks, not a BYOB reader into one buffer: in Chromium 156 BYOB reads of
   // a file hang for good after a gigabyte or two (tests/bench/multipart.mjs's 2 GiB upload).
   const reader = blob.stream().getReader();
-  // Turns are messages to itself: unlike timers, they are not held back 4 ms once nested.
-  const { port1, port2 } = new MessageChannel();
-  for (let chunk; !(chunk = await reader.read()).done; ) {
-    update(chunk.value);
+  if (!wasm.start(code)) throw new Error(`no checksum algorithm ${code}`);
+  let sliceStart = performance.now();
+  for (;;) {
+    const chunk = await reader.read().catch((error) => Promise.reject(unreadable(error)));
+    if (chunk.done) break;
+    for (let at = 0; at < chunk.value.length; at += INPUT_SIZE) {
+      const piece = chunk.value.subarray(at, at + INPUT_SIZE);
+      // The memory's buffer is taken anew each time: it is replaced if the memory grows.
+      new Uint8Array(wasm.memory.buffer, wasm.input(), piece.length).set(piece);
+      wasm.update(piece.length);
+      if (sliced && performance.now() - sliceStart > SLICE_MS) {
+        await turn();
+        sliceStart = performance.now();
+      }
+    }
     read?.();
-    await new Promise((resolve) => {
-      port1.onmessage = resolve;
-      port2.postMessage(0);
-    });
   }
-  port1.close();
-  return btoa(String.fromCharCode(...finish()));
+  const digest = new Uint8Array(wasm.memory.buffer, wasm.output(), wasm.finish());
+  return btoa(String.fromCharCode(...digest));
 }
 
-const CRC_TABLE = Int32Array.from({ length: 256 }, (_, byte) => {
-  for (let bit = 0; bit < 8; bit++) byte = byte & 1 ? 0xedb88320 ^ (byte >>> 1) : byte >>> 1;
-  return byte;
-});
-
-/** The CRC-32 of `blob`, big-endian, as S3 takes it: a promise of its base64. `read`, if given,
- *  is called after each chunk read. */
-export function crc32(blob, read) {
-  let crc = -1;
-  const update = (bytes) => {
-    // A local, not the closure's variable, in the loop: several times faster.
-    let value = crc;
-    for (let at = 0; at < bytes.length; at++) value = CRC_TABLE[(value ^ bytes[at]) & 255] ^ (value >>> 8);
-    crc = value;
-  };
-  return digest(blob, update, () => [24, 16, 8, 0].map((shift) => (~crc >>> shift) & 255), read);
+/** A turn of the page: a message to itself, which, unlike a timer, is not held back 4 ms once
+ *  nested. */
+function turn() {
+  const { port1, port2 } = new MessageChannel();
+  return new Promise((resolve) => {
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(0);
+  });
 }
 
-// MD5's constants: the sines, and the rotation of each step (four per round).
-const SINES = Int32Array.from({ length: 64 }, (_, step) => Math.abs(Math.sin(step + 1)) * 2 ** 32);
-const ROTATIONS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+/** How many workers may hash at once: one per core, but one left to the page and the network. */
+const workerLimit = () => Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
 
-/** The MD5 of `blob`: a promise of its base64. `read`, if given, is called after each chunk
- *  read. */
-export function md5(blob, read) {
-  const state = Int32Array.of(0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476);
-  // The block being filled, and its words (little-endian, as every platform browsers run on).
-  const block = new Uint8Array(64);
-  const words = new Int32Array(block.buffer);
-  let length = 0;
+/** Checksums not yet handed to a worker: `{blob, code, read, resolve, reject}`, first come first. */
+const waiting = [];
+/** Workers with nothing to do, and how many have been started (and not lost since). */
+const idle = [];
+let started = 0;
+/** Once no worker can start: the page's own instance, and the last checksum it computes (one at
+ *  a time, as one instance holds one checksum). */
+let onPage;
 
-  const compress = (words, at) => {
-    let a = state[0], b = state[1], c = state[2], d = state[3];
-    for (let step = 0; step < 64; step++) {
-      let mixed, word;
-      if (step < 16) (mixed = (b & c) | (~b & d)), (word = step);
-      else if (step < 32) (mixed = (d & b) | (~d & c)), (word = 5 * step + 1);
-      else if (step < 48) (mixed = b ^ c ^ d), (word = 3 * step + 5);
-      else (mixed = c ^ (b | ~d)), (word = 7 * step);
-      const rotation = ROTATIONS[((step >> 4) << 2) | (step & 3)];
-      const sum = (a + mixed + SINES[step] + words[at + (word & 15)]) | 0;
-      a = d;
-      d = c;
-      c = b;
-      b = (b + ((sum << rotation) | (sum >>> (32 - rotation)))) | 0;
+/**
+ * The checksum of `blob` that the header or form field `name` carries (`Content-MD5` or
+ * `x-amz-checksum-crc32`): a promise of its base64. `read`, if given, is called after each
+ * chunk read, so that a read making progress is told from one that hangs. A file the browser
+ * would not read rejects with an error whose `unreadable` is true.
+ */
+export function checksum(blob, name, read) {
+  return new Promise((resolve, reject) => {
+    waiting.push({ blob, code: ALGORITHMS[name], read, resolve, reject });
+    handOut();
+  });
+}
+
+/** Hands the waiting checksums to idle workers, starting new ones up to the limit. */
+function handOut() {
+  while (waiting.length) {
+    if (onPage) {
+      const job = waiting.shift();
+      onPage.last = onPage.last.then(async () => {
+        await hash(await onPage.wasm, job.blob, job.code, job.read, true).then(job.resolve, job.reject);
+      });
+      continue;
     }
-    // An Int32Array wraps the sums, as MD5 wants.
-    state[0] += a;
-    state[1] += b;
-    state[2] += c;
-    state[3] += d;
+    const worker = idle.pop() ?? (started < workerLimit() ? start() : undefined);
+    if (!worker) return;
+    worker.job = waiting.shift();
+    worker.postMessage({ blob: worker.job.blob, code: worker.job.code });
+  }
+}
+
+/** A new worker, or undefined when none can start (the page then hashes itself). */
+function start() {
+  let worker;
+  try {
+    // In this form, bundlers (Vite, webpack 5) find the worker and bundle it too.
+    worker = new Worker(new URL('./s3file_digest_worker.js', import.meta.url), { type: 'module' });
+  } catch (error) {
+    hashOnPage(error);
+    return undefined;
+  }
+  started++;
+  worker.onmessage = ({ data }) => {
+    const job = worker.job;
+    if (data.read) return job.read?.();
+    worker.job = undefined;
+    if (data.failed !== undefined) return lose(worker, job, data.failed);
+    worker.worked = true;
+    if (data.unreadable) job.reject(unreadable());
+    else job.resolve(data.digest);
+    idle.push(worker);
+    handOut();
   };
-
-  // `& 63` is exact beyond 2 ** 32 bytes too: ToInt32 drops multiples of 2 ** 32.
-  const update = (bytes) => {
-    let at = 0;
-    // Whole blocks of a chunk are read where they are, as words, when the chunk is aligned (a
-    // stream's chunks are): no copy and no new view per block, about 1.4 times as fast in
-    // Chromium (tests/bench/digest.mjs). The rest goes through `block`.
-    if (!(length & 63) && !(bytes.byteOffset & 3)) {
-      const whole = bytes.length >> 6;
-      const view = new Int32Array(bytes.buffer, bytes.byteOffset, whole << 4);
-      for (; at < whole << 6; at += 64) compress(view, at >> 2);
-      length += at;
-    }
-    for (let take; at < bytes.length; at += take) {
-      take = Math.min(64 - (length & 63), bytes.length - at);
-      block.set(bytes.subarray(at, at + take), length & 63);
-      if (!((length += take) & 63)) compress(words, 0);
-    }
+  // A script the page's policy forbids, or that does not load, ends here, as does a worker
+  // that breaks down.
+  worker.onerror = (event) => {
+    event.preventDefault();
+    const job = worker.job;
+    worker.job = undefined;
+    lose(worker, job, event.message || 'it did not start');
   };
+  return worker;
+}
 
-  return digest(blob, update, () => {
-    // 0x80, zeros up to 56 bytes past a block's start, then the length in bits as two
-    // little-endian words (an Int32Array keeps the low 32 bits of each value).
-    const bits = length * 8;
-    update(Uint8Array.of(0x80));
-    while ((length & 63) != 56) update(Uint8Array.of(0));
-    words[14] = bits;
-    words[15] = bits / 2 ** 32;
-    compress(words, 0);
-    return new Uint8Array(state.buffer);
-  }, read);
+/** Ends `worker`, which failed for `reason` while computing `job` (if any). A worker that never
+ *  computed a checksum means none can start here: the page then hashes, `job` included. One
+ *  that did broke down: its checksum fails (the upload is tried again), the others go on. */
+function lose(worker, job, reason) {
+  worker.terminate();
+  started--;
+  const i = idle.indexOf(worker);
+  if (i >= 0) idle.splice(i, 1);
+  if (worker.worked) {
+    job?.reject(new Error(`the checksum worker failed: ${reason}`));
+  } else {
+    if (job) waiting.unshift(job);
+    hashOnPage(reason);
+  }
+  handOut();
+}
+
+/** From now on, hashes on the page's own thread, as no worker could start for `reason`. */
+function hashOnPage(reason) {
+  if (onPage) return;
+  console.warn(
+    `s3file: checksums are computed on the page, in slices, as no Web Worker could start here (${reason}); ` +
+      'uploads may be slower. Allow workers from this script\'s origin (CSP `worker-src`) to compute them apart.',
+  );
+  onPage = { wasm: instantiate(), last: Promise.resolve() };
+  for (const worker of idle.splice(0)) worker.terminate();
 }

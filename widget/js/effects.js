@@ -7,8 +7,9 @@
 // copy of this file (`snippets/<crate>/js/`); the widget build bundles both into one module.
 import { answered } from "../../../s3file_wasm.js";
 
-/** The checksums (digest.js), fetched when the first file goes up: a page that never uploads
- *  never loads them. The widget build keeps them in a module of their own. */
+/** The checksums (digest.js, which computes them in Web Workers), fetched when the first file
+ *  goes up: a page that never uploads never loads them. The widget build keeps them in a module
+ *  of their own. */
 let digests;
 const checksums = () => (digests ??= import("./digest.js"));
 
@@ -20,14 +21,12 @@ const requests = new Map();
  *  fraction of the body sent, 0 when the browser cannot tell), and it is aborted when it makes
  *  no progress for `stall` ms (a stalled connection would otherwise hang the form). With a
  *  `checksum` (see widget/src/upload.rs), it first reads the file (a form body's `file`) for
- *  it: `Content-MD5`, its MD5 as that header; `x-amz-checksum-crc32`, its CRC-32 as that form
- *  field, before the file. A file that cannot be read ends the request unsent. Its `loadend`,
- *  which comes once whatever happened, is reported; a checksum still being read when the
- *  stall timeout passes ends the request unsent, with `checksumStalled` set on it, and a file
- *  the browser will not read (changed on disk since it was chosen, or gone), with
- *  `fileChanged`. Returns
- *  whether it was sent (not when the
- *  browser refused, for a URL that does not parse, say). */
+ *  it: `Content-MD5`, its MD5, as that header or (in a form) field; `x-amz-checksum-crc32`, its
+ *  CRC-32 as that form field; a field goes before the file. Its `loadend`, which comes once
+ *  whatever happened, is reported. A checksum still being read when the stall timeout passes
+ *  ends the request unsent, with `checksumStalled` set on it, and a file the browser will not
+ *  read (changed on disk since it was chosen, or gone) with `fileChanged`. Returns whether it
+ *  was sent (not when the browser refused, for a URL that does not parse, say). */
 export function send(request, { method, url, headers, body, stall, checksum }) {
   const xhr = new XMLHttpRequest();
   const form = body instanceof FormData;
@@ -74,15 +73,11 @@ export function send(request, { method, url, headers, body, stall, checksum }) {
     // The browser reads a file only as it was chosen: one changed on disk since, or gone, fails
     // to read (marked `fileChanged`), so a mix of old and new bytes never goes up.
     checksums()
-      .then(({ crc32, md5 }) =>
-        (checksum == "Content-MD5" ? md5 : crc32)(file, arm).catch((error) => {
-          xhr.fileChanged = true;
-          throw error;
-        }),
-      )
+      .then((digests) => digests.checksum(file, checksum, arm))
       .then(go)
-      .catch(() => {
+      .catch((error) => {
         if (requests.get(request) === xhr) {
+          xhr.fileChanged = error.unreadable;
           unwatch(request);
           answered(request, undefined, xhr);
         }

@@ -14,14 +14,20 @@
 //    `s3file_digest.js`. Then removes the glue, `snippets/`, the glue's declarations and the
 //    renamings (pack/bundle.mjs, with npm's `esbuild`).
 //
-// Afterwards the package is three files: s3file.js, and s3file_wasm_bg.wasm and
-// s3file_digest.js, which the module finds next to itself. The widget build (xtask/src/widget.rs) runs it after wasm-opt, on a
+// 4. Bundles the checksum worker (widget/js/digest_worker.js, with the digest.js it imports)
+//    into `s3file_digest_worker.js`, which digest.js starts; the widget build has put the wasm
+//    it hashes with, `s3file_digest.wasm`, beside it.
+//
+// Afterwards the package is s3file.js, which the page loads, and the files it finds next to
+// itself: s3file_wasm_bg.wasm at once; s3file_digest.js, s3file_digest_worker.js and
+// s3file_digest.wasm at the first upload. The widget build (xtask/src/widget.rs) runs it after wasm-opt, on a
 // freshly generated package: it refuses a glue it cannot map completely, before it writes any
 // file, so a half-renamed package never ships.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-import { bundler } from './pack/bundle.mjs';
+import { bundleWorker, bundler } from './pack/bundle.mjs';
 import { replaceHelpers, replaceLoader } from './pack/glue.mjs';
 import { blankPanicText } from './pack/panic_text.mjs';
 import { readRenamings, renameGlue } from './pack/wasm_names.mjs';
@@ -29,6 +35,8 @@ import { readRenamings, renameGlue } from './pack/wasm_names.mjs';
 const GLUE = 's3file_wasm.js';
 const WASM = 's3file_wasm_bg.wasm';
 const ENTRY = 's3file.js';
+const WORKER = 's3file_digest_worker.js';
+const WORKER_SOURCE = fileURLToPath(new URL('./digest_worker.js', import.meta.url));
 /** What `wasm-opt --minify-imports-and-exports-and-modules` printed (xtask/src/widget.rs). */
 const RENAMINGS = 's3file_wasm_bg.names.json';
 
@@ -59,6 +67,7 @@ async function main() {
   const modules = await bundle(entryPath);
   writeFileSync(wasmPath, wasm);
   for (const { path, text } of modules) writeFileSync(path, text);
+  const worker = await bundleWorker(WORKER_SOURCE, join(dir, WORKER));
   // All in the entry now; the declarations are of the glue and of the wasm's exports under the
   // names they no longer have.
   for (const bundledIn of [GLUE, 'snippets', 's3file_wasm.d.ts', 's3file_wasm_bg.wasm.d.ts', RENAMINGS]) {
@@ -69,7 +78,8 @@ async function main() {
   console.log(
     `pack: the glue renamed as wasm-opt renamed ${importCount} imports and ${exports.size} exports, ` +
       `${blanked} bytes of panic text blanked, entry, glue and snippets bundled into ` +
-      modules.map(({ path }) => basename(path)).join(' and '),
+      modules.map(({ path }) => basename(path)).join(' and ') +
+      `, the checksum worker into ${basename(worker)}`,
   );
 }
 

@@ -4,7 +4,7 @@
 //!
 //! Each transfer carries the checksum of its bytes the signer asked for, which the store
 //! verifies before it keeps them (`widget/js/digest.js` reads the bytes once more to compute
-//! it, as a stream). A PUT carries `Content-MD5`, unless checksums are off: a presigned URL
+//! it, in a Web Worker). A PUT carries `Content-MD5`, unless checksums are off: a presigned URL
 //! lets no `x-amz-*` header through that it did not sign, and the checksum is known only once
 //! the signer has answered. A POST carries `Content-MD5` or `x-amz-checksum-crc32` as a field
 //! the signer's policy requires with any value (AWS checks the first, SeaweedFS only the

@@ -18,14 +18,18 @@ pub enum Declarations {
 const DECLARATIONS: &str = "widget/js/s3file.d.ts";
 
 /// Each file of `dist/`, and where it comes from (relative to the project root).
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 6] = [
     // The entry (package.json's `exports`): widget/js/s3file.js with wasm-bindgen's glue and the
     // widget's own JS bundled in, minified. It finds the wasm with
     // `new URL('s3file_wasm_bg.wasm', import.meta.url)`, which bundlers follow.
     ("s3file.js", "www/pkg/s3file.js"),
     ("s3file_wasm_bg.wasm", "www/pkg/s3file_wasm_bg.wasm"),
-    // The checksums, which the entry imports (`import("./s3file_digest.js")`) at the first upload.
+    // The checksums, which the entry imports (`import("./s3file_digest.js")`) at the first
+    // upload; they start workers (`new Worker(new URL('./s3file_digest_worker.js',
+    // import.meta.url), {type: 'module'})`), which hash with the wasm beside them.
     ("s3file_digest.js", "www/pkg/s3file_digest.js"),
+    ("s3file_digest_worker.js", "www/pkg/s3file_digest_worker.js"),
+    ("s3file_digest.wasm", "www/pkg/s3file_digest.wasm"),
     // The JS API and the event detail types, written with the widget.
     ("s3file.d.ts", DECLARATIONS),
 ];

@@ -31,11 +31,13 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
         )));
     }
 
-    step("building the widget (wasm)");
+    step("building the widget and its checksum hasher (wasm)");
     run(project.cargo().args([
         "build",
         "-p",
         "s3file-widget",
+        "-p",
+        "s3file-digest",
         "--target",
         "wasm32-unknown-unknown",
         "--profile",
@@ -56,6 +58,14 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
     fs::write(&renamings_path, renamings)
         .with_context(|| format!("cannot write {}", renamings_path.display()))?;
 
+    // The hasher runs for every byte uploaded: optimised for speed, not size.
+    let digest_wasm = pkg.join(DIGEST_WASM);
+    let built_digest = project.target_dir.join("wasm32-unknown-unknown/wasm-release/s3file_digest.wasm");
+    fs::copy(&built_digest, &digest_wasm)
+        .with_context(|| format!("cannot copy {} into {}", built_digest.display(), pkg.display()))?;
+    wasm_opt(project, tools, &digest_wasm, &["-O3"])
+        .context("optimising the checksum hasher's wasm failed")?;
+
     fs::copy(&entry, pkg.join("s3file.js"))
         .with_context(|| format!("cannot copy {} into {}", entry.display(), pkg.display()))?;
     pack(project, &pkg).context("packing the widget failed")?;
@@ -70,13 +80,17 @@ pub fn build(project: &Project, tools: &WidgetTools) -> Result<()> {
     Ok(())
 }
 
+/// The checksum hasher (digest/), which the checksum worker fetches from beside itself.
+const DIGEST_WASM: &str = "s3file_digest.wasm";
+
 /// Where pack reads what `--minify-imports-and-exports-and-modules` renamed (the file goes once the
 /// glue is renamed by it).
 const RENAMINGS: &str = "s3file_wasm_bg.names.json";
 
 /// Runs `widget/js/pack.mjs` over the package in `pkg` (wasm-bindgen's output, optimised, with
-/// the entry and the renamings): afterwards it is two files, `s3file.js` (the entry with the
-/// glue and the snippets it imported) and `s3file_wasm_bg.wasm`.
+/// the entry, the renamings and the hasher's wasm): afterwards it is `s3file.js` (the entry
+/// with the glue and the snippets it imported), `s3file_wasm_bg.wasm`, and what the first
+/// upload fetches: `s3file_digest.js`, `s3file_digest_worker.js` and `s3file_digest.wasm`.
 fn pack(project: &Project, pkg: &Path) -> Result<()> {
     run(project.command("node").arg(project.root.join("widget/js/pack.mjs")).arg(pkg))
 }
@@ -99,12 +113,19 @@ pub fn optimise(project: &Project, tools: &WidgetTools, wasm: &Path) -> Result<(
 /// [`optimise`], with the wasm-opt `passes` after the common ones; answers what wasm-opt printed
 /// (the renamings of a minifying pass).
 fn optimise_with(project: &Project, tools: &WidgetTools, wasm: &Path, passes: &[&str]) -> Result<String> {
+    // Functions that differ only in constants become one with a parameter, before -Oz.
+    let passes: Vec<&str> = ["--merge-similar-functions", "-Oz"].iter().chain(passes).copied().collect();
+    wasm_opt(project, tools, wasm, &passes)
+}
+
+/// Runs wasm-opt's `passes` over `wasm` in place, then checks that a JavaScript engine compiles
+/// the result (wasm-opt validates what it reads, not what engines accept); answers what
+/// wasm-opt printed.
+fn wasm_opt(project: &Project, tools: &WidgetTools, wasm: &Path, passes: &[&str]) -> Result<String> {
     let optimized = wasm.with_extension("opt.wasm");
     let mut wasm_opt = project.command("node");
     wasm_opt
         .arg(&tools.wasm_opt)
-        // Functions that differ only in constants become one with a parameter, before -Oz.
-        .args(["--merge-similar-functions", "-Oz"])
         .args(passes)
         .args(WASM_FEATURES)
         .args(["--strip-debug", "--strip-producers", "--strip-target-features"])

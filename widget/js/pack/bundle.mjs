@@ -12,12 +12,7 @@ import { dirname, resolve } from 'node:path';
  * was.
  */
 export async function bundler() {
-  let esbuild;
-  try {
-    esbuild = await import('esbuild');
-  } catch (error) {
-    throw new Error(`pack needs npm's esbuild (a devDependency of package.json): ${error.message}`);
-  }
+  const esbuild = await loadEsbuild();
   return async (entryPath) => {
     const bundled = await esbuild.build({
       entryPoints: [entryPath],
@@ -38,4 +33,29 @@ export async function bundler() {
     }
     return modules.sort((a, b) => (b.path === entry) - (a.path === entry));
   };
+}
+
+/** Bundles the worker script at `sourcePath` with what it imports into one minified module at
+ *  `outPath` (a worker fetches one file, and its imports would be fetched one by one); answers
+ *  `outPath`. */
+export async function bundleWorker(sourcePath, outPath) {
+  const esbuild = await loadEsbuild();
+  await esbuild.build({
+    entryPoints: [sourcePath],
+    bundle: true,
+    outfile: outPath,
+    format: 'esm',
+    minify: true,
+    target: 'es2022',
+    legalComments: 'none',
+  });
+  return outPath;
+}
+
+async function loadEsbuild() {
+  try {
+    return await import('esbuild');
+  } catch (error) {
+    throw new Error(`pack needs npm's esbuild (a devDependency of package.json): ${error.message}`);
+  }
 }

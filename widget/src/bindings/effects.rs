@@ -157,5 +157,5 @@ extern "C" {
 #[wasm_bindgen(module = "/js/digest.js")]
 extern "C" {
     #[allow(dead_code)]
-    fn md5(blob: &JsValue) -> JsValue;
+    fn checksum(blob: &JsValue, name: &str) -> JsValue;
 }

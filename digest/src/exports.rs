@@ -1,0 +1,85 @@
+//! The wasm interface, for `widget/js/digest.js`: one checksum at a time, its bytes written
+//! into [`input`]'s buffer a piece at a time.
+//!
+//! ```js
+//! start(code);                                   // 0: MD5, 1: CRC-32; false for another code
+//! memory.set(piece, input()); update(piece.length);   // pieces of at most INPUT_SIZE bytes
+//! const length = finish();                       // the digest is at output(), `length` bytes
+//! ```
+//!
+//! The state is global: a wasm instance runs on one thread, and JS calls these one after
+//! another, never from inside one another.
+
+use core::ptr::{addr_of, addr_of_mut};
+
+use crate::hasher::{crc32_tables, Algorithm, Crc32, Hasher, MAX_DIGEST};
+
+/// The most bytes one `update` takes: 256 KiB, a few milliseconds of hashing, which keeps
+/// each slice short when the page's own thread does the work.
+const INPUT_SIZE: usize = 1 << 18;
+
+static mut INPUT: [u8; INPUT_SIZE] = [0; INPUT_SIZE];
+static mut OUTPUT: [u8; MAX_DIGEST] = [0; MAX_DIGEST];
+static mut RUNNING: Option<Hasher> = None;
+/// Built by the first `start`.
+static mut CRC32: Option<Crc32> = None;
+
+/// Where JS writes the bytes of the next `update`.
+#[no_mangle]
+pub extern "C" fn input() -> *mut u8 {
+    addr_of_mut!(INPUT).cast()
+}
+
+/// Where `finish` wrote the digest.
+#[no_mangle]
+pub extern "C" fn output() -> *const u8 {
+    addr_of!(OUTPUT).cast()
+}
+
+/// Starts a checksum with the algorithm of `code`, dropping any unfinished one; answers
+/// whether the code names an algorithm.
+#[no_mangle]
+pub extern "C" fn start(code: u32) -> bool {
+    // SAFETY: one thread, no re-entry (see the module's documentation); the tables, once
+    // built, are never written again, so the shared reference lives as long as the instance.
+    unsafe {
+        let crc32: &'static Crc32 = (*addr_of_mut!(CRC32)).get_or_insert_with(crc32_tables);
+        let hasher = Algorithm::from_code(code).map(|algorithm| Hasher::new(algorithm, crc32));
+        let known = hasher.is_some();
+        *addr_of_mut!(RUNNING) = hasher;
+        known
+    }
+}
+
+/// Adds the first `length` bytes of the input buffer (at most its size) to the checksum.
+#[no_mangle]
+pub extern "C" fn update(length: usize) {
+    // SAFETY: as in `start`; the buffer is only read here, and JS writes it only between calls.
+    unsafe {
+        let input: &[u8; INPUT_SIZE] = &*addr_of!(INPUT);
+        let bytes = &input[..length.min(INPUT_SIZE)];
+        if let Some(hasher) = &mut *addr_of_mut!(RUNNING) {
+            hasher.update(bytes);
+        }
+    }
+}
+
+/// Ends the checksum: writes its digest at `output()` and answers its length (0 when none was
+/// started).
+#[no_mangle]
+pub extern "C" fn finish() -> usize {
+    // SAFETY: as in `start`.
+    unsafe {
+        match (*addr_of_mut!(RUNNING)).take() {
+            Some(hasher) => hasher.finish(&mut *addr_of_mut!(OUTPUT)),
+            None => 0,
+        }
+    }
+}
+
+/// JS sees a panic as a trap (`unreachable`), which fails the checksum it was computing. None is
+/// expected: lengths are clamped, and the crates do not panic on any input.
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
