@@ -574,11 +574,11 @@ export function classifyFaults(attempt) {
 export const STORES = [
   {
     name: 'the embedded dev store',
-    async start(location, plans = {}) {
+    async start(location, plans = {}, env = {}) {
       // The dev store is the signer itself, and its part URLs name the signer's own address: the
       // browser takes the proxy as its HTTP proxy, so that everything goes through it (the page,
       // signing, finalize, and the uploads to the store at /s3/, which alone are broken).
-      const signer = await startDevSigner({ env: { AWS_LOCATION: location, ...MULTIPART_ENV } });
+      const signer = await startDevSigner({ env: { AWS_LOCATION: location, ...MULTIPART_ENV, ...env } });
       const { port } = new URL(signer.url);
       const proxy = await startFaultyProxy({
         target: { host: '127.0.0.1', port },
@@ -597,7 +597,7 @@ export const STORES = [
   },
   {
     name: 'SeaweedFS',
-    async start(location, plans = {}) {
+    async start(location, plans = {}, env = {}) {
       // Browsers are told the proxy is the store; the signer itself talks to SeaweedFS directly.
       const s3 = seaweedfsConfig();
       const proxy = await startFaultyProxy({
@@ -612,7 +612,9 @@ export const STORES = [
       });
       let signer;
       try {
-        signer = await startSeaweedfsSigner({ env: { S3FILE_PUBLIC_ENDPOINT_URL: proxy.url, AWS_LOCATION: location, ...MULTIPART_ENV } });
+        signer = await startSeaweedfsSigner({
+          env: { S3FILE_PUBLIC_ENDPOINT_URL: proxy.url, AWS_LOCATION: location, ...MULTIPART_ENV, ...env },
+        });
       } catch (error) {
         await proxy.close();
         throw error;
@@ -624,12 +626,13 @@ export const STORES = [
 
 /** Registers the `before` and `after` of a suite that uploads through `start` (a STORES entry)
  *  to a fresh location, with a temporary folder for its files and one browser. `plans` makes
- *  the proxy's plans when the suite starts. What they set up is on the returned object. */
-export function storeSuite(start, prefix, plans = () => ({})) {
+ *  the proxy's plans when the suite starts; `env` is more of the signer's settings. What they
+ *  set up is on the returned object. */
+export function storeSuite(start, prefix, plans = () => ({}), env = {}) {
   const run = { location: `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}` };
   before(async () => {
     run.dir = await mkdtemp(join(tmpdir(), `s3file-${prefix}-`));
-    run.setup = await start(run.location, plans());
+    run.setup = await start(run.location, plans(), env);
     run.browser = await launchBrowser();
   });
   after(async () => {
