@@ -2,17 +2,21 @@
 //
 // 1. One big file (1 GiB by default) to SeaweedFS, in three ways, the order rotating:
 //    a. through the widget on the demo page (a multipart upload, parts of the signer's default
-//       16 MiB, 4 in flight: the demo form's default concurrency): click on Upload → the form's
-//       last `progress` event (progress 1, the file is stored), and click → the result page
-//       (finalize's server-side copy included);
+//       16 MiB, 6 in flight, each with its Content-MD5, hashed in the widget's workers): click on
+//       Upload → the form's last `progress` event (progress 1, the file is stored), and click →
+//       the result page (finalize's server-side copy included); with the longest gap between
+//       ticks of a 1 ms timer on the page meanwhile (how long its main thread went unanswered);
 //    b. one plain XHR POST of the whole file with a POST policy from /s3file/sign, from a second
-//       signer whose multipart threshold lies above the file's size;
-//    c. plain parallel presigned PUTs from the page, no widget: /s3file/sign (a multipart
-//       upload), /s3file/parts, each part a `Blob.slice` PUT with XHR, 4 in flight, then
-//       /s3file/complete.
+//       signer whose multipart threshold lies above the file's size, and no checksum
+//       (S3FILE_CHECKSUM=off);
+//    c. plain parallel presigned PUTs from the page, no widget, no checksum: /s3file/sign (a
+//       multipart upload), /s3file/parts, each part a `Blob.slice` PUT with XHR, 6 in flight,
+//       then /s3file/complete. The limit the widget is measured against.
 //    Each way has one untimed warm-up with a small file (just above the multipart threshold).
-// 2. Many small files (500 × 64 KiB by default) in one form through the widget, against the
-//    signer's embedded dev store and SeaweedFS: click → last `progress`, click → result page.
+// 2. Many small files (500 × 64 KiB by default) in one form through the widget, 6 in flight,
+//    against the signer's embedded dev store and SeaweedFS, with the checksums the store
+//    verifies (S3FILE_CHECKSUM=auto) and with none (off), the two alternating: click → last
+//    `progress`, click → result page.
 // 3. The memory of the page's renderer while the widget uploads a 2 GiB file (by default) to
 //    SeaweedFS as a multipart upload: VmRSS of the renderer (from /proc; the renderer is found
 //    with CDP's SystemInfo.getProcessInfo, as the one whose CPU time grows while the page spins)
@@ -38,7 +42,6 @@ import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { launchBrowser } from '../e2e/support/browser.mjs';
-import { DIGEST_SOURCE } from '../e2e/support/digest.mjs';
 import { s3Request } from '../e2e/support/s3.mjs';
 import { WWW_DIR, startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
 import { positiveInteger, sleep, median, cpuModel, instrumentPage } from './support.mjs';
@@ -53,8 +56,9 @@ const MEMORY_MIB = positiveInteger('S3FILE_BENCH_MEMORY_MIB', 2048);
 // The signer's defaults, which the widget's runs use: multipart above 64 MiB, parts of 16 MiB.
 const THRESHOLD_MIB = 64;
 const PART_MIB = 16;
-// The demo form sets no data-s3file-concurrency: the widget's default.
-const CONCURRENCY = 4;
+// Uploads in flight, the widget's (the demo form's data-s3file-concurrency, set by the page) and
+// the plain parallel PUTs': as many as Chromium opens to one host.
+const CONCURRENCY = 6;
 // The warm-up file: just above the threshold, so the widget warms up its multipart path.
 const WARM_UP_MIB = THRESHOLD_MIB + PART_MIB;
 // The largest single POST (and so the highest multipart threshold the signer takes).
@@ -181,6 +185,9 @@ async function openDemo(page, signer) {
   });
   // The widget listens once its module has loaded.
   await page.evaluate(() => import('/pkg/s3file.js').then(() => true));
+  await page.evaluate((concurrency) => {
+    document.getElementById('upload-form').setAttribute('data-s3file-concurrency', String(concurrency));
+  }, CONCURRENCY);
 }
 
 /**
@@ -212,7 +219,7 @@ async function widgetRun({ page, watch }, signer, paths, expected, bytes, before
   }
   const times = await page.evaluate(() => {
     const read = (name) => Number(sessionStorage.getItem(`s3file-bench-${name}`));
-    return { click: read('click'), done: read('done'), result: read('result') };
+    return { click: read('click'), done: read('done'), result: read('result'), gap: read('gap') };
   });
   const files = await page.$$eval('#files li[data-key]', (items) =>
     items.map((item) => ({
@@ -234,6 +241,7 @@ async function widgetRun({ page, watch }, signer, paths, expected, bytes, before
     times,
     stored: (times.done - times.click) / 1000,
     finalized: (times.result - times.click) / 1000,
+    gap: times.gap,
     keys: files.map((file) => file.key),
   };
 }
@@ -243,11 +251,8 @@ async function postRun(page, signer, path, bytes) {
   await openDemo(page, signer);
   await page.setInputFiles('#file', path);
   page.setDefaultTimeout(timeoutFor(bytes));
-  const outcome = await page.evaluate(async (digestSource) => {
+  const outcome = await page.evaluate(async () => {
     const file = document.getElementById('file').files[0];
-    // The checksum the policy requires, before the clock starts: these are the plain transfers.
-    const { crc32 } = await import(URL.createObjectURL(new Blob([digestSource], { type: 'text/javascript' })));
-    const checksum = await crc32(file);
     const started = performance.now();
     const response = await fetch('/s3file/sign', {
       method: 'POST',
@@ -259,7 +264,6 @@ async function postRun(page, signer, path, bytes) {
     if (!signed.fields) return { error: `sign did not answer a POST policy: ${JSON.stringify(signed).slice(0, 300)}` };
     const body = new FormData();
     for (const [name, value] of Object.entries(signed.fields)) body.append(name, value);
-    body.append('x-amz-checksum-crc32', checksum);
     body.append('file', file, signed.name);
     const uploadStarted = performance.now();
     const { status, text } = await new Promise((resolve) => {
@@ -273,7 +277,7 @@ async function postRun(page, signer, path, bytes) {
     });
     const finished = performance.now();
     return { status, text, key: signed.key, signAndUpload: finished - started, upload: finished - uploadStarted };
-  }, DIGEST_SOURCE);
+  });
   if (outcome.error) throw new Error(outcome.error);
   if (outcome.status < 200 || outcome.status >= 300 || !outcome.text.includes(outcome.key)) {
     await deleteObjects(signer, [outcome.key]);
@@ -369,7 +373,7 @@ async function benchBigFile(browser, dir) {
   // The widget and the parts: the signer's defaults. The single POST: a threshold above the file.
   const multipartSigner = await startSeaweedfsSigner();
   const postSigner = await startSeaweedfsSigner({
-    args: ['serve', '--www', WWW_DIR, '--multipart-threshold', String(MAX_SINGLE_MIB * MIB)],
+    args: ['serve', '--www', WWW_DIR, '--multipart-threshold', String(MAX_SINGLE_MIB * MIB), '--checksum', 'off'],
   });
   const bench = await benchContext(browser);
   const samples = { widget: [], post: [], parts: [] };
@@ -418,7 +422,8 @@ async function benchBigFile(browser, dir) {
 // 2. Many small files in one form
 
 async function benchSmallFiles(browser, dir, startSigner) {
-  const signer = await startSigner();
+  // The checksums the store verifies (auto), and none: the widget's cost of checking.
+  const signers = { checked: await startSigner(), unchecked: await startSigner({ env: { S3FILE_CHECKSUM: 'off' } }) };
   const bench = await benchContext(browser);
   const files = Array.from({ length: SMALL_FILES }, (_, index) => {
     const name = `small-${String(index).padStart(4, '0')}.bin`;
@@ -426,25 +431,30 @@ async function benchSmallFiles(browser, dir, startSigner) {
   });
   const paths = files.map((file) => file.path);
   const bytes = SMALL_FILES * SMALL_KIB * 1024;
-  const samples = [];
+  const samples = { checked: [], unchecked: [] };
   try {
-    const run = async () => {
-      const outcome = await widgetRun(bench, signer, paths, files, bytes);
-      await deleteObjects(signer, outcome.keys);
+    const run = async (way) => {
+      const outcome = await widgetRun(bench, signers[way], paths, files, bytes);
+      await deleteObjects(signers[way], outcome.keys);
       return outcome;
     };
-    await run();
+    await run('checked');
+    await run('unchecked');
     for (let index = 0; index < SMALL_RUNS; index += 1) {
-      samples.push(await run());
-      process.stderr.write('.');
+      // Alternating, so neither always goes first.
+      for (const way of index % 2 === 0 ? ['checked', 'unchecked'] : ['unchecked', 'checked']) {
+        samples[way].push(await run(way));
+        process.stderr.write('.');
+      }
     }
     return samples;
   } catch (error) {
-    process.stderr.write(`\nthe signer printed:\n${signer.output().slice(-4000)}\n`);
+    process.stderr.write(`\nthe signer printed:\n${signers.checked.output().slice(-4000)}\n`);
     throw error;
   } finally {
     await bench.context.close();
-    await signer.stop();
+    await signers.checked.stop();
+    await signers.unchecked.stop();
   }
 }
 
@@ -590,34 +600,46 @@ const mibText = (bytes) => (bytes === null || Number.isNaN(bytes) ? '–' : (byt
 function printBigFile(samples) {
   console.log(`### One ${BIG_MIB} MiB file to SeaweedFS`);
   console.log();
-  console.log(`${BIG_RUNS} timed runs per row (the ways rotating, after one ${WARM_UP_MIB} MiB warm-up each), median. Parts of ${PART_MIB} MiB (${Math.ceil(BIG_MIB / PART_MIB)} parts), ${CONCURRENCY} in flight.`);
+  console.log(`${BIG_RUNS} timed runs per row (the ways rotating, after one ${WARM_UP_MIB} MiB warm-up each), median. Parts of ${PART_MIB} MiB (${Math.ceil(BIG_MIB / PART_MIB)} parts), ${CONCURRENCY} in flight. The widget sends each part's Content-MD5, hashed in its workers; the plain XHRs send no checksum.`);
   console.log();
   console.log('| what is timed | median s | min–max s | MiB/s |');
   console.log('|---|---:|---:|---:|');
-  console.log(timeRow('widget (multipart): click → last `progress` (stored)', samples.widget.map((s) => s.stored), BIG_MIB));
-  console.log(timeRow('widget (multipart): click → result page (finalized)', samples.widget.map((s) => s.finalized), BIG_MIB));
+  console.log(timeRow('widget (multipart, checksums): click → last `progress` (stored)', samples.widget.map((s) => s.stored), BIG_MIB));
+  console.log(timeRow('widget (multipart, checksums): click → result page (finalized)', samples.widget.map((s) => s.finalized), BIG_MIB));
   console.log(timeRow('plain XHR, one POST: sign + POST', samples.post.map((s) => s.signAndUpload), BIG_MIB));
   console.log(timeRow('plain XHR, one POST: POST only', samples.post.map((s) => s.upload), BIG_MIB));
   console.log(timeRow(`plain XHR, parallel PUTs: sign + parts + ${CONCURRENCY} PUTs in flight + complete`, samples.parts.map((s) => s.all), BIG_MIB));
   console.log(timeRow('plain XHR, parallel PUTs: PUTs only', samples.parts.map((s) => s.puts), BIG_MIB));
+  console.log();
+  const ratio = median(samples.widget.map((s) => s.stored)) / median(samples.parts.map((s) => s.all));
+  const gaps = samples.widget.map((s) => s.gap);
+  console.log(`- widget with checksums ÷ plain parallel PUTs (stored, medians): **${ratio.toFixed(2)}×**`);
+  console.log(`- longest main-thread gap during the widget's upload (a 1 ms timer's ticks, click → stored): median **${median(gaps).toFixed(1)} ms**, ${Math.min(...gaps).toFixed(1)}–${Math.max(...gaps).toFixed(1)} ms`);
 }
 
 function printSmallFiles(results) {
   const mib = (SMALL_FILES * SMALL_KIB) / 1024;
   console.log(`### ${SMALL_FILES} files of ${SMALL_KIB} KiB in one form, through the widget`);
   console.log();
-  console.log(`${SMALL_RUNS} timed runs per store (after one warm-up), median; each file its own POST, ${CONCURRENCY} in flight.`);
+  console.log(`${SMALL_RUNS} timed runs per row (after one warm-up each, the two alternating), median; each file its own POST, ${CONCURRENCY} in flight. Checksums: those the store verifies (S3FILE_CHECKSUM=auto: Content-MD5 on the dev store, x-amz-checksum-crc32 on SeaweedFS), or none (off).`);
   console.log();
-  console.log('| store | what is timed | median s | min–max s | files/s | MiB/s |');
-  console.log('|---|---|---:|---:|---:|---:|');
+  console.log('| store | checksums | what is timed | median s | min–max s | files/s | MiB/s |');
+  console.log('|---|---|---|---:|---:|---:|---:|');
   for (const [store, samples] of results) {
-    for (const [what, seconds] of [
-      ['click → last `progress` (stored)', samples.map((s) => s.stored)],
-      ['click → result page (finalized)', samples.map((s) => s.finalized)],
-    ]) {
-      const mid = median(seconds);
-      console.log(`| ${store} | ${what} | ${mid.toFixed(3)} | ${range(seconds)} | ${(SMALL_FILES / mid).toFixed(0)} | ${(mib / mid).toFixed(1)} |`);
+    for (const [way, label] of [['checked', 'auto'], ['unchecked', 'off']]) {
+      for (const [what, seconds] of [
+        ['click → last `progress` (stored)', samples[way].map((s) => s.stored)],
+        ['click → result page (finalized)', samples[way].map((s) => s.finalized)],
+      ]) {
+        const mid = median(seconds);
+        console.log(`| ${store} | ${label} | ${what} | ${mid.toFixed(3)} | ${range(seconds)} | ${(SMALL_FILES / mid).toFixed(0)} | ${(mib / mid).toFixed(1)} |`);
+      }
     }
+  }
+  console.log();
+  for (const [store, samples] of results) {
+    const ratio = median(samples.checked.map((s) => s.stored)) / median(samples.unchecked.map((s) => s.stored));
+    console.log(`- ${store}: with checksums ÷ without (stored, medians): **${ratio.toFixed(2)}×**`);
   }
 }
 
@@ -698,7 +720,7 @@ async function main() {
     console.log(`- date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
     console.log(`- machine: ${availableParallelism()} CPUs (nproc), ${cpuModel()}, ${Math.round(totalmem() / 1024 / MIB)} GiB RAM; load average ${load.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end`);
     console.log(`- browser: headless Chromium ${browser.version()}, loopback (127.0.0.1)`);
-    console.log(`- signer: ${process.env.S3FILE_SIGNER_BIN} (defaults: multipart above ${THRESHOLD_MIB} MiB, parts of ${PART_MIB} MiB); demo form: concurrency ${CONCURRENCY} (the default)`);
+    console.log(`- signer: ${process.env.S3FILE_SIGNER_BIN} (defaults: multipart above ${THRESHOLD_MIB} MiB, parts of ${PART_MIB} MiB); demo form: data-s3file-concurrency ${CONCURRENCY}`);
     console.log(`- command: \`${command}\` (${settings}), ${Math.round((Date.now() - started) / 1000)} s`);
     console.log(`- SeaweedFS: every object a run stored deleted after it, then a vacuum asked of the master (${vacuums.done} of ${vacuums.asked} done)`);
     console.log();

@@ -45,14 +45,30 @@ export function instrumentPage() {
   document.addEventListener('DOMContentLoaded', () => {
     const form = document.getElementById('upload-form');
     if (form) {
+      // The longest gap between ticks of a 1 ms timer from the click until the files are
+      // stored: how long the page's main thread went unanswered.
+      let timer;
       // Capture phase: the click is seen before the form's submit.
       document.addEventListener('click', (event) => {
-        if (event.target.id === 'submit') record('click');
+        if (event.target.id !== 'submit') return;
+        record('click');
+        let last = performance.now();
+        let gap = 0;
+        clearInterval(timer);
+        timer = setInterval(() => {
+          const tick = performance.now();
+          gap = Math.max(gap, tick - last);
+          last = tick;
+          sessionStorage.setItem('s3file-bench-gap', String(gap));
+        }, 1);
       }, true);
       form.addEventListener('progress', (event) => {
         if (event.target !== form) return;
         window.__benchProgress = event.detail.progress;
-        if (event.detail.progress === 1) record('done');
+        if (event.detail.progress === 1) {
+          record('done');
+          clearInterval(timer);
+        }
       });
       document.addEventListener('s3file:error', (event) => {
         window.__benchError?.(`${event.detail.fileName ?? event.detail.field}: ${event.detail.message}`);
