@@ -15,8 +15,9 @@
 //    Each way has one untimed warm-up with a small file (just above the multipart threshold).
 // 2. Many small files (500 × 64 KiB by default) in one form through the widget, 6 in flight,
 //    against the signer's embedded dev store and SeaweedFS, with the checksums the store
-//    verifies (S3FILE_CHECKSUM=auto) and with none (off), the two alternating: click → last
-//    `progress`, click → result page.
+//    verifies (S3FILE_CHECKSUM=auto) and with none (off): click → last `progress`, click →
+//    result page; and the limit, plain XHR POSTs of the same files without checksums, 6 in
+//    flight, timed from their one sign request to the last answer. The three rotate.
 // 3. The memory of the page's renderer while the widget uploads a 2 GiB file (by default) to
 //    SeaweedFS as a multipart upload: VmRSS of the renderer (from /proc; the renderer is found
 //    with CDP's SystemInfo.getProcessInfo, as the one whose CPU time grows while the page spins)
@@ -360,6 +361,58 @@ async function partsRun(page, signer, path, bytes) {
   return { all: outcome.all / 1000, puts: outcome.puts / 1000, keys: [outcome.key] };
 }
 
+/**
+ * The input's files POSTed by plain JS in the page, no widget, no checksum: one sign request for
+ * all of them, then one XHR POST each, `concurrency` in flight. Resolves to seconds {all} (sign
+ * included) and the keys.
+ */
+async function plainPostsRun(page, signer, paths, bytes) {
+  await openDemo(page, signer);
+  await page.setInputFiles('#file', paths);
+  page.setDefaultTimeout(timeoutFor(bytes));
+  const outcome = await page.evaluate(async (concurrency) => {
+    const files = [...document.getElementById('file').files];
+    const started = performance.now();
+    const response = await fetch('/s3file/sign', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ field: 'file', files: files.map(({ name, size, type }) => ({ name, size, type })) }),
+    });
+    if (!response.ok) return { error: `sign answered ${response.status}: ${await response.text()}` };
+    const signed = (await response.json()).files;
+    const post = (index) =>
+      new Promise((resolve, reject) => {
+        const body = new FormData();
+        for (const [name, value] of Object.entries(signed[index].fields)) body.append(name, value);
+        body.append('file', files[index], signed[index].name);
+        const xhr = new XMLHttpRequest();
+        xhr.open('POST', signed[index].url);
+        // As the widget does: an upload listener (it makes a cross-origin POST preflighted).
+        xhr.upload.addEventListener('progress', () => {});
+        xhr.addEventListener('load', () =>
+          xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`${signed[index].key}: ${xhr.status}`)),
+        );
+        xhr.addEventListener('error', () => reject(new Error(`${signed[index].key}: network error`)));
+        xhr.send(body);
+      });
+    let next = 0;
+    const lane = async () => {
+      while (next < files.length) await post(next++);
+    };
+    try {
+      await Promise.all(Array.from({ length: concurrency }, lane));
+    } catch (error) {
+      return { error: String(error.message), keys: signed.map((file) => file.key) };
+    }
+    return { all: performance.now() - started, keys: signed.map((file) => file.key) };
+  }, CONCURRENCY);
+  if (outcome.error) {
+    await deleteObjects(signer, outcome.keys ?? []);
+    throw new Error(outcome.error);
+  }
+  return { all: outcome.all / 1000, keys: outcome.keys };
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. One big file
 
@@ -422,8 +475,10 @@ async function benchBigFile(browser, dir) {
 // 2. Many small files in one form
 
 async function benchSmallFiles(browser, dir, startSigner) {
-  // The checksums the store verifies (auto), and none: the widget's cost of checking.
+  // The checksums the store verifies (auto), and none: the widget's cost of checking; and plain
+  // POSTs without the widget, the limit.
   const signers = { checked: await startSigner(), unchecked: await startSigner({ env: { S3FILE_CHECKSUM: 'off' } }) };
+  signers.plain = signers.unchecked;
   const bench = await benchContext(browser);
   const files = Array.from({ length: SMALL_FILES }, (_, index) => {
     const name = `small-${String(index).padStart(4, '0')}.bin`;
@@ -431,18 +486,22 @@ async function benchSmallFiles(browser, dir, startSigner) {
   });
   const paths = files.map((file) => file.path);
   const bytes = SMALL_FILES * SMALL_KIB * 1024;
-  const samples = { checked: [], unchecked: [] };
+  const samples = { checked: [], unchecked: [], plain: [] };
   try {
     const run = async (way) => {
-      const outcome = await widgetRun(bench, signers[way], paths, files, bytes);
+      const outcome =
+        way === 'plain'
+          ? await plainPostsRun(bench.page, signers.plain, paths, bytes)
+          : await widgetRun(bench, signers[way], paths, files, bytes);
       await deleteObjects(signers[way], outcome.keys);
       return outcome;
     };
-    await run('checked');
-    await run('unchecked');
+    const ways = Object.keys(samples);
+    for (const way of ways) await run(way);
     for (let index = 0; index < SMALL_RUNS; index += 1) {
-      // Alternating, so neither always goes first.
-      for (const way of index % 2 === 0 ? ['checked', 'unchecked'] : ['unchecked', 'checked']) {
+      // Rotating, so no way always goes first.
+      for (let offset = 0; offset < ways.length; offset += 1) {
+        const way = ways[(index + offset) % ways.length];
         samples[way].push(await run(way));
         process.stderr.write('.');
       }
@@ -621,25 +680,32 @@ function printSmallFiles(results) {
   const mib = (SMALL_FILES * SMALL_KIB) / 1024;
   console.log(`### ${SMALL_FILES} files of ${SMALL_KIB} KiB in one form, through the widget`);
   console.log();
-  console.log(`${SMALL_RUNS} timed runs per row (after one warm-up each, the two alternating), median; each file its own POST, ${CONCURRENCY} in flight. Checksums: those the store verifies (S3FILE_CHECKSUM=auto: Content-MD5 on the dev store, x-amz-checksum-crc32 on SeaweedFS), or none (off).`);
+  console.log(`${SMALL_RUNS} timed runs per row (after one warm-up each, the ways rotating), median; each file its own POST, ${CONCURRENCY} in flight. Checksums: those the store verifies (S3FILE_CHECKSUM=auto: Content-MD5 on the dev store, x-amz-checksum-crc32 on SeaweedFS), or none (off). The plain POSTs: one sign request for all the files, then an XHR POST each, no widget, no checksum.`);
   console.log();
   console.log('| store | checksums | what is timed | median s | min–max s | files/s | MiB/s |');
   console.log('|---|---|---|---:|---:|---:|---:|');
   for (const [store, samples] of results) {
     for (const [way, label] of [['checked', 'auto'], ['unchecked', 'off']]) {
       for (const [what, seconds] of [
-        ['click → last `progress` (stored)', samples[way].map((s) => s.stored)],
-        ['click → result page (finalized)', samples[way].map((s) => s.finalized)],
+        ['widget: click → last `progress` (stored)', samples[way].map((s) => s.stored)],
+        ['widget: click → result page (finalized)', samples[way].map((s) => s.finalized)],
       ]) {
         const mid = median(seconds);
         console.log(`| ${store} | ${label} | ${what} | ${mid.toFixed(3)} | ${range(seconds)} | ${(SMALL_FILES / mid).toFixed(0)} | ${(mib / mid).toFixed(1)} |`);
       }
     }
+    const plain = samples.plain.map((s) => s.all);
+    const mid = median(plain);
+    console.log(`| ${store} | none | plain XHR POSTs: sign + ${CONCURRENCY} POSTs in flight | ${mid.toFixed(3)} | ${range(plain)} | ${(SMALL_FILES / mid).toFixed(0)} | ${(mib / mid).toFixed(1)} |`);
   }
   console.log();
   for (const [store, samples] of results) {
-    const ratio = median(samples.checked.map((s) => s.stored)) / median(samples.unchecked.map((s) => s.stored));
-    console.log(`- ${store}: with checksums ÷ without (stored, medians): **${ratio.toFixed(2)}×**`);
+    const stored = (way) => median(samples[way].map((s) => s.stored));
+    const plain = median(samples.plain.map((s) => s.all));
+    console.log(
+      `- ${store}: widget with checksums ÷ without (stored, medians): **${(stored('checked') / stored('unchecked')).toFixed(2)}×**; ` +
+        `with checksums ÷ plain POSTs: **${(stored('checked') / plain).toFixed(2)}×**`,
+    );
   }
 }
 
