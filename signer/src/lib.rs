@@ -7,6 +7,7 @@
 // The sans-IO core: no HTTP, no S3 client, no runtime; always built (the fuzz targets build
 // only this).
 pub mod accept;
+pub mod cloudfront;
 pub mod config_file;
 pub mod field_rules;
 pub mod folder_token;
