@@ -7,6 +7,7 @@
 // The sans-IO core: no HTTP, no S3 client, no runtime; always built (the fuzz targets build
 // only this).
 pub mod accept;
+pub mod cloudfront;
 pub mod config_file;
 pub mod field_rules;
 pub mod folder_token;
@@ -24,6 +25,8 @@ pub mod upload_checksum;
 // The service around it (the `server` feature, on by default).
 #[cfg(feature = "server")]
 pub mod app;
+#[cfg(feature = "server")]
+pub mod cloudfront_signer;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]

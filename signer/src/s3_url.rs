@@ -1,7 +1,7 @@
 //! Every URL of S3 the signer builds: where the signer's client goes, where browsers POST, and
 //! where a stored object is downloaded from.
 
-use crate::config::AddressingStyle;
+use crate::config::{AddressingStyle, BucketHost};
 use crate::keys;
 
 /// AWS's own endpoint for `region` over plain HTTP, for `AWS_S3_USE_SSL=false` without an
@@ -31,15 +31,26 @@ pub fn bucket_url(
     }
 }
 
-/// The dev store's endpoint on the signer at `authority` (`host:port`). The trailing slash
-/// matters: the SDK appends `bucket/key` to the endpoint's path as it is.
-pub fn dev_store_endpoint(authority: &str) -> String {
-    format!("http://{authority}/s3/")
+/// The dev store's endpoint on the signer at `origin` (`http://host:port`, or the origin of
+/// `AWS_S3_PUBLIC_DOMAIN`). The trailing slash matters: the SDK appends `bucket/key` to the
+/// endpoint's path as it is.
+pub fn dev_store_endpoint(origin: &str) -> String {
+    format!("{origin}/s3/")
 }
 
-/// The dev store's `bucket` on the signer at `authority`.
-pub fn dev_store_bucket_url(authority: &str, bucket: &str) -> String {
-    format!("{}{bucket}", dev_store_endpoint(authority))
+/// The dev store's `bucket` on the signer at `origin`.
+pub fn dev_store_bucket_url(origin: &str, bucket: &str) -> String {
+    format!("{}{bucket}", dev_store_endpoint(origin))
+}
+
+/// The endpoint download URLs of the bucket are made at, by django-storages' precedence after
+/// the custom domain: `AWS_S3_PUBLIC_DOMAIN`'s origin, else the endpoint browsers upload to
+/// (`None`: AWS's own for the region).
+pub fn download_endpoint<'a>(host: &'a BucketHost, browser_endpoint: Option<&'a str>) -> Option<&'a str> {
+    match host {
+        BucketHost::PublicDomain { origin } => Some(origin.as_str()),
+        BucketHost::Endpoint => browser_endpoint,
+    }
 }
 
 /// The plain URL of `key` in the bucket at `bucket_url`.
@@ -74,6 +85,22 @@ mod tests {
     }
 
     #[test]
+    fn download_urls_name_the_public_domain_before_the_endpoint() {
+        let public = BucketHost::PublicDomain { origin: "https://files.example.com".to_owned() };
+        assert_eq!(download_endpoint(&public, Some("http://minio:9000")), Some("https://files.example.com"));
+        assert_eq!(download_endpoint(&public, None), Some("https://files.example.com"));
+        assert_eq!(
+            download_endpoint(&BucketHost::Endpoint, Some("http://minio:9000")),
+            Some("http://minio:9000")
+        );
+        assert_eq!(download_endpoint(&BucketHost::Endpoint, None), None);
+        assert_eq!(
+            dev_store_bucket_url("https://files.example.com", "s3file-dev"),
+            "https://files.example.com/s3/s3file-dev"
+        );
+    }
+
+    #[test]
     fn object_urls_encode_the_key_as_a_path() {
         assert_eq!(
             object_url("https://b.s3.amazonaws.com", "media/a b/ü.txt"),
@@ -81,7 +108,7 @@ mod tests {
         );
         assert_eq!(custom_domain_url("https:", "cdn.example.com", "a.txt"), "https://cdn.example.com/a.txt");
         assert_eq!(
-            dev_store_bucket_url("127.0.0.1:8000", "s3file-dev"),
+            dev_store_bucket_url("http://127.0.0.1:8000", "s3file-dev"),
             "http://127.0.0.1:8000/s3/s3file-dev"
         );
     }

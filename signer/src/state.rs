@@ -11,7 +11,7 @@ use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumVal
 
 #[cfg(feature = "dev-store")]
 use crate::config::DEV_BUCKET;
-use crate::config::{Config, CredentialSource, Settings, Store, DEFAULT_REGION};
+use crate::config::{BucketHost, Config, CredentialSource, Settings, Store, DEFAULT_REGION};
 use crate::credentials::CachedCredentials;
 #[cfg(feature = "dev-store")]
 use crate::dev_store::DevStore;
@@ -33,8 +33,10 @@ pub struct Shared {
     pub signing_keys: SigningKeyCache,
     pub folders: FolderSigner,
     pub region: String,
-    /// The bucket's URL as browsers reach it: the base of plain download URLs.
+    /// The bucket's URL as browsers reach it to upload.
     pub bucket_url: String,
+    /// The base of plain download URLs: `bucket_url`, or the bucket on `AWS_S3_PUBLIC_DOMAIN`.
+    pub download_bucket_url: String,
     /// Where browsers POST their uploads.
     pub post_url: PostUrl,
     #[cfg(feature = "dev-store")]
@@ -186,21 +188,29 @@ async fn build_dev(
     if own_addr.ip().is_unspecified() {
         own_addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let endpoint = s3_url::dev_store_endpoint(&own_addr.to_string());
+    let own_origin = format!("http://{own_addr}");
     // This process is the store: proxy variables meant for the outside world must not apply.
     let direct = transport::http_client(&transport::Trust::SystemRoots, &transport::Proxy::Direct)?;
-    let client_config = s3_client_config(
-        aws_sdk_s3::Config::builder().http_client(direct),
-        &credentials,
-        DEFAULT_REGION,
-        Some(&endpoint),
-        true,
-    );
+    let client_at = |origin: &str| {
+        let client_config = s3_client_config(
+            aws_sdk_s3::Config::builder().http_client(direct.clone()),
+            &credentials,
+            DEFAULT_REGION,
+            Some(&s3_url::dev_store_endpoint(origin)),
+            true,
+        );
+        aws_sdk_s3::Client::from_conf(client_config)
+    };
     tracing::warn!(dir = %dir.display(), "dev mode: uploads go to the embedded store; never use it in production");
-    let client = aws_sdk_s3::Client::from_conf(client_config);
+    let client = client_at(&own_origin);
+    let (download_origin, download_presigner) = match config.downloads.bucket_host() {
+        BucketHost::PublicDomain { origin } => (origin.clone(), client_at(origin)),
+        BucketHost::Endpoint => (own_origin.clone(), client.clone()),
+    };
     Ok(AppState(Arc::new(Shared {
         storage: Storage {
             presigner: client.clone(),
+            download_presigner,
             client,
             bucket: DEV_BUCKET.to_owned(),
             parameters: config.object_parameters.clone(),
@@ -211,7 +221,8 @@ async fn build_dev(
         signing_keys: SigningKeyCache::default(),
         folders,
         region: DEFAULT_REGION.to_owned(),
-        bucket_url: s3_url::dev_store_bucket_url(&own_addr.to_string(), DEV_BUCKET),
+        bucket_url: s3_url::dev_store_bucket_url(&own_origin, DEV_BUCKET),
+        download_bucket_url: s3_url::dev_store_bucket_url(&download_origin, DEV_BUCKET),
         post_url: PostUrl::SameHost,
         dev_store: Some(dev_store),
         upstream,
@@ -270,11 +281,19 @@ async fn build_s3(
     let public_endpoint = s3.public_endpoint_url.as_deref().or(s3.endpoint_url.as_deref());
     let bucket_url =
         s3_url::bucket_url(public_endpoint, &s3.bucket, &region, s3.addressing_style, s3.use_ssl);
+    let download_presigner = match config.downloads.bucket_host() {
+        BucketHost::PublicDomain { origin } => client_for(Some(origin)),
+        BucketHost::Endpoint => presigner.clone(),
+    };
+    let download_endpoint = s3_url::download_endpoint(config.downloads.bucket_host(), public_endpoint);
+    let download_bucket_url =
+        s3_url::bucket_url(download_endpoint, &s3.bucket, &region, s3.addressing_style, s3.use_ssl);
     tracing::info!(bucket = %s3.bucket, %region, %bucket_url, "uploads go to S3");
     Ok(AppState(Arc::new(Shared {
         storage: Storage {
             client,
             presigner,
+            download_presigner,
             bucket: s3.bucket.clone(),
             parameters: config.object_parameters.clone(),
             single_copy_limit: config.finals.copy_threshold,
@@ -285,6 +304,7 @@ async fn build_s3(
         folders,
         region,
         bucket_url,
+        download_bucket_url,
         post_url: PostUrl::Bucket,
         #[cfg(feature = "dev-store")]
         dev_store: None,

@@ -184,3 +184,39 @@ fn an_empty_fallback_variable_means_no_fallback_secrets() {
     assert!(ok, "{stderr}");
     assert_eq!(run_briefly(&["serve"], &env), None);
 }
+
+const CLOUDFRONT_KEY: &str = include_str!("fixtures/cloudfront/rsa2048.pkcs1.pem");
+const EC_KEY: &str = include_str!("fixtures/cloudfront/ec-p256.pem");
+
+/// A CloudFront key that cannot sign, or that lacks what it signs for, stops every command at
+/// start, naming AWS_CLOUDFRONT_KEY; a sound one passes the deploy check and serves.
+#[test]
+fn an_unusable_cloudfront_key_stops_the_signer_at_start() {
+    let truncated = &CLOUDFRONT_KEY[..CLOUDFRONT_KEY.len() / 2];
+    let domain = ("AWS_S3_CUSTOM_DOMAIN", "d111111abcdef8.cloudfront.net");
+    let id = ("AWS_CLOUDFRONT_KEY_ID", "K2JCJMDEHXQW5F");
+    let cases: [(&str, Vec<(&str, &str)>); 6] = [
+        ("garbage", vec![domain, id, ("AWS_CLOUDFRONT_KEY", "not a key")]),
+        ("a truncated key", vec![domain, id, ("AWS_CLOUDFRONT_KEY", truncated)]),
+        ("an EC key", vec![domain, id, ("AWS_CLOUDFRONT_KEY", EC_KEY)]),
+        ("a key without its id", vec![domain, ("AWS_CLOUDFRONT_KEY", CLOUDFRONT_KEY)]),
+        ("an id without its key", vec![domain, id]),
+        ("a key without a custom domain", vec![id, ("AWS_CLOUDFRONT_KEY", CLOUDFRONT_KEY)]),
+    ];
+    let base = [("AWS_STORAGE_BUCKET_NAME", "media"), ("S3FILE_SECRET_KEY", STRONG_SECRET)];
+    for (case, env) in cases {
+        let env: Vec<(&str, &str)> = base.into_iter().chain(env).chain(KEYS).collect();
+        for args in [&["serve"][..], &["check"], &["check", "--deploy", "--offline"]] {
+            let Some((ok, stderr)) = run_briefly(args, &env) else { panic!("{case}: {args:?} started") };
+            assert!(!ok, "{case}: {args:?}: {stderr}");
+            assert!(stderr.contains("AWS_CLOUDFRONT_KEY"), "{case}: {args:?}: {stderr}");
+            let key_material = CLOUDFRONT_KEY.lines().nth(1).unwrap();
+            assert!(!stderr.contains(key_material), "{case}: {args:?} printed the key: {stderr}");
+        }
+    }
+    let sound: Vec<(&str, &str)> =
+        base.into_iter().chain([domain, id, ("AWS_CLOUDFRONT_KEY", CLOUDFRONT_KEY)]).chain(KEYS).collect();
+    let (ok, stderr) = check_deploy(&sound);
+    assert!(ok, "{stderr}");
+    assert_eq!(run_briefly(&["serve"], &sound), None);
+}

@@ -25,6 +25,29 @@ async fn browsers_get_the_public_endpoint() {
     assert_eq!(&downloaded.bytes().await.unwrap()[..], b"hello");
 }
 
+/// `AWS_S3_PUBLIC_DOMAIN`: the signer reaches S3 at its endpoint, download URLs name the public
+/// domain, and SeaweedFS takes their signature there, and only there: the signature binds the
+/// host it names.
+#[tokio::test]
+async fn presigned_download_urls_are_signed_for_the_public_domain() {
+    let endpoint = std::env::var("S3FILE_TEST_S3_ENDPOINT").expect("S3FILE_TEST_S3_ENDPOINT");
+    let internal_host = endpoint.strip_prefix("http://").expect("a plain http:// test endpoint");
+    let public_domain = internal_host.replace("127.0.0.1", "localhost");
+    assert_ne!(public_domain, internal_host, "the test endpoint is expected on 127.0.0.1");
+    let args = ["--public-domain", public_domain.as_str(), "--url-protocol", "http:"];
+    let server = common::start(common::seaweedfs_settings(&args)).await;
+    let signed = server.sign("file", &[("a.txt", 5, "text/plain")]).await;
+    assert!(signed.file(0)["url"].as_str().unwrap().starts_with(&endpoint), "uploads stay on the endpoint");
+    let stored = common::upload_and_finalize(&server, "b.txt").await;
+    let url = stored["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("http://{public_domain}/")), "{url}");
+    let downloaded = server.http.get(url).send().await.unwrap();
+    assert_eq!(downloaded.status(), 200);
+    assert_eq!(&downloaded.bytes().await.unwrap()[..], b"hello");
+    let elsewhere = url.replacen(&public_domain, internal_host, 1);
+    assert_eq!(server.http.get(elsewhere).send().await.unwrap().status(), 403);
+}
+
 #[tokio::test]
 async fn replicas_finalize_what_another_signed() {
     let a = common::seaweedfs_settings(&[]);

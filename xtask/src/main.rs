@@ -129,6 +129,7 @@ fn test() -> Result<()> {
 
     let tools = prerequisites::ensure_for_tests(&project)?;
     let django_python = prerequisites::ensure_django_venv(&project)?;
+    let cloudfront_python = prerequisites::ensure_cloudfront_venv(&project)?;
     widget::build(&project, &tools.widget)?;
     leptos::build(&project, &tools.widget)?;
     // The browser tests build the Vite example against the package in dist/.
@@ -138,6 +139,7 @@ fn test() -> Result<()> {
     let s3 = SeaweedFs::start(&tools.weed, &project.target_dir.join("xtask"))?;
     let mut env = test_env(&s3, &signer_bin);
     env.push(("S3FILE_DJANGO_PYTHON", django_python.display().to_string()));
+    env.push(("S3FILE_CLOUDFRONT_PYTHON", cloudfront_python.display().to_string()));
     let suites: [(&str, Command); 2] = [
         ("cargo test --workspace", {
             let mut cargo_test = project.cargo();

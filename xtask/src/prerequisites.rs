@@ -231,6 +231,19 @@ pub fn ensure_django_venv(project: &Project) -> Result<PathBuf> {
     )
 }
 
+/// A venv with botocore and the `rsa` package (`signer/tests/cloudfront/requirements.txt`), under
+/// `<target>/xtask/cloudfront-venv`, which `signer/tests/cloudfront.rs` compares the signer's
+/// CloudFront signed URLs with; returns its Python.
+pub fn ensure_cloudfront_venv(project: &Project) -> Result<PathBuf> {
+    ensure_venv(
+        project,
+        "signer/tests/cloudfront/requirements.txt",
+        "cloudfront-venv",
+        "import botocore.signers, rsa",
+        "botocore and rsa for the CloudFront tests",
+    )
+}
+
 /// A venv with the requirements of the Django sign endpoint that `cargo xtask bench signer`
 /// compares the signer with (`tests/bench/django_sign/requirements.txt`), under
 /// `<target>/xtask/bench-venv`; returns its Python.

@@ -4,10 +4,13 @@
 //!   django-storages users know (`settings.rs`, read by `cli.rs`);
 //! - [`Config`]: the same, checked and parsed once at start-up ([`Config::from_settings`],
 //!   `parse.rs`), and the only form the rest of the signer reads. Each choice is a type: a
-//!   store is S3 *or* the dev store, downloads are signed, plain *or* on a custom domain, and a
-//!   value that does not parse never gets this far.
+//!   store is S3 *or* the dev store, downloads are presigned, plain, on a custom domain *or*
+//!   CloudFront-signed, and a value that does not parse (a CloudFront key among them) never
+//!   gets this far.
 
 mod cli;
+#[cfg(test)]
+mod downloads_tests;
 mod parse;
 mod settings;
 #[cfg(test)]
@@ -23,6 +26,7 @@ pub use settings::{
     MIN_SECRET_LEN, NO_DEV_STORE,
 };
 
+use crate::cloudfront_signer::CloudFrontSigner;
 use crate::field_rules::FieldRules;
 use crate::forwarding::TrustedProxies;
 use crate::keys::FinalNaming;
@@ -123,16 +127,32 @@ pub struct Finals {
     pub copy_threshold: u64,
 }
 
-/// The URLs finalize gives for stored files, by django-storages' rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The URLs finalize gives for stored files, by django-storages' rules: a custom domain first,
+/// then S3's own URLs, on the public domain if there is one.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Downloads {
     /// Unsigned URLs on a domain that serves the bucket (`AWS_S3_CUSTOM_DOMAIN`), with
     /// `protocol` (`https:` or `http:`).
     CustomDomain { protocol: String, domain: String },
+    /// CloudFront signed URLs on the distribution's domain (`AWS_S3_CUSTOM_DOMAIN` with
+    /// `AWS_CLOUDFRONT_KEY` and `AWS_CLOUDFRONT_KEY_ID`), valid this long
+    /// (`AWS_QUERYSTRING_EXPIRE`).
+    CloudFront { protocol: String, domain: String, signer: Box<CloudFrontSigner>, expire: Duration },
     /// Plain URLs of a public bucket (`AWS_QUERYSTRING_AUTH=false`).
-    Public,
+    Public { host: BucketHost },
     /// Presigned URLs, valid this long (`AWS_QUERYSTRING_EXPIRE`).
-    Presigned { expire: Duration },
+    Presigned { host: BucketHost, expire: Duration },
+}
+
+/// Where S3's own download URLs point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketHost {
+    /// Where browsers upload: `S3FILE_PUBLIC_ENDPOINT_URL`, else `AWS_S3_ENDPOINT_URL`, else
+    /// AWS's endpoint (the dev store: the signer itself).
+    Endpoint,
+    /// `AWS_S3_PUBLIC_DOMAIN` with `AWS_S3_URL_PROTOCOL`, such as `https://files.example.com`,
+    /// in place of the endpoint's scheme and host; presigned URLs are signed for it.
+    PublicDomain { origin: String },
 }
 
 /// What one connection, and all of them together, may hold.
@@ -153,6 +173,16 @@ pub enum Front {
     /// Proxy mode: the application at `url` (`S3FILE_UPSTREAM`), told who the client is unless
     /// a `trusted` proxy in front already did.
     Upstream { url: String, trusted: TrustedProxies },
+}
+
+impl Downloads {
+    /// Where S3's own download URLs point; on a custom domain, nowhere in the bucket.
+    pub fn bucket_host(&self) -> &BucketHost {
+        match self {
+            Downloads::Public { host } | Downloads::Presigned { host, .. } => host,
+            Downloads::CustomDomain { .. } | Downloads::CloudFront { .. } => &BucketHost::Endpoint,
+        }
+    }
 }
 
 impl Config {
@@ -187,7 +217,29 @@ impl Config {
         }
         if self.uploads.checksum == UploadChecksum::Off {
             warnings.push(
-                "S3FILE_CHECKSUM is off: uploads carry no checksum, so bytes changed on their way to                  the store are kept as they arrive"
+                "S3FILE_CHECKSUM is off: uploads carry no checksum, so bytes changed on their way to \
+                 the store are kept as they arrive"
+                    .to_owned(),
+            );
+        }
+        if let Downloads::CloudFront { signer, .. } = &self.downloads {
+            // Start-up read the key; signing with it is what proves it usable.
+            if let Err(problem) = signer.self_check() {
+                warnings.push(format!("{problem}: download URLs cannot be signed"));
+            }
+        }
+        let plain_http_domain = match &self.downloads {
+            Downloads::CustomDomain { protocol, .. } | Downloads::CloudFront { protocol, .. } => {
+                protocol == "http:"
+            }
+            Downloads::Public { host } | Downloads::Presigned { host, .. } => {
+                matches!(host, BucketHost::PublicDomain { origin } if origin.starts_with("http:"))
+            }
+        };
+        if plain_http_domain {
+            warnings.push(
+                "AWS_S3_URL_PROTOCOL is http:, so download URLs on AWS_S3_CUSTOM_DOMAIN or AWS_S3_PUBLIC_DOMAIN \
+                 travel unencrypted; use https: in production"
                     .to_owned(),
             );
         }

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::settings::{MAX_CONNECTIONS, MIN_SECRET_LEN, NO_DEV_STORE};
 use super::{
-    ChecksumSetting, Config, CredentialSource, Downloads, Finals, Front, Limits, Secrets, Settings, Store,
-    Uploads, S3,
+    BucketHost, ChecksumSetting, Config, CredentialSource, Downloads, Finals, Front, Limits, Secrets,
+    Settings, Store, Uploads, S3,
 };
+use crate::cloudfront_signer::CloudFrontSigner;
 use crate::keys::FinalNaming;
 use crate::object_parameters::ObjectParameters;
 use crate::part_plan::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MIN_PART_SIZE};
@@ -215,13 +216,20 @@ fn limits(settings: &Settings, errors: &mut Vec<String>) -> Option<Limits> {
     })
 }
 
+/// django-storages' precedence: `AWS_S3_CUSTOM_DOMAIN` (CloudFront-signed when a key is set),
+/// then S3's URLs on `AWS_S3_PUBLIC_DOMAIN`, then on the endpoint; presigned unless
+/// `AWS_QUERYSTRING_AUTH` is off.
 fn downloads(settings: &Settings, errors: &mut Vec<String>) -> Option<Downloads> {
     let before = errors.len();
-    if let Some(domain) = &settings.custom_domain {
-        if domain.ends_with('/') || domain.contains("://") || domain.is_empty() {
-            errors.push(format!(
-                "AWS_S3_CUSTOM_DOMAIN must be a bare domain such as cdn.example.com (no scheme, no trailing /), got {domain:?}"
-            ));
+    for (name, domain) in
+        [("AWS_S3_CUSTOM_DOMAIN", &settings.custom_domain), ("AWS_S3_PUBLIC_DOMAIN", &settings.public_domain)]
+    {
+        if let Some(domain) = domain {
+            if !is_bare_domain(domain) {
+                errors.push(format!(
+                    "{name} must be a bare domain such as cdn.example.com (no scheme, no trailing /), got {domain:?}"
+                ));
+            }
         }
     }
     if !matches!(settings.url_protocol.as_str(), "https:" | "http:") {
@@ -230,16 +238,67 @@ fn downloads(settings: &Settings, errors: &mut Vec<String>) -> Option<Downloads>
     if settings.querystring_expire == 0 || settings.querystring_expire > 7 * 24 * 3600 {
         errors.push("AWS_QUERYSTRING_EXPIRE must be between 1 second and 7 days (SigV4's limit)".to_owned());
     }
+    let cloudfront = cloudfront_signer(settings, errors);
     if errors.len() > before {
         return None;
     }
-    Some(match (&settings.custom_domain, settings.querystring_auth) {
-        (Some(domain), _) => {
-            Downloads::CustomDomain { protocol: settings.url_protocol.clone(), domain: domain.clone() }
+    let protocol = settings.url_protocol.clone();
+    let expire = Duration::from_secs(settings.querystring_expire);
+    let host = match &settings.public_domain {
+        Some(domain) => BucketHost::PublicDomain { origin: format!("{protocol}//{domain}") },
+        None => BucketHost::Endpoint,
+    };
+    Some(match (&settings.custom_domain, cloudfront, settings.querystring_auth) {
+        (Some(domain), Some(signer), _) => {
+            Downloads::CloudFront { protocol, domain: domain.clone(), signer: Box::new(signer), expire }
         }
-        (None, false) => Downloads::Public,
-        (None, true) => Downloads::Presigned { expire: Duration::from_secs(settings.querystring_expire) },
+        (Some(domain), None, _) => Downloads::CustomDomain { protocol, domain: domain.clone() },
+        (None, _, false) => Downloads::Public { host },
+        (None, _, true) => Downloads::Presigned { host, expire },
     })
+}
+
+/// A domain as django-storages takes it: a host (and port, or path), without scheme or trailing
+/// slash, and nothing that would end a URL's authority or start its query.
+fn is_bare_domain(domain: &str) -> bool {
+    !domain.is_empty()
+        && !domain.ends_with('/')
+        && !domain.contains("://")
+        && !domain.starts_with('/')
+        && !domain.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@' | '\\'))
+}
+
+/// The CloudFront key, read once here: both settings or neither, on a custom domain (the
+/// distribution's), with querystring auth on. Decided where django-storages is silent or
+/// lenient: a key without a custom domain would sign nothing, and one with querystring auth
+/// off would be ignored, so both stop the start-up instead of serving URLs other than meant.
+fn cloudfront_signer(settings: &Settings, errors: &mut Vec<String>) -> Option<CloudFrontSigner> {
+    let (key, id) = match (&settings.cloudfront_key, &settings.cloudfront_key_id) {
+        (None, None) => return None,
+        (Some(key), Some(id)) => (key, id),
+        _ => {
+            errors.push(
+                "set both AWS_CLOUDFRONT_KEY and AWS_CLOUDFRONT_KEY_ID (the key's id in CloudFront), or neither"
+                    .to_owned(),
+            );
+            return None;
+        }
+    };
+    if settings.custom_domain.is_none() {
+        errors.push(
+            "AWS_CLOUDFRONT_KEY signs URLs of a CloudFront distribution: set AWS_S3_CUSTOM_DOMAIN to its domain \
+             (such as d111111abcdef8.cloudfront.net)"
+                .to_owned(),
+        );
+    }
+    if !settings.querystring_auth {
+        errors.push(
+            "AWS_CLOUDFRONT_KEY is set but AWS_QUERYSTRING_AUTH is false, which would leave download URLs \
+             unsigned: unset the key, or turn AWS_QUERYSTRING_AUTH on"
+                .to_owned(),
+        );
+    }
+    CloudFrontSigner::from_pem(id, key).map_err(|error| errors.push(error)).ok()
 }
 
 fn front(settings: &Settings, errors: &mut Vec<String>) -> Option<Front> {

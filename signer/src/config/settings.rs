@@ -102,13 +102,34 @@ pub struct Settings {
     pub querystring_auth: bool,
 
     /// Domain that serves the bucket's objects, such as a CDN, without scheme or trailing
-    /// slash (AWS_S3_CUSTOM_DOMAIN). Download URLs use it, unsigned.
+    /// slash (AWS_S3_CUSTOM_DOMAIN). Download URLs use it, unsigned unless AWS_CLOUDFRONT_KEY
+    /// signs them.
     #[arg(long, env = "AWS_S3_CUSTOM_DOMAIN")]
     pub custom_domain: Option<String>,
 
-    /// Scheme of custom-domain URLs, `https:` or `http:` (AWS_S3_URL_PROTOCOL).
+    /// Domain that download URLs of the bucket name in place of the S3 endpoint, when the
+    /// signer reaches S3 at an address browsers cannot, without scheme or trailing slash
+    /// (AWS_S3_PUBLIC_DOMAIN). Presigned URLs are signed for it; AWS_S3_CUSTOM_DOMAIN wins over
+    /// it. Uploads still go to S3FILE_PUBLIC_ENDPOINT_URL (or AWS_S3_ENDPOINT_URL).
+    #[arg(long, env = "AWS_S3_PUBLIC_DOMAIN")]
+    pub public_domain: Option<String>,
+
+    /// Scheme of custom-domain and public-domain URLs, `https:` or `http:` (AWS_S3_URL_PROTOCOL).
     #[arg(long, env = "AWS_S3_URL_PROTOCOL", default_value = "https:")]
     pub url_protocol: String,
+
+    /// PEM RSA private key, PKCS#1 or PKCS#8, of a CloudFront key pair (AWS_CLOUDFRONT_KEY):
+    /// with AWS_CLOUDFRONT_KEY_ID and AWS_S3_CUSTOM_DOMAIN (the distribution's domain), download
+    /// URLs are CloudFront signed URLs valid for AWS_QUERYSTRING_EXPIRE seconds. Read once at
+    /// start-up; a key that cannot sign stops it.
+    // A PEM value starts with "-----": without allow_hyphen_values clap would take it for a flag.
+    #[arg(long, env = "AWS_CLOUDFRONT_KEY", hide_env_values = true, allow_hyphen_values = true)]
+    pub cloudfront_key: Option<String>,
+
+    /// Id of the CloudFront public key (or key pair) that AWS_CLOUDFRONT_KEY belongs to
+    /// (AWS_CLOUDFRONT_KEY_ID), such as K2JCJMDEHXQW5F.
+    #[arg(long, env = "AWS_CLOUDFRONT_KEY_ID")]
+    pub cloudfront_key_id: Option<String>,
 
     /// Whether to use TLS to AWS endpoints (AWS_S3_USE_SSL); an explicit endpoint URL's scheme
     /// decides for itself.

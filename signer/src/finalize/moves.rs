@@ -178,12 +178,17 @@ async fn undo(state: &AppState, naming: FinalNaming, stored: &[Move<'_>]) {
     }
 }
 
-/// django-storages' rules: a custom domain serves unsigned URLs; otherwise URLs are presigned
-/// unless `querystring_auth` is off.
+/// django-storages' rules: a custom domain serves unsigned URLs, or CloudFront signed URLs
+/// with a key; otherwise URLs of the bucket (on the public domain, if set) are presigned unless
+/// `querystring_auth` is off.
 async fn download_url(state: &AppState, key: &str) -> Result<String> {
     Ok(match &state.config.downloads {
         Downloads::CustomDomain { protocol, domain } => s3_url::custom_domain_url(protocol, domain, key),
-        Downloads::Public => s3_url::object_url(&state.bucket_url, key),
-        Downloads::Presigned { expire } => state.storage.presigned_get(key, *expire).await?,
+        Downloads::CloudFront { protocol, domain, signer, expire } => {
+            let expires = (OffsetDateTime::now_utc() + *expire).unix_timestamp();
+            signer.signed_url(&s3_url::custom_domain_url(protocol, domain, key), expires.max(0) as u64)?
+        }
+        Downloads::Public { .. } => s3_url::object_url(&state.download_bucket_url, key),
+        Downloads::Presigned { expire, .. } => state.storage.presigned_get(key, *expire).await?,
     })
 }

@@ -44,9 +44,11 @@ use aws_sdk_s3::primitives::ByteStream;
 #[derive(Debug, Clone)]
 pub struct Storage {
     pub client: aws_sdk_s3::Client,
-    /// Signs download URLs for browsers: the same client, or one configured with the public
+    /// Signs the URLs browsers upload to: the same client, or one configured with the public
     /// endpoint when browsers reach S3 at another address than the signer does.
     pub presigner: aws_sdk_s3::Client,
+    /// Signs download URLs: the presigner, or one configured with `AWS_S3_PUBLIC_DOMAIN`.
+    pub download_presigner: aws_sdk_s3::Client,
     pub bucket: String,
     pub parameters: ObjectParameters,
     /// Objects larger than this are copied in parts (CopyObject takes at most 5 GiB).
@@ -153,7 +155,7 @@ impl Storage {
     pub async fn presigned_get(&self, key: &str, expires_in: Duration) -> anyhow::Result<String> {
         let config = PresigningConfig::expires_in(expires_in).context("presigning expiry")?;
         let request = self
-            .presigner
+            .download_presigner
             .get_object()
             .bucket(&self.bucket)
             .key(key)
