@@ -11,26 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { launchBrowser } from './support/browser.mjs';
+import { openFixture } from './support/fixture.mjs';
 import { signingKey } from './support/s3.mjs';
 import { devStoreSecret, startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
 
 const bytes = (length) => randomBytes(length);
 const file = (name, length, mimeType = 'application/octet-stream') => ({ name, mimeType, buffer: bytes(length) });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Serves `body` as /fixtures/<name>.html on the signer's origin and opens it, widget loaded. */
-async function openFixture(page, signer, name, body) {
-  await page.route(`**/fixtures/${name}.html`, (route) =>
-    route.fulfill({
-      contentType: 'text/html; charset=utf-8',
-      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${name}</title>
-<script type="module" src="/pkg/s3file.js"></script></head><body>${body}</body></html>`,
-    }),
-  );
-  await page.goto(`${signer.url}/fixtures/${name}.html`);
-  // Resolves once the widget listens: the entry module awaits its initialisation.
-  await page.evaluate(() => import('/pkg/s3file.js').then(() => true));
-}
 
 /** Every request the page makes to the signer's sign endpoint, to the store, and to finalize. */
 function watchRequests(page, store) {
