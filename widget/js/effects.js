@@ -257,17 +257,15 @@ const dispatch = (target, type, detail, bubbles) =>
  *  `ofForm`, then on the input with the input's, `ofInput` (each `{progress, loaded, total}`),
  *  not bubbling. */
 export function progress(form, input, file, fileProgress, original, ofForm, ofInput) {
-  [[form, ofForm], [input, ofInput]].forEach(([target, { progress, loaded, total }]) => {
+  for (const [target, totals] of [[form, ofForm], [input, ofInput]]) {
     dispatch(target, "progress", {
-      progress,
-      loaded,
-      total,
+      ...totals,
       currentFile: file,
       currentFileName: file.name,
       currentFileProgress: fileProgress,
       originalEvent: original,
     });
-  });
+  }
 }
 
 /** `s3file:start` on the form. */
@@ -340,11 +338,12 @@ export function storedKey(xhr, decode) {
 
 /** Why S3 refused an upload (`xhr`): the `<Message>` of its XML answer, else its `<Code>`. */
 export function refusal(xhr) {
-  return xmlText(xhr, "Message")?.trim() || xmlText(xhr, "Code")?.trim() || undefined;
+  return xmlText(xhr, "Message")?.trim() || errorCode(xhr) || undefined;
 }
 
+/** The text of the first `<tag>` of the XML answer to `xhr`. */
 const xmlText = (xhr, tag) =>
-  new DOMParser().parseFromString(xhr.responseText, "text/xml").getElementsByTagName(tag)[0]?.textContent;
+  new DOMParser().parseFromString(xhr.responseText, "text/xml").querySelector(tag)?.textContent;
 
 /** django-s3file's fields on `input` (see widget/src/presigned.rs): each `data-fields-<name>`
  *  as `<name>`, in attribute order, then `success_action_status` `201`. */
