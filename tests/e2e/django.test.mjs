@@ -21,9 +21,9 @@ import { WWW_DIR, freePort, seaweedfsConfig } from './support/signer.mjs';
 const DJANGO_DIR = resolve(fileURLToPath(new URL('../django', import.meta.url)));
 const PKG_DIR = join(WWW_DIR, 'pkg');
 /** Our widget's files, as the static directory names them. */
-const WIDGET_ENTRY_FILES = ['s3file.js', 's3file_wasm_bg.wasm', 's3file_digest.js'];
+const WIDGET_ENTRY_FILES = ['s3file.js', 's3file_wasm_bg.wasm', 's3file_digest.js', 's3file_progress.js'];
 
-/** What a page loads of the widget: the entry, the glue, the wasm, the checksums, and the JS snippets the glue imports. */
+/** What a page loads of the widget: the entry, the glue, the wasm, the checksums, the progress bars, and the JS snippets the glue imports. */
 async function widgetFiles() {
   const snippets = join(PKG_DIR, 'snippets');
   const entries = await readdir(snippets, { recursive: true, withFileTypes: true }).catch(() => []);

@@ -691,8 +691,10 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
       await page.context().close();
     });
 
-    test('django-s3file\'s Bootstrap progress bar works unchanged', async () => {
+    test('django-s3file\'s Bootstrap progress bar works unchanged, and no bars\' module is fetched', async () => {
       const page = await newPage();
+      const fetched = [];
+      page.on('request', (request) => fetched.push(new URL(request.url()).pathname));
       // The snippet from django-s3file's README, as users copied it into their templates.
       await openFixture(
         page,
@@ -732,6 +734,8 @@ for (const { name: storeName, start, store: storeOf } of STORES) {
         now: bar.getAttribute('aria-valuenow'),
       }));
       assert.deepEqual(bar, { text: '100%', style: 'width:100%', now: '100' });
+      assert.ok(fetched.includes('/pkg/s3file.js'));
+      assert.ok(!fetched.includes('/pkg/s3file_progress.js'), 'a page without data-s3file-progress never loads the bars');
       await page.context().close();
     });
 

@@ -131,6 +131,7 @@ describe('the npm package', () => {
       'dist/s3file.js',
       'dist/s3file_wasm_bg.wasm',
       'dist/s3file_digest.js',
+      'dist/s3file_progress.js',
       'package.json',
       ...(declarations ? ['dist/s3file.d.ts'] : []),
     ];

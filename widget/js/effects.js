@@ -253,11 +253,19 @@ function afterReturn(effect) {
 const dispatch = (target, type, detail, bubbles) =>
   afterReturn(() => target.dispatchEvent(new CustomEvent(type, { detail, bubbles })));
 
+/** The bars bound with `data-s3file-progress` (progress.js), fetched with the first `progress`
+ *  of a form or input that has the attribute: a page without bars never loads them. The widget
+ *  build keeps them in a module of their own. */
+let bars;
+
 /** `progress` as django-s3file 7 dispatches it: on the form with the totals of all its files,
  *  `ofForm`, then on the input with the input's, `ofInput` (each `{progress, loaded, total}`),
- *  not bubbling. */
+ *  not bubbling. The same numbers go to the bars each binds, in the same order. */
 export function progress(form, input, file, fileProgress, original, ofForm, ofInput) {
   for (const [target, totals] of [[form, ofForm], [input, ofInput]]) {
+    if (target.hasAttribute("data-s3file-progress")) {
+      (bars ??= import("./progress.js")).then((module) => module.show(target, totals));
+    }
     dispatch(target, "progress", {
       ...totals,
       currentFile: file,
@@ -284,12 +292,15 @@ export function report(reports, input, message, field, fileName) {
 }
 
 /** Hands `form` back with the failures in `reports`: `s3file:error` on each one's input, then
- *  `announcement` in the live region, then the first input's validity message in its bubble. */
+ *  `announcement` in the live region, then the first input's validity message in its bubble.
+ *  The bars of the form and of those inputs go back to 0. */
 export function failed(form, reports, announcement) {
   for (const [input, message, field, fileName] of reports) {
     console.error("s3file:", message);
     dispatch(input, "s3file:error", { message, field, fileName }, true);
   }
+  // The bars go back to 0 after every number shown before; none was shown if none was loaded.
+  bars?.then((module) => module.reset(form, reports));
   afterReturn(() => {
     announce(form, announcement);
     reports[0]?.[0].reportValidity();

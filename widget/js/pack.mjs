@@ -9,14 +9,16 @@
 // 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`),
 //    and a few of its helpers with smaller ones that do what the widget needs (pack/glue.mjs).
 // 3. Bundles the entry (`s3file.js`) with the glue and the JS snippets it imports (`snippets/`,
-//    wasm-bindgen's copies of widget/js/effects.js and digest.js) into `s3file.js`, minified,
-//    but for digest.js, which effects.js imports at the first upload: it becomes
-//    `s3file_digest.js`. Then removes the glue, `snippets/`, the glue's declarations and the
-//    renamings (pack/bundle.mjs, with npm's `esbuild`).
+//    wasm-bindgen's copies of widget/js/effects.js, digest.js and progress.js) into
+//    `s3file.js`, minified, but for the modules effects.js imports only when it needs them:
+//    digest.js, at the first upload, becomes `s3file_digest.js`, and progress.js, with the
+//    first progress of a form or input that binds a bar, `s3file_progress.js`. Then removes the
+//    glue, `snippets/`, the glue's declarations and the renamings (pack/bundle.mjs, with npm's
+//    `esbuild`).
 //
-// Afterwards the package is three files: s3file.js, and s3file_wasm_bg.wasm and
-// s3file_digest.js, which the module finds next to itself. The widget build (xtask/src/widget.rs) runs it after wasm-opt, on a
-// freshly generated package: it refuses a glue it cannot map completely, before it writes any
+// Afterwards the package is four files: s3file.js, and s3file_wasm_bg.wasm, s3file_digest.js and
+// s3file_progress.js, which the module finds next to itself. The widget build
+// (xtask/src/widget.rs) runs it after wasm-opt, on a freshly generated package: it refuses a glue it cannot map completely, before it writes any
 // file, so a half-renamed package never ships.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';

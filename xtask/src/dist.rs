@@ -18,7 +18,7 @@ pub enum Declarations {
 const DECLARATIONS: &str = "widget/js/s3file.d.ts";
 
 /// Each file of `dist/`, and where it comes from (relative to the project root).
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 5] = [
     // The entry (package.json's `exports`): widget/js/s3file.js with wasm-bindgen's glue and the
     // widget's own JS bundled in, minified. It finds the wasm with
     // `new URL('s3file_wasm_bg.wasm', import.meta.url)`, which bundlers follow.
@@ -26,6 +26,10 @@ const FILES: [(&str, &str); 4] = [
     ("s3file_wasm_bg.wasm", "www/pkg/s3file_wasm_bg.wasm"),
     // The checksums, which the entry imports (`import("./s3file_digest.js")`) at the first upload.
     ("s3file_digest.js", "www/pkg/s3file_digest.js"),
+    // The progress bars bound with `data-s3file-progress`, which the entry imports
+    // (`import("./s3file_progress.js")`) with the first `progress` of a form or input that
+    // has the attribute.
+    ("s3file_progress.js", "www/pkg/s3file_progress.js"),
     // The JS API and the event detail types, written with the widget.
     ("s3file.d.ts", DECLARATIONS),
 ];
