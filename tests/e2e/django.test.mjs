@@ -27,10 +27,11 @@ const WIDGET_ENTRY_FILES = [
   's3file_digest.js',
   's3file_digest_worker.js',
   's3file_digest.wasm',
+  's3file_progress.js',
 ];
 
 /** What a page loads of the widget: the entry, the glue, the wasm, the checksums with their
- *  worker and its wasm, and the JS snippets the glue imports. */
+ *  worker and its wasm, the progress bars, and the JS snippets the glue imports. */
 async function widgetFiles() {
   const snippets = join(PKG_DIR, 'snippets');
   const entries = await readdir(snippets, { recursive: true, withFileTypes: true }).catch(() => []);

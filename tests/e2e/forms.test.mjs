@@ -12,28 +12,13 @@ import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 
 import { launchBrowser } from './support/browser.mjs';
+import { openFixture } from './support/fixture.mjs';
 import { signingKey } from './support/s3.mjs';
 import { devStoreSecret, startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
 
 const bytes = (length) => randomBytes(length);
 const file = (name, length, mimeType = 'application/octet-stream') => ({ name, mimeType, buffer: bytes(length) });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Serves `body` as /fixtures/<name>.html on the signer's origin, with the response `headers`
- *  if given, and opens it, widget loaded. */
-async function openFixture(page, signer, name, body, headers = {}) {
-  await page.route(`**/fixtures/${name}.html`, (route) =>
-    route.fulfill({
-      contentType: 'text/html; charset=utf-8',
-      headers,
-      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${name}</title>
-<script type="module" src="/pkg/s3file.js"></script></head><body>${body}</body></html>`,
-    }),
-  );
-  await page.goto(`${signer.url}/fixtures/${name}.html`);
-  // Resolves once the widget listens: the entry module awaits its initialisation.
-  await page.evaluate(() => import('/pkg/s3file.js').then(() => true));
-}
 
 /** Every request the page makes to the signer's sign endpoint, to the store, and to finalize. */
 function watchRequests(page, store) {
@@ -767,8 +752,10 @@ for (const { name: storeName, start, store: storeOf, postChecksum } of STORES) {
       await page.context().close();
     });
 
-    test('django-s3file\'s Bootstrap progress bar works unchanged', async () => {
+    test('django-s3file\'s Bootstrap progress bar works unchanged, and no bars\' module is fetched', async () => {
       const page = await newPage();
+      const fetched = [];
+      page.on('request', (request) => fetched.push(new URL(request.url()).pathname));
       // The snippet from django-s3file's README, as users copied it into their templates.
       await openFixture(
         page,
@@ -808,6 +795,8 @@ for (const { name: storeName, start, store: storeOf, postChecksum } of STORES) {
         now: bar.getAttribute('aria-valuenow'),
       }));
       assert.deepEqual(bar, { text: '100%', style: 'width:100%', now: '100' });
+      assert.ok(fetched.includes('/pkg/s3file.js'));
+      assert.ok(!fetched.includes('/pkg/s3file_progress.js'), 'a page without data-s3file-progress never loads the bars');
       await page.context().close();
     });
 

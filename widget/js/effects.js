@@ -218,9 +218,10 @@ export function announce(form, text) {
     region.setAttribute("data-s3file-status", "");
     region.setAttribute("role", "status");
     region.setAttribute("aria-live", "polite");
+    // Out of the flow, and clipped to nothing whatever padding or border the page's styles give
+    // it: seen by no one, read by screen readers.
     region.style.cssText =
-      "position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;" +
-      "clip-path:inset(50%);white-space:nowrap";
+      "position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap";
     form.append(region);
   }
   if (text !== undefined) region.textContent = text;
@@ -248,21 +249,27 @@ function afterReturn(effect) {
 const dispatch = (target, type, detail, bubbles) =>
   afterReturn(() => target.dispatchEvent(new CustomEvent(type, { detail, bubbles })));
 
+/** The bars bound with `data-s3file-progress` (progress.js), fetched with the first `progress`
+ *  of a form or input that has the attribute: a page without bars never loads them. The widget
+ *  build keeps them in a module of their own. */
+let bars;
+
 /** `progress` as django-s3file 7 dispatches it: on the form with the totals of all its files,
  *  `ofForm`, then on the input with the input's, `ofInput` (each `{progress, loaded, total}`),
- *  not bubbling. */
+ *  not bubbling. The same numbers go to the bars each binds, in the same order. */
 export function progress(form, input, file, fileProgress, original, ofForm, ofInput) {
-  [[form, ofForm], [input, ofInput]].forEach(([target, { progress, loaded, total }]) => {
+  for (const [target, totals] of [[form, ofForm], [input, ofInput]]) {
+    if (target.hasAttribute("data-s3file-progress")) {
+      (bars ??= import("./progress.js")).then((module) => module.show(target, totals));
+    }
     dispatch(target, "progress", {
-      progress,
-      loaded,
-      total,
+      ...totals,
       currentFile: file,
       currentFileName: file.name,
       currentFileProgress: fileProgress,
       originalEvent: original,
     });
-  });
+  }
 }
 
 /** `s3file:start` on the form. */
@@ -281,12 +288,15 @@ export function report(reports, input, message, field, fileName) {
 }
 
 /** Hands `form` back with the failures in `reports`: `s3file:error` on each one's input, then
- *  `announcement` in the live region, then the first input's validity message in its bubble. */
+ *  `announcement` in the live region, then the first input's validity message in its bubble.
+ *  The bars of the form and of those inputs go back to 0. */
 export function failed(form, reports, announcement) {
   for (const [input, message, field, fileName] of reports) {
     console.error("s3file:", message);
     dispatch(input, "s3file:error", { message, field, fileName }, true);
   }
+  // The bars go back to 0 after every number shown before; none was shown if none was loaded.
+  bars?.then((module) => module.reset(form, reports));
   afterReturn(() => {
     announce(form, announcement);
     reports[0]?.[0].reportValidity();
@@ -335,11 +345,12 @@ export function storedKey(xhr, decode) {
 
 /** Why S3 refused an upload (`xhr`): the `<Message>` of its XML answer, else its `<Code>`. */
 export function refusal(xhr) {
-  return xmlText(xhr, "Message")?.trim() || xmlText(xhr, "Code")?.trim() || undefined;
+  return xmlText(xhr, "Message")?.trim() || errorCode(xhr) || undefined;
 }
 
+/** The text of the first `<tag>` of the XML answer to `xhr`. */
 const xmlText = (xhr, tag) =>
-  new DOMParser().parseFromString(xhr.responseText, "text/xml").getElementsByTagName(tag)[0]?.textContent;
+  new DOMParser().parseFromString(xhr.responseText, "text/xml").querySelector(tag)?.textContent;
 
 /** django-s3file's fields on `input` (see widget/src/presigned.rs): each `data-fields-<name>`
  *  as `<name>`, in attribute order, then `success_action_status` `201`. */

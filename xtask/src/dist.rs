@@ -18,7 +18,7 @@ pub enum Declarations {
 const DECLARATIONS: &str = "widget/js/s3file.d.ts";
 
 /// Each file of `dist/`, and where it comes from (relative to the project root).
-const FILES: [(&str, &str); 6] = [
+const FILES: [(&str, &str); 7] = [
     // The entry (package.json's `exports`): widget/js/s3file.js with wasm-bindgen's glue and the
     // widget's own JS bundled in, minified. It finds the wasm with
     // `new URL('s3file_wasm_bg.wasm', import.meta.url)`, which bundlers follow.
@@ -30,6 +30,10 @@ const FILES: [(&str, &str); 6] = [
     ("s3file_digest.js", "www/pkg/s3file_digest.js"),
     ("s3file_digest_worker.js", "www/pkg/s3file_digest_worker.js"),
     ("s3file_digest.wasm", "www/pkg/s3file_digest.wasm"),
+    // The progress bars bound with `data-s3file-progress`, which the entry imports
+    // (`import("./s3file_progress.js")`) with the first `progress` of a form or input that
+    // has the attribute.
+    ("s3file_progress.js", "www/pkg/s3file_progress.js"),
     // The JS API and the event detail types, written with the widget.
     ("s3file.d.ts", DECLARATIONS),
 ];

@@ -153,9 +153,16 @@ extern "C" {
     );
 }
 
-// effects.js imports digest.js; naming it here has wasm-bindgen copy it next to effects.js.
+// effects.js imports digest.js and progress.js; naming them here has wasm-bindgen copy them next
+// to effects.js.
 #[wasm_bindgen(module = "/js/digest.js")]
 extern "C" {
     #[allow(dead_code)]
     fn checksum(blob: &JsValue, name: &str) -> JsValue;
+}
+
+#[wasm_bindgen(module = "/js/progress.js")]
+extern "C" {
+    #[allow(dead_code)]
+    fn show(target: &JsValue, totals: &JsValue);
 }
