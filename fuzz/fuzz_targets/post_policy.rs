@@ -19,8 +19,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use s3file_fuzz::{fields, lines, text, time};
-use s3file_signer::post_policy::{sign_post, PolicyDocument, PolicyViolation, PostPolicy, CHECKSUM_FIELD};
+use s3file_signer::post_policy::{sign_post, PolicyDocument, PolicyViolation, PostPolicy};
 use s3file_signer::sigv4::{Credentials, SigningKeyCache};
+use s3file_signer::upload_checksum::UploadChecksum;
 use time::{Duration, OffsetDateTime};
 
 fuzz_target!(|data: &[u8]| {
@@ -88,6 +89,9 @@ fn issued_policy_accepts_its_own_form(
         }
     }
     let expires_at = now + Duration::hours(1);
+    // Either field a policy may require for the checksum (S3FILE_CHECKSUM md5 or crc32).
+    let checksum = if length % 2 == 0 { UploadChecksum::Md5 } else { UploadChecksum::Crc32 };
+    let checksum_field = checksum.post_field().expect("md5 and crc32 have a POST field");
     let policy = PostPolicy {
         bucket,
         key,
@@ -95,6 +99,7 @@ fn issued_policy_accepts_its_own_form(
         content_length: length..=length,
         expires_at,
         extra_fields: &extra,
+        checksum_field: Some(checksum_field),
     };
     let credentials =
         Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", None);
@@ -112,7 +117,7 @@ fn issued_policy_accepts_its_own_form(
             .iter()
             .map(|(name, value)| (name.clone(), if name == "key" { key.to_owned() } else { value.clone() }))
             .collect();
-        form.push((CHECKSUM_FIELD.to_owned(), "AAAAAA==".to_owned()));
+        form.push((checksum_field.to_owned(), "AAAAAA==".to_owned()));
         form
     };
     let stored = with_key(key);
