@@ -26,12 +26,12 @@ async function cpuPerGib(code, mib = 1024) {
   const piece = new Uint8Array(1 << 18);
   for (let at = 0; at < piece.length; at += 65536) crypto.getRandomValues(piece.subarray(at, at + 65536));
   const before = process.cpuUsage();
-  wasm.start(code);
+  wasm.start(0, code);
   for (let done = 0; done < mib * MIB; done += piece.length) {
     new Uint8Array(wasm.memory.buffer, wasm.input(), piece.length).set(piece);
-    wasm.update(piece.length);
+    wasm.update(0, piece.length);
   }
-  wasm.finish();
+  wasm.finish(0);
   const { user, system } = process.cpuUsage(before);
   return ((user + system) / 1e6) * (1024 / mib);
 }

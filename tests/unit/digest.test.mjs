@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 
-import { hash } from '../../widget/js/digest.js';
+import { SLOTS, hash } from '../../widget/js/digest.js';
 
 const WASM = new URL('../../www/pkg/s3file_digest.wasm', import.meta.url);
 const { instance } = await WebAssembly.instantiate(readFileSync(WASM));
@@ -124,4 +124,16 @@ test('hashing in slices gives the thread turns and the same digest', async () =>
     clearInterval(ticker);
   }
   assert.ok(turns > 0, 'timers ran while the file was hashed');
+});
+
+test('several checksums at once, each in its slot, give each its own digest', async () => {
+  const files = Array.from({ length: SLOTS }, (_, index) => randomBytes(100_000 + index * 7919));
+  // Chunks small enough that the reads interleave.
+  const digests = await Promise.all(
+    files.map((bytes, slot) => hash(wasm, chunked(bytes, Array(20).fill(4000)), slot % 2 ? CRC32 : MD5, undefined, false, slot)),
+  );
+  files.forEach((bytes, slot) => {
+    assert.equal(digests[slot], slot % 2 ? expectedCrc32(bytes) : expectedMd5(bytes), `slot ${slot}`);
+  });
+  await assert.rejects(hash(wasm, new Blob(['x']), MD5, undefined, false, SLOTS), /no checksum algorithm/);
 });

@@ -32,18 +32,21 @@ export async function instantiate() {
 /** The error of a file the browser would not read: changed on disk since it was chosen, or gone. */
 const unreadable = (cause) => Object.assign(new Error('the file could not be read', { cause }), { unreadable: true });
 
+/** How many checksums one instance computes at once (`SLOTS` of digest/src/exports.rs). */
+export const SLOTS = 8;
+
 /**
  * The checksum with algorithm `code` of `blob`, in base64, computed with `wasm` (an instance's
- * exports; one checksum at a time each). Reads the Blob as a stream, a chunk at a time, so
- * memory stays flat whatever its size, calling `read` after each chunk. With `sliced`, gives
- * the thread a turn whenever it has hashed for `SLICE_MS`. A read that fails rejects with an
- * error marked `unreadable`.
+ * exports) in its `slot` (one checksum at a time each). Reads the Blob as a stream, a chunk at
+ * a time, so memory stays flat whatever its size, calling `read` after each chunk. With
+ * `sliced`, gives the thread a turn whenever it has hashed for `SLICE_MS`. A read that fails
+ * rejects with an error marked `unreadable`.
  */
-export async function hash(wasm, blob, code, read, sliced) {
+export async function hash(wasm, blob, code, read, sliced, slot = 0) {
   // The stream's own chunks, not a BYOB reader into one buffer: in Chromium 156 BYOB reads of
   // a file hang for good after a gigabyte or two (tests/bench/multipart.mjs's 2 GiB upload).
   const reader = blob.stream().getReader();
-  if (!wasm.start(code)) throw new Error(`no checksum algorithm ${code}`);
+  if (!wasm.start(slot, code)) throw new Error(`no checksum algorithm ${code}`);
   let sliceStart = performance.now();
   for (;;) {
     const chunk = await reader.read().catch((error) => Promise.reject(unreadable(error)));
@@ -52,7 +55,7 @@ export async function hash(wasm, blob, code, read, sliced) {
       const piece = chunk.value.subarray(at, at + INPUT_SIZE);
       // The memory's buffer is taken anew each time: it is replaced if the memory grows.
       new Uint8Array(wasm.memory.buffer, wasm.input(), piece.length).set(piece);
-      wasm.update(piece.length);
+      wasm.update(slot, piece.length);
       if (sliced && performance.now() - sliceStart > SLICE_MS) {
         await turn();
         sliceStart = performance.now();
@@ -60,7 +63,7 @@ export async function hash(wasm, blob, code, read, sliced) {
     }
     read?.();
   }
-  const digest = new Uint8Array(wasm.memory.buffer, wasm.output(), wasm.finish());
+  const digest = new Uint8Array(wasm.memory.buffer, wasm.output(), wasm.finish(slot));
   return btoa(String.fromCharCode(...digest));
 }
 
@@ -80,13 +83,18 @@ function turn() {
 /** How many workers may hash at once: one per core, but one left to the page and the network. */
 const workerLimit = () => Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
 
+/** Up to this size, a Blob is read in a chunk or two: a worker takes several such at once, so
+ *  that their reads' waits overlap; a larger one has its worker to itself, so that the parts
+ *  of a big file are hashed one after the other, each ready as early as it can be. */
+const SMALL = 1 << 20;
+
 /** Checksums not yet handed to a worker: `{blob, code, read, resolve, reject}`, first come first. */
 const waiting = [];
-/** Workers with nothing to do, and how many have been started (and not lost since). */
-const idle = [];
-let started = 0;
+/** The workers started (and not lost since), each with its checksums under way by number. */
+const workers = [];
+let jobs = 0;
 /** Once no worker can start: the page's own instance, and the last checksum it computes (one at
- *  a time, as one instance holds one checksum). */
+ *  a time: a slice of the page's thread each). */
 let onPage;
 
 /**
@@ -102,20 +110,35 @@ export function checksum(blob, name, read) {
   });
 }
 
-/** Hands the waiting checksums to idle workers, starting new ones up to the limit. */
+/** Whether `worker` can take `job` now. */
+function takes(worker, job) {
+  const running = [...worker.jobs.values()];
+  if (!running.length) return true;
+  const small = (job) => job.blob.size <= SMALL;
+  return small(job) && running.every(small) && running.length < SLOTS;
+}
+
+/** Hands the waiting checksums out, in order, to workers that take them, starting new ones up
+ *  to the limit. */
 function handOut() {
   while (waiting.length) {
+    const job = waiting[0];
     if (onPage) {
-      const job = waiting.shift();
+      waiting.shift();
       onPage.last = onPage.last.then(async () => {
         await hash(await onPage.wasm, job.blob, job.code, job.read, true).then(job.resolve, job.reject);
       });
       continue;
     }
-    const worker = idle.pop() ?? (started < workerLimit() ? start() : undefined);
+    const worker =
+      workers.find((worker) => !worker.jobs.size) ??
+      workers.find((worker) => takes(worker, job)) ??
+      (workers.length < workerLimit() ? start() : undefined);
     if (!worker) return;
-    worker.job = waiting.shift();
-    worker.postMessage({ blob: worker.job.blob, code: worker.job.code });
+    waiting.shift();
+    const id = ++jobs;
+    worker.jobs.set(id, job);
+    worker.postMessage({ id, blob: job.blob, code: job.code });
   }
 }
 
@@ -129,41 +152,41 @@ function start() {
     hashOnPage(error);
     return undefined;
   }
-  started++;
+  worker.jobs = new Map();
+  workers.push(worker);
   worker.onmessage = ({ data }) => {
-    const job = worker.job;
+    const job = worker.jobs.get(data.id);
+    if (!job) return;
     if (data.read) return job.read?.();
-    worker.job = undefined;
-    if (data.failed !== undefined) return lose(worker, job, data.failed);
+    worker.jobs.delete(data.id);
+    if (data.failed !== undefined) return lose(worker, [job], data.failed);
     worker.worked = true;
     if (data.unreadable) job.reject(unreadable());
     else job.resolve(data.digest);
-    idle.push(worker);
     handOut();
   };
   // A script the page's policy forbids, or that does not load, ends here, as does a worker
   // that breaks down.
   worker.onerror = (event) => {
     event.preventDefault();
-    const job = worker.job;
-    worker.job = undefined;
-    lose(worker, job, event.message || 'it did not start');
+    lose(worker, [...worker.jobs.values()], event.message || 'it did not start');
   };
   return worker;
 }
 
-/** Ends `worker`, which failed for `reason` while computing `job` (if any). A worker that never
- *  computed a checksum means none can start here: the page then hashes, `job` included. One
- *  that did broke down: its checksum fails (the upload is tried again), the others go on. */
-function lose(worker, job, reason) {
+/** Ends `worker`, which failed for `reason` while computing `failed` and whatever else it had.
+ *  A worker that never computed a checksum means none can start here: the page then hashes,
+ *  its checksums included. One that did broke down: its checksums fail (their uploads are
+ *  tried again), the other workers go on. */
+function lose(worker, failed, reason) {
   worker.terminate();
-  started--;
-  const i = idle.indexOf(worker);
-  if (i >= 0) idle.splice(i, 1);
+  workers.splice(workers.indexOf(worker), 1);
+  const jobs = [...new Set([...failed, ...worker.jobs.values()])];
+  worker.jobs.clear();
   if (worker.worked) {
-    job?.reject(new Error(`the checksum worker failed: ${reason}`));
+    for (const job of jobs) job.reject(new Error(`the checksum worker failed: ${reason}`));
   } else {
-    if (job) waiting.unshift(job);
+    waiting.unshift(...jobs);
     hashOnPage(reason);
   }
   handOut();
@@ -177,5 +200,5 @@ function hashOnPage(reason) {
       'uploads may be slower. Allow workers from this script\'s origin (CSP `worker-src`) to compute them apart.',
   );
   onPage = { wasm: instantiate(), last: Promise.resolve() };
-  for (const worker of idle.splice(0)) worker.terminate();
+  for (const worker of workers.splice(0)) worker.terminate();
 }
