@@ -479,14 +479,17 @@ for (const { name: storeName, start, store: storeOf, postChecksum } of STORES) {
       const page = await newPage();
       const events = await recordEvents(page);
       const seen = watchRequests(page, store);
-      // The file cannot be read: its stream never yields a chunk, as a file on a hung network
-      // share would; on the page, and in the workers that hash it, each of which first runs
-      // the same patch, then the widget's worker.
+      // The file cannot be read: its stream never yields a chunk and its bytes never come
+      // whole, as a file on a hung network share would; on the page, and in the workers that
+      // hash it, each of which first runs the same patch, then the widget's worker.
       await page.addInitScript(() => {
         const patch = () => {
-          const stream = Blob.prototype.stream;
+          const { stream, arrayBuffer } = Blob.prototype;
           Blob.prototype.stream = function () {
             return this.name === 'stuck.bin' ? new ReadableStream() : stream.call(this);
+          };
+          Blob.prototype.arrayBuffer = function () {
+            return this.name === 'stuck.bin' ? new Promise(() => {}) : arrayBuffer.call(this);
           };
         };
         patch();

@@ -110,7 +110,23 @@ test('each chunk read is reported, so a slow read is not taken for a stalled one
 test('a read that fails is marked unreadable, and the next checksum starts clean', async () => {
   const bytes = randomBytes(5000);
   await assert.rejects(md5(chunked(bytes, [1000, 1000], { failAfter: 1 })), (error) => error.unreadable === true);
+  // A small Blob is read whole.
+  const gone = { size: 10, arrayBuffer: () => Promise.reject(new DOMException('gone', 'NotFoundError')) };
+  await assert.rejects(md5(gone), (error) => error.unreadable === true);
   assert.equal(await md5(new Blob([bytes])), expectedMd5(bytes));
+});
+
+test('a small Blob is read whole, a large one as a stream, with a report after each read', async () => {
+  for (const size of [1 << 20, (1 << 20) + 1]) {
+    const bytes = randomBytes(size);
+    const blob = new Blob([bytes]);
+    let reads = 0;
+    let streamed = false;
+    const watched = { size, arrayBuffer: () => blob.arrayBuffer(), stream: () => ((streamed = true), blob.stream()) };
+    assert.equal(await md5(watched, () => (reads += 1)), expectedMd5(bytes), `${size} bytes`);
+    assert.equal(streamed, size > 1 << 20, `${size} bytes: streamed`);
+    assert.ok(reads >= 1, `${size} bytes: reads reported`);
+  }
 });
 
 test('hashing in slices gives the thread turns and the same digest', async () => {

@@ -43,16 +43,11 @@ export const SLOTS = 8;
  * rejects with an error marked `unreadable`.
  */
 export async function hash(wasm, blob, code, read, sliced, slot = 0) {
-  // The stream's own chunks, not a BYOB reader into one buffer: in Chromium 156 BYOB reads of
-  // a file hang for good after a gigabyte or two (tests/bench/multipart.mjs's 2 GiB upload).
-  const reader = blob.stream().getReader();
   if (!wasm.start(slot, code)) throw new Error(`no checksum algorithm ${code}`);
   let sliceStart = performance.now();
-  for (;;) {
-    const chunk = await reader.read().catch((error) => Promise.reject(unreadable(error)));
-    if (chunk.done) break;
-    for (let at = 0; at < chunk.value.length; at += INPUT_SIZE) {
-      const piece = chunk.value.subarray(at, at + INPUT_SIZE);
+  for await (const chunk of chunks(blob)) {
+    for (let at = 0; at < chunk.length; at += INPUT_SIZE) {
+      const piece = chunk.subarray(at, at + INPUT_SIZE);
       // The memory's buffer is taken anew each time: it is replaced if the memory grows.
       new Uint8Array(wasm.memory.buffer, wasm.input(), piece.length).set(piece);
       wasm.update(slot, piece.length);
@@ -65,6 +60,21 @@ export async function hash(wasm, blob, code, read, sliced, slot = 0) {
   }
   const digest = new Uint8Array(wasm.memory.buffer, wasm.output(), wasm.finish(slot));
   return btoa(String.fromCharCode(...digest));
+}
+
+/** The bytes of `blob`, a chunk at a time; a read that fails throws an error marked
+ *  `unreadable`. A small Blob is read whole, in one request to the browser rather than two
+ *  (its chunk, then the stream's end); a larger one as a stream, so memory stays flat. The
+ *  stream's own chunks, not a BYOB reader into one buffer: in Chromium 156 BYOB reads of a file
+ *  hang for good after a gigabyte or two (tests/bench/multipart.mjs's 2 GiB upload). */
+async function* chunks(blob) {
+  const failed = (error) => Promise.reject(unreadable(error));
+  if (blob.size <= SMALL) {
+    yield new Uint8Array(await blob.arrayBuffer().catch(failed));
+    return;
+  }
+  const reader = blob.stream().getReader();
+  for (let chunk; !(chunk = await reader.read().catch(failed)).done; ) yield chunk.value;
 }
 
 /** A turn of the page: a message to itself, which, unlike a timer, is not held back 4 ms once
