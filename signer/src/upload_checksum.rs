@@ -45,10 +45,11 @@ impl UploadChecksum {
 
 /// Whether `url` is an AWS S3 endpoint: its host under `amazonaws.com` (or `amazonaws.com.cn`).
 fn is_aws(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let host = host.split(':').next().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+    let Some(host) = url.parse::<http::Uri>().ok().and_then(|uri| uri.host().map(str::to_ascii_lowercase))
+    else {
+        return false;
+    };
+    let host = host.trim_end_matches('.');
     [".amazonaws.com", ".amazonaws.com.cn"].iter().any(|suffix| host.ends_with(suffix))
 }
 
