@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 
 import { launchBrowser } from './support/browser.mjs';
-import { openFixture } from './support/fixture.mjs';
+import { fixturePage, openFixture } from './support/fixture.mjs';
 import { signingKey } from './support/s3.mjs';
 import { devStoreSecret, startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
 
@@ -151,14 +151,7 @@ for (const { name: storeName, start, store: storeOf, postChecksum } of STORES) {
       await signer?.stop();
     });
 
-    async function newPage() {
-      // A fixture page has no IP address of its own, so Chromium counts it as public and asks
-      // before it reaches a loopback store; a real site and its store do not meet this.
-      const context = await browser.newContext({ permissions: ['local-network-access'] });
-      const page = await context.newPage();
-      if (process.env.DEBUG_PAGE) page.on('console', (message) => console.log('PAGE', message.text()));
-      return page;
-    }
+    const newPage = () => fixturePage(browser);
 
     test('two inputs with several files each submit one key per file, in file order, a few uploads at a time', async () => {
       const page = await newPage();

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
 import { launchBrowser } from './support/browser.mjs';
-import { openFixture } from './support/fixture.mjs';
+import { fixturePage, openFixture } from './support/fixture.mjs';
 import { startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
 
 const file = (name, length) => ({ name, mimeType: 'application/octet-stream', buffer: randomBytes(length) });
@@ -98,14 +98,7 @@ for (const { name: storeName, start, storePattern } of STORES) {
       await signer?.stop();
     });
 
-    async function newPage() {
-      // A fixture page has no IP address of its own, so Chromium counts it as public and asks
-      // before it reaches a loopback store; a real site and its store do not meet this.
-      const context = await browser.newContext({ permissions: ['local-network-access'] });
-      const page = await context.newPage();
-      if (process.env.DEBUG_PAGE) page.on('console', (message) => console.log('PAGE', message.text()));
-      return page;
-    }
+    const newPage = () => fixturePage(browser);
 
     test('a form\'s and an input\'s bars show the numbers of their progress events, next to django-s3file\'s Bootstrap snippet', async () => {
       const page = await newPage();

@@ -16,3 +16,13 @@ export async function openFixture(page, signer, name, body, headers = {}) {
   // Resolves once the widget listens: the entry module awaits its initialisation.
   await page.evaluate(() => import('/pkg/s3file.js').then(() => true));
 }
+
+/** A page of a fresh context of `browser`, for a fixture. A fixture page has no IP address of
+ *  its own, so Chromium counts it as public and asks before it reaches a loopback store; a real
+ *  site and its store do not meet this. With DEBUG_PAGE set, the page's console is printed. */
+export async function fixturePage(browser) {
+  const context = await browser.newContext({ permissions: ['local-network-access'] });
+  const page = await context.newPage();
+  if (process.env.DEBUG_PAGE) page.on('console', (message) => console.log('PAGE', message.text()));
+  return page;
+}
