@@ -191,12 +191,12 @@ function start() {
 function lose(worker, failed, reason) {
   worker.terminate();
   workers.splice(workers.indexOf(worker), 1);
-  const jobs = [...new Set([...failed, ...worker.jobs.values()])];
+  const orphans = [...new Set([...failed, ...worker.jobs.values()])];
   worker.jobs.clear();
   if (worker.worked) {
-    for (const job of jobs) job.reject(new Error(`the checksum worker failed: ${reason}`));
+    for (const job of orphans) job.reject(new Error(`the checksum worker failed: ${reason}`));
   } else {
-    waiting.unshift(...jobs);
+    waiting.unshift(...orphans);
     hashOnPage(reason);
   }
   handOut();
