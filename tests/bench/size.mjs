@@ -23,12 +23,13 @@ const FILES = [
 ];
 /** Fetched later, and when: the checksums, their worker and its wasm at the first upload, the
  *  bars bound with `data-s3file-progress` with the first progress of a form or input that has
- *  the attribute. */
+ *  the attribute, gzip with the first file the signer offers to store compressed. */
 const LATER = [
   ['s3file_digest.js', 'at the first upload'],
   ['s3file_digest_worker.js', 'at the first upload'],
   ['s3file_digest.wasm', 'at the first upload'],
   ['s3file_progress.js', 'with the first progress of a bound bar'],
+  ['s3file_gzip.js', 'with the first file stored gzipped'],
 ];
 
 const measure = (name) => {

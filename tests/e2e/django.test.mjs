@@ -28,6 +28,7 @@ const WIDGET_ENTRY_FILES = [
   's3file_digest_worker.js',
   's3file_digest.wasm',
   's3file_progress.js',
+  's3file_gzip.js',
 ];
 
 /** What a page loads of the widget: the entry, the glue, the wasm, the checksums with their

@@ -146,6 +146,7 @@ describe('the npm package', () => {
       'dist/s3file_digest_worker.js',
       'dist/s3file_digest.wasm',
       'dist/s3file_progress.js',
+      'dist/s3file_gzip.js',
       'package.json',
       ...(declarations ? ['dist/s3file.d.ts'] : []),
     ];

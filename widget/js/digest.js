@@ -32,6 +32,31 @@ export async function instantiate() {
 /** The error of a file the browser would not read: changed on disk since it was chosen, or gone. */
 const unreadable = (cause) => Object.assign(new Error('the file could not be read', { cause }), { unreadable: true });
 
+/**
+ * What a transfer sends, `[body, header]`, once ready: `body` (a POST's form, whose file is its
+ * `file` entry, or a PUT's Blob), compressed first when it has a `gzip` (the sign answer's, which
+ * effects.js's `uploadBody` keeps on a POST's form: gzip.js), then carrying the checksum the
+ * header or form field `name` names, if any. A form gets it as that field, before its file; a
+ * Blob's is `header`, `[name, value]`. `read` is called after each chunk read; a file the
+ * browser would not read rejects with an error whose `unreadable` is true.
+ */
+export async function prepare(body, name, read) {
+  if (body.gzip) {
+    const { compressed } = await import('./gzip.js');
+    // Compressing fails only when the file cannot be read.
+    body = await compressed(body, body.gzip.fields, read).catch((error) => Promise.reject(unreadable(error)));
+  }
+  if (!name) return [body];
+  const form = body instanceof FormData;
+  const file = form ? body.get('file') : body;
+  const value = await checksum(file, name, read);
+  if (!form) return [body, [name, value]];
+  body.delete('file');
+  body.append(name, value);
+  body.append('file', file);
+  return [body];
+}
+
 /** How many checksums one instance computes at once (`SLOTS` of digest/src/exports.rs). */
 export const SLOTS = 8;
 
@@ -98,7 +123,7 @@ const workerLimit = () => Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
  *  of a big file are hashed one after the other, each ready as early as it can be. */
 const SMALL = 1 << 20;
 
-/** Checksums not yet handed to a worker: `{blob, code, read, resolve, reject}`, first come first. */
+/** Checksums not yet handed to a worker (`queue`'s jobs), first come first. */
 const waiting = [];
 /** The workers started (and not lost since), each with its checksums under way by number. */
 const workers = [];
@@ -114,10 +139,45 @@ let onPage;
  * would not read rejects with an error whose `unreadable` is true.
  */
 export function checksum(blob, name, read) {
-  return new Promise((resolve, reject) => {
-    waiting.push({ blob, code: ALGORITHMS[name], read, resolve, reject });
-    handOut();
-  });
+  const code = ALGORITHMS[name];
+  const { file, start } = blob;
+  if (!file) return queue(blob, code, read).promise;
+  // A part of a file (effects.js's `slice`): its checksum may be under way already, and the
+  // parts after it are hashed now, while the transfers in flight go on.
+  const computed = hashedAhead(file);
+  let job = computed.get(start);
+  computed.delete(start);
+  if (job?.code === code && job.blob.size === blob.size) job.read = read;
+  else job = queue(blob, code, read);
+  for (let next = start + blob.size, count = 0; next < file.size && count < AHEAD; next += blob.size, count++) {
+    if (!computed.has(next)) computed.set(next, queue(file.slice(next, next + blob.size), code));
+  }
+  return job.promise;
+}
+
+/** How many of a file's parts past the one whose checksum is asked for are hashed ahead of
+ *  their turn: a transfer waits for its part's checksum otherwise, as every lane of a multipart
+ *  upload would, part after part. More than the lanes a form has by default, few enough that a
+ *  stopped upload leaves little hashing to waste. */
+const AHEAD = 4;
+
+/** The checksums of parts hashed ahead, not asked for yet: by file, by where the part starts. */
+const ahead = new WeakMap();
+function hashedAhead(file) {
+  if (!ahead.has(file)) ahead.set(file, new Map());
+  return ahead.get(file);
+}
+
+/** Queues the checksum with algorithm `code` of `blob`: the job, whose `promise` settles with it
+ *  and whose `read` (settable until it is done) is called after each chunk read. */
+function queue(blob, code, read) {
+  const job = { blob, code, read };
+  job.promise = new Promise((resolve, reject) => Object.assign(job, { resolve, reject }));
+  // A part hashed ahead may never be asked for (its upload stopped): its failure is nobody's.
+  job.promise.catch(() => {});
+  waiting.push(job);
+  handOut();
+  return job;
 }
 
 /** Whether `worker` can take `job` now. */
@@ -136,7 +196,7 @@ function handOut() {
     if (onPage) {
       waiting.shift();
       onPage.last = onPage.last.then(async () => {
-        await hash(await onPage.wasm, job.blob, job.code, job.read, true).then(job.resolve, job.reject);
+        await hash(await onPage.wasm, job.blob, job.code, () => job.read?.(), true).then(job.resolve, job.reject);
       });
       continue;
     }
@@ -144,7 +204,11 @@ function handOut() {
       workers.find((worker) => !worker.jobs.size) ??
       workers.find((worker) => takes(worker, job)) ??
       (workers.length < workerLimit() ? start() : undefined);
-    if (!worker) return;
+    if (!worker) {
+      // None could be made (a script from another origin): the page hashes, this one first.
+      if (onPage) continue;
+      return;
+    }
     waiting.shift();
     const id = ++jobs;
     worker.jobs.set(id, job);

@@ -7,30 +7,21 @@
 // copy of this file (`snippets/<crate>/js/`); the widget build bundles both into one module.
 import { answered } from "../../../s3file_wasm.js";
 
-/** The checksums (digest.js, which computes them in Web Workers), fetched when the first file
- *  goes up: a page that never uploads never loads them. The widget build keeps them in a module
- *  of their own. */
-let digests;
-const checksums = () => (digests ??= import("./digest.js"));
-
 /** The requests on their way, by the number the widget gave each (widget/src/bindings/xhr.rs). */
 const requests = new Map();
 
-/** Sends an upload, `{method, url, headers, body, stall, checksum}`, as request `request`:
- *  `headers` are name-value pairs (or none); its progress events are reported too (with the
- *  fraction of the body sent, 0 when the browser cannot tell), and it is aborted when it makes
- *  no progress for `stall` ms (a stalled connection would otherwise hang the form). With a
- *  `checksum` (see widget/src/upload.rs), it first reads the file (a form body's `file`) for
- *  it: `Content-MD5`, its MD5, as that header or (in a form) field; `x-amz-checksum-crc32`, its
- *  CRC-32 as that form field; a field goes before the file. Its `loadend`, which comes once
- *  whatever happened, is reported. A checksum still being read when the stall timeout passes
- *  ends the request unsent, with `checksumStalled` set on it, and a file the browser will not
- *  read (changed on disk since it was chosen, or gone) with `fileChanged`. Returns whether it
- *  was sent (not when the browser refused, for a URL that does not parse, say). */
+/** Sends an upload, `{method, url, headers, body, stall, checksum}`, as request `request`: `headers` are name-value pairs (or none); its progress events are reported too
+ *  (with the fraction of the body sent, 0 when the browser cannot tell), and it is aborted when
+ *  it makes no progress for `stall` ms (a stalled connection would otherwise hang the form).
+ *  With a `checksum` (see widget/src/upload.rs) or a POST body's `gzip` (`uploadBody`), digest.js first prepares
+ *  the body (`prepare`): the file compressed, and the checksum of what goes. Its `loadend`,
+ *  which comes once whatever happened, is reported. A file still being read when the stall
+ *  timeout passes ends the request unsent, with `checksumStalled` set on it, and a file the
+ *  browser will not read (changed on disk since it was chosen, or gone) with `fileChanged`.
+ *  Returns whether it was sent (not when the browser refused, for a URL that does not parse,
+ *  say). */
 export function send(request, { method, url, headers, body, stall, checksum }) {
   const xhr = new XMLHttpRequest();
-  const form = body instanceof FormData;
-  const file = form ? body.get("file") : body;
   let sent = false;
   // No progress for `stall` ms ends the request: a sent one is aborted, and so reported with
   // no answer; one still reading its file for the checksum is reported as such.
@@ -45,18 +36,14 @@ export function send(request, { method, url, headers, body, stall, checksum }) {
       answered(request, undefined, xhr);
     }, stall);
   };
-  // With the checksum, once known: unless the request was stopped meanwhile.
-  const go = (value) => {
+  // The body prepared, with its checksum header if it has one: unless the request was stopped
+  // meanwhile.
+  const go = ([prepared, header]) => {
     if (requests.get(request) !== xhr) return;
-    if (!value);
-    else if (form) {
-      body.delete("file");
-      body.append(checksum, value);
-      body.append("file", file);
-    } else xhr.setRequestHeader(checksum, value);
+    if (header) xhr.setRequestHeader(...header);
     sent = true;
     arm();
-    xhr.send(body);
+    xhr.send(prepared);
   };
   return open(request, xhr, method, url, () => {
     for (const [name, value] of headers ?? []) xhr.setRequestHeader(name, value);
@@ -65,15 +52,18 @@ export function send(request, { method, url, headers, body, stall, checksum }) {
       arm();
       answered(request, event, undefined, event.lengthComputable ? event.loaded / event.total : 0);
     };
-    if (!checksum) return go();
+    if (!checksum && !body.gzip) return go([body]);
     // Reading the file counts toward the stall timeout too, each chunk read as progress: a
     // file that cannot be read (a hung network share) must not hang the form.
     arm();
     // Later, out of the widget's hands: a failure is reported as a request that got no answer.
     // The browser reads a file only as it was chosen: one changed on disk since, or gone, fails
     // to read (marked `fileChanged`), so a mix of old and new bytes never goes up.
-    checksums()
-      .then((digests) => digests.checksum(file, checksum, arm))
+    // digest.js computes checksums in Web Workers and prepares what a transfer sends. Imported
+    // when the first file goes up (the browser fetches a module once), so a page that never
+    // uploads never loads it; the widget build keeps it in a module of its own.
+    import("./digest.js")
+      .then((digests) => digests.prepare(body, checksum, arm))
       .then(go)
       .catch((error) => {
         if (requests.get(request) === xhr) {
@@ -142,8 +132,9 @@ export function whenOnline(request) {
 
 export const isOnline = () => navigator.onLine;
 
-/** Bytes `start` to `end` of `file`, as a `Blob`: nothing is read. */
-export const slice = (file, start, end) => file.slice(start, end);
+/** Bytes `start` to `end` of `file`, as a `Blob`: nothing is read. The Blob keeps its `file`
+ *  and `start`, for digest.js to hash the parts that follow ahead of their turn. */
+export const slice = (file, start, end) => Object.assign(file.slice(start, end), { file, start });
 
 /** S3's error `<Code>` in the XML answer to an upload (`xhr`). */
 export const errorCode = (xhr) => xmlText(xhr, "Code")?.trim();
@@ -352,19 +343,21 @@ export function refusal(xhr) {
 const xmlText = (xhr, tag) =>
   new DOMParser().parseFromString(xhr.responseText, "text/xml").querySelector(tag)?.textContent;
 
-/** django-s3file's fields on `input` (see widget/src/presigned.rs): each `data-fields-<name>`
- *  as `<name>`, in attribute order, then `success_action_status` `201`. */
-export function markupFields(input) {
+/** The POST django-s3file's markup on `input` describes (see widget/src/presigned.rs), as the
+ *  sign answer describes one: `{fields}`, each `data-fields-<name>` as `<name>`, in attribute
+ *  order, then `success_action_status` `201`. */
+export function markupPost(input) {
   const fields = {};
   for (const { name, value } of input.attributes) {
     if (name.startsWith("data-fields-") && name.length > 12) fields[name.slice(12)] = value;
   }
   fields.success_action_status = "201";
-  return fields;
+  return { fields };
 }
 
-/** When a POST policy among `fields` expires, in Unix milliseconds; NaN when it does not say. */
-export function policyExpiry(fields) {
+/** When the policy among a POST's `fields` expires, in Unix milliseconds; NaN when it does not
+ *  say. */
+export function policyExpiry({ fields }) {
   try {
     return Date.parse(JSON.parse(atob(fields.policy)).expiration);
   } catch {
@@ -384,11 +377,12 @@ export function deferred() {
   return [promise, ...settle];
 }
 
-/** The body of an upload: the policy's fields in order, then `Content-Type` when given, then the
- *  file (S3 ignores what follows it) under `name`. The `File` itself goes in, so its bytes never
- *  pass through wasm. */
-export function uploadBody(fields, contentType, file, name) {
-  const body = new FormData();
+/** The body of a POST (`post`, the sign answer's object for the file): the policy's `fields` in
+ *  order, then `Content-Type` when given, then the file (S3 ignores what follows it) under
+ *  `name`. The `File` itself goes in, so its bytes never pass through wasm. The body keeps the
+ *  answer's `gzip`, if any, for `send` to send the file compressed instead. */
+export function uploadBody({ fields, gzip }, contentType, file, name) {
+  const body = Object.assign(new FormData(), { gzip });
   for (const [field, value] of Object.entries(fields)) body.append(field, value);
   if (contentType !== undefined) body.append("Content-Type", contentType);
   body.append("file", file, name);

@@ -9,10 +9,11 @@
 // 2. Replaces the glue's loader with one that does only what the entry asks of it (`init()`),
 //    and a few of its helpers with smaller ones that do what the widget needs (pack/glue.mjs).
 // 3. Bundles the entry (`s3file.js`) with the glue and the JS snippets it imports (`snippets/`,
-//    wasm-bindgen's copies of widget/js/effects.js, digest.js and progress.js) into
-//    `s3file.js`, minified, but for the modules effects.js imports only when it needs them:
-//    digest.js, at the first upload, becomes `s3file_digest.js`, and progress.js, with the
-//    first progress of a form or input that binds a bar, `s3file_progress.js`. Then removes the
+//    wasm-bindgen's copies of widget/js/effects.js, digest.js, gzip.js and progress.js) into
+//    `s3file.js`, minified, but for the modules imported only when needed: digest.js, at the
+//    first upload, becomes `s3file_digest.js`; gzip.js, which digest.js imports with the first
+//    file the signer would store gzipped, `s3file_gzip.js`; and progress.js, with the first
+//    progress of a form or input that binds a bar, `s3file_progress.js`. Then removes the
 //    glue, `snippets/`, the glue's declarations and the renamings (pack/bundle.mjs, with npm's
 //    `esbuild`).
 //
@@ -22,8 +23,8 @@
 //
 // Afterwards the package is s3file.js, which the page loads, and the files it finds next to
 // itself: s3file_wasm_bg.wasm at once; s3file_digest.js, s3file_digest_worker.js and
-// s3file_digest.wasm at the first upload; s3file_progress.js with the first progress of a bound
-// bar. The widget build (xtask/src/widget.rs) runs it after wasm-opt, on a
+// s3file_digest.wasm at the first upload; s3file_gzip.js with the first file stored gzipped;
+// s3file_progress.js with the first progress of a bound bar. The widget build (xtask/src/widget.rs) runs it after wasm-opt, on a
 // freshly generated package: it refuses a glue it cannot map completely, before it writes any
 // file, so a half-renamed package never ships.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -52,8 +52,11 @@ impl Checksum {
 /// How a file goes up (PROTOCOL.md, "Upload"). The fields and headers go from the signer's
 /// JSON or the input's attributes to the request without a stop in Rust.
 pub enum Upload {
-    /// A POST to `url` of the policy's form `fields`, in the order they must be sent.
-    Post { url: String, fields: JsValue },
+    /// A POST to `url` as `post` says: the sign answer's object for the file, or one made of
+    /// django-s3file's markup. Its `fields` are the policy's form fields, in the order they must
+    /// be sent; its `gzip`, when the signer offers it, has the fields of the file compressed
+    /// (PROTOCOL.md, "Gzip").
+    Post { url: String, post: JsValue },
     /// A presigned PUT to `url` with the header pairs `headers`.
     Put { url: String, headers: JsValue },
     /// A multipart upload the signer started: `spec` is its `multipart` object, whose
@@ -97,10 +100,10 @@ impl Target {
         }
     }
 
-    /// The POST policy's fields, for a POST.
-    fn post_fields(&self) -> Option<&JsValue> {
+    /// The POST's object (its `fields`, its `gzip`), for a POST.
+    fn post(&self) -> Option<&JsValue> {
         match &self.upload {
-            Upload::Post { fields, .. } => Some(fields),
+            Upload::Post { post, .. } => Some(post),
             _ => None,
         }
     }
@@ -131,11 +134,10 @@ fn target(file: &JsValue, checksum: Checksum) -> Result<Target, &'static str> {
         }
     } else {
         let url = js::text(file, "url").ok_or("a file has no url")?;
-        let fields = js::get(file, "fields");
-        if !fields.is_object() {
+        if !js::get(file, "fields").is_object() {
             return Err("a file has no fields");
         }
-        Upload::Post { url, fields }
+        Upload::Post { url, post: file.clone() }
     };
     Ok(Target { name, key, upload, checksum })
 }
@@ -164,14 +166,14 @@ pub fn from_sign_answer(answer: &JsValue, count: usize) -> Result<(String, Vec<T
 pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> (String, Vec<Target>) {
     let attribute = |name: &str| input.get_attribute(name).unwrap_or_default();
     // The same fields for every file; the upload adds each file's `Content-Type`.
-    let fields = effects::markup_fields(input);
-    let key_template = js::text(&fields, "key").unwrap_or_default();
+    let post = effects::markup_post(input);
+    let key_template = js::text(&js::get(&post, "fields"), "key").unwrap_or_default();
     let url = attribute("data-url");
     let mut targets = Vec::new();
     for file in files {
         let name = js::name(file);
         let key = presigned::predicted_key(&key_template, &name);
-        let upload = Upload::Post { url: url.clone(), fields: fields.clone().into() };
+        let upload = Upload::Post { url: url.clone(), post: post.clone().into() };
         // django-s3file's policies allow no checksum field.
         targets.push(Target { key, name, upload, checksum: Checksum::Off });
     }
@@ -180,7 +182,7 @@ pub fn from_markup(input: &HtmlInputElement, files: &[File]) -> (String, Vec<Tar
 
 /// What the attempt's state machine needs of a field's instructions.
 pub fn signed(signature: String, targets: &[Target]) -> Signed {
-    let expires_at = targets.first().and_then(Target::post_fields).map(effects::policy_expiry);
+    let expires_at = targets.first().and_then(Target::post).map(effects::policy_expiry);
     let expires_at = expires_at.filter(|time| !time.is_nan());
     let mut shapes = Vec::new();
     for target in targets {

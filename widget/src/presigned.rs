@@ -8,7 +8,7 @@
 //!
 //! Each `data-fields-<name>` is a field of the upload, sent in attribute order, followed by
 //! `success_action_status=201` and the file's `Content-Type`, as django-s3file's own script does.
-//! `widget/js/effects.js` (`markupFields`) reads the fields from the attributes; the key S3 will
+//! `widget/js/effects.js` (`markupPost`) reads the fields from the attributes; the key S3 will
 //! answer is predicted here.
 
 use alloc::string::String;

@@ -42,14 +42,14 @@ pub fn start(
     stall: f64,
 ) -> Result<(), Failure> {
     let (method, url, headers, body, checksum) = match &target.upload {
-        Upload::Post { url, fields } => {
+        Upload::Post { url, post } => {
             let file_type = markup.then(|| file.type_());
             let checksum = match target.checksum {
                 instructions::Checksum::Md5 => Checksum::Md5,
                 instructions::Checksum::Crc32 => Checksum::Crc32,
                 instructions::Checksum::Off => Checksum::None,
             };
-            let body = effects::upload_body(fields, file_type.as_deref(), file, &target.name);
+            let body = effects::upload_body(post, file_type.as_deref(), file, &target.name);
             ("POST", url.clone(), JsValue::UNDEFINED, body.into(), checksum)
         }
         Upload::Put { url, headers } => {

@@ -30,6 +30,9 @@ const FILES: [(&str, &str); 7] = [
     ("s3file_digest.js", "www/pkg/s3file_digest.js"),
     ("s3file_digest_worker.js", "www/pkg/s3file_digest_worker.js"),
     ("s3file_digest.wasm", "www/pkg/s3file_digest.wasm"),
+    // Gzip for text types, which the checksums import (`import("./s3file_gzip.js")`) with the
+    // first file the signer offers to store compressed.
+    ("s3file_gzip.js", "www/pkg/s3file_gzip.js"),
     // The progress bars bound with `data-s3file-progress`, which the entry imports
     // (`import("./s3file_progress.js")`) with the first `progress` of a form or input that
     // has the attribute.

@@ -95,14 +95,24 @@ fn pack(project: &Project, pkg: &Path) -> Result<()> {
     run(project.command("node").arg(project.root.join("widget/js/pack.mjs")).arg(pkg))
 }
 
-/// wasm-opt passes the drop-in gets after the common ones: its control flow flattened and
-/// rebuilt by the relooper, then shrunk again (about 140 bytes of its gzipped wasm; the Leptos
-/// demo, a page of its own, is not worth the extra time). Last, its imports and exports get
-/// short names, all imports one module, and wasm-opt prints the renamings as JSON for pack to
-/// apply to the glue; in this run rather than one of pack's own, since reading and writing the
-/// wasm once more costs about 40 bytes of the gzipped wasm after the final `-Oz`.
-const WIDGET_PASSES: &[&str] =
-    &["--flatten", "--rereloop", "-Oz", "--minify-imports-and-exports-and-modules"];
+/// wasm-opt passes the drop-in gets after the common ones: what each function's calls may do is
+/// worked out first, for `-Oz` to drop calls that do nothing it needs; then its control flow
+/// is flattened and rebuilt by the relooper, and shrunk again, twice (together about 190 bytes
+/// of its gzipped wasm; the Leptos demo, a page of its own, is not worth the extra time). Its
+/// imports and exports get short names in between, all imports one module, and wasm-opt prints
+/// the renamings as JSON for pack to apply to the glue; in this run rather than one of pack's
+/// own, since reading and writing the wasm once more costs about 40 bytes of the gzipped wasm
+/// after the final `-Oz`.
+const WIDGET_PASSES: &[&str] = &[
+    "--generate-global-effects",
+    "--flatten",
+    "--rereloop",
+    "-Oz",
+    "--minify-imports-and-exports-and-modules",
+    "--flatten",
+    "--rereloop",
+    "-Oz",
+];
 
 /// Runs wasm-opt (`--merge-similar-functions -Oz`) over wasm-bindgen's output in place, then checks that a JavaScript engine
 /// compiles the result (wasm-opt validates what it reads, not what engines accept).

@@ -2,8 +2,9 @@ import { dirname, resolve } from 'node:path';
 
 // One module compresses better than the entry, the glue and the snippets apart, and the page
 // fetches one file instead of several. What the widget imports only when it needs it (the
-// checksums, `import()`ed at the first upload; the progress bars bound with markup, with the
-// first progress of a form or input that binds one) becomes a module of its own,
+// checksums, `import()`ed at the first upload; gzip, with the first file the signer would store
+// compressed; the progress bars bound with markup, with the first progress of a form or input
+// that binds one) becomes a module of its own,
 // `s3file_<name>.js`, which the page fetches then.
 
 /**

@@ -98,14 +98,15 @@ extern "C" {
     /// Why S3 refused an upload: the `<Message>` of its XML answer, else its `<Code>`.
     pub fn refusal(xhr: &Xhr) -> Option<String>;
 
-    /// django-s3file's fields on `input`: each `data-fields-<name>` as `<name>`, in attribute
-    /// order, then `success_action_status` `201`.
-    #[wasm_bindgen(js_name = markupFields)]
-    pub fn markup_fields(input: &HtmlInputElement) -> Object;
+    /// The POST django-s3file's markup on `input` describes, as a sign answer's file would:
+    /// `{fields}`, each `data-fields-<name>` as `<name>`, in attribute order, then
+    /// `success_action_status` `201`.
+    #[wasm_bindgen(js_name = markupPost)]
+    pub fn markup_post(input: &HtmlInputElement) -> Object;
 
-    /// When the POST policy among `fields` expires, in Unix milliseconds; NaN when unknown.
+    /// When the policy among a POST's `fields` expires, in Unix milliseconds; NaN when unknown.
     #[wasm_bindgen(js_name = policyExpiry)]
-    pub fn policy_expiry(fields: &JsValue) -> f64;
+    pub fn policy_expiry(post: &JsValue) -> f64;
 
     /// Bytes `start` to `end` of `file`, as a `Blob`; nothing is read.
     pub fn slice(file: &File, start: f64, end: f64) -> JsValue;
@@ -135,10 +136,10 @@ extern "C" {
     /// `[promise, resolve, reject]`.
     pub fn deferred() -> Array;
 
-    /// The multipart body of an upload: `fields` in order, then `Content-Type` if given, then
-    /// `file` under `name`.
+    /// The multipart body of a POST (its `fields` in order, then `Content-Type` if given, then
+    /// `file` under `name`), which goes compressed when `post` has `gzip` and that is smaller.
     #[wasm_bindgen(js_name = uploadBody)]
-    pub fn upload_body(fields: &JsValue, content_type: Option<&str>, file: &File, name: &str) -> FormData;
+    pub fn upload_body(post: &JsValue, content_type: Option<&str>, file: &File, name: &str) -> FormData;
 
     /// Adds a hidden input per entry (`entries` alternates names and values) and takes the
     /// names of `inputs`; with `submit`, submits the form natively as `submitter` would have,
@@ -153,12 +154,18 @@ extern "C" {
     );
 }
 
-// effects.js imports digest.js and progress.js; naming them here has wasm-bindgen copy them next
-// to effects.js.
+// effects.js imports digest.js (which imports gzip.js) and progress.js; naming them here has
+// wasm-bindgen copy them next to effects.js.
 #[wasm_bindgen(module = "/js/digest.js")]
 extern "C" {
     #[allow(dead_code)]
     fn checksum(blob: &JsValue, name: &str) -> JsValue;
+}
+
+#[wasm_bindgen(module = "/js/gzip.js")]
+extern "C" {
+    #[allow(dead_code)]
+    fn compressed(form: &JsValue, fields: &JsValue, read: &JsValue) -> JsValue;
 }
 
 #[wasm_bindgen(module = "/js/progress.js")]
