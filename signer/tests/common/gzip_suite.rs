@@ -158,6 +158,7 @@ pub async fn the_gzip_policy_takes_only_smaller_gzip_bytes(server: Server) {
             gzip(&noise(original.len())),
             "EntityTooLarge",
         ),
+        ("no bytes at all", gzip_fields.clone(), Vec::new(), "EntityTooSmall"),
         (
             "no Content-Encoding",
             without(&gzip_fields, "Content-Encoding"),
