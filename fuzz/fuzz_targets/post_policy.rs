@@ -12,13 +12,15 @@
 //! For the round trip, the signer issues a policy for the bucket of line 2, the key and
 //! Content-Type of the first field (`key=type`), the length of line 3 and the `x-amz-meta-*`
 //! fields among the others, at the time of line 4; it must decode and accept its own form, and
-//! refuse the same form with any other key.
+//! refuse the same form with any other key. Its gzip sibling (`PostPolicy::gzipped`) must accept
+//! the same form with `Content-Encoding: gzip` and fewer bytes, and nothing else.
 #![no_main]
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use s3file_fuzz::{fields, lines, text, time};
+use s3file_signer::gzip::ContentEncoding;
 use s3file_signer::post_policy::{sign_post, PolicyDocument, PolicyViolation, PostPolicy};
 use s3file_signer::sigv4::{Credentials, SigningKeyCache};
 use s3file_signer::upload_checksum::UploadChecksum;
@@ -100,6 +102,7 @@ fn issued_policy_accepts_its_own_form(
         expires_at,
         extra_fields: &extra,
         checksum_field: Some(checksum_field),
+        content_encoding: ContentEncoding::AsIs,
     };
     let credentials =
         Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", None);
@@ -144,4 +147,24 @@ fn issued_policy_accepts_its_own_form(
             "a policy for {key:?} let {other:?} through: {refused:?}"
         );
     }
+
+    // Its gzip sibling takes the same form with `Content-Encoding: gzip` and fewer bytes than
+    // the file, and neither the file's length nor the form without the encoding.
+    let Some(gzipped) = policy.gzipped() else {
+        assert!(length < 2, "a file of {length} bytes has a gzip policy");
+        return;
+    };
+    let issued = sign_post(&gzipped, &credentials, "us-east-1", now, &SigningKeyCache::default());
+    let encoded = &issued.iter().find(|(name, _)| name == "policy").expect("a policy field").1;
+    let document = PolicyDocument::decode(encoded).expect("the signer's own gzip policy decodes");
+    let mut form = issued.clone();
+    form.push((checksum_field.to_owned(), "AAAAAA==".to_owned()));
+    assert_eq!(document.check(bucket, &form, length - 1, now), Ok(()));
+    assert_eq!(document.check(bucket, &form, length, now), Err(PolicyViolation::TooLarge));
+    assert_eq!(document.check(bucket, &form, 0, now), Err(PolicyViolation::TooSmall));
+    form.retain(|(name, _)| name != "Content-Encoding");
+    assert!(matches!(
+        document.check(bucket, &form, 1, now),
+        Err(PolicyViolation::ConditionFailed(condition)) if condition.contains("$Content-Encoding")
+    ));
 }

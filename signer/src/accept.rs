@@ -64,7 +64,7 @@ pub fn types_of_extension(extension: &str) -> Vec<&'static str> {
 }
 
 /// RFC 9110's `token`, what each half of a media type is made of.
-fn is_token(text: &str) -> bool {
+pub(crate) fn is_token(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 

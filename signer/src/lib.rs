@@ -12,6 +12,7 @@ pub mod config_file;
 pub mod field_rules;
 pub mod folder_token;
 pub mod forward_signature;
+pub mod gzip;
 pub mod keys;
 pub mod metrics;
 pub mod multipart_ticket;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::gzip::ContentEncoding;
 use crate::sigv4::{self, Credentials, SigningKeyCache, ALGORITHM};
 
 /// What one upload may be.
@@ -29,6 +30,25 @@ pub struct PostPolicy<'a> {
     /// (`UploadChecksum::post_field`): the policy requires it, with any value, since the
     /// browser computes it once it has the policy.
     pub checksum_field: Option<&'a str>,
+    /// How the posted bytes are encoded: a gzip policy requires the field `Content-Encoding:
+    /// gzip`, which S3 stores the object with.
+    pub content_encoding: ContentEncoding,
+}
+
+impl<'a> PostPolicy<'a> {
+    /// The policy of the same upload sent gzip-compressed (`AWS_IS_GZIPPED`): everything as in
+    /// this one but the field `Content-Encoding: gzip` and a length from 1 to one byte less than
+    /// this one's largest, so that only compressed bytes smaller than the file go up this way
+    /// (the browser sends the file as it is otherwise). `None` for a file under 2 bytes, which
+    /// no compressed body can undercut.
+    pub fn gzipped(&self) -> Option<PostPolicy<'a>> {
+        let below = self.content_length.end().checked_sub(1).filter(|below| *below >= 1)?;
+        Some(PostPolicy {
+            content_length: 1..=below,
+            content_encoding: ContentEncoding::Gzip,
+            ..self.clone()
+        })
+    }
 }
 
 /// Form fields for a browser POST, in the order they must be sent (before the file).
@@ -36,6 +56,9 @@ pub type FormFields = Vec<(String, String)>;
 
 /// The status S3 answers a successful upload with; 201 carries the stored key in its body.
 pub const SUCCESS_STATUS: &str = "201";
+
+/// The form field S3 stores as the object's `Content-Encoding`.
+pub const CONTENT_ENCODING: &str = "Content-Encoding";
 
 pub fn sign_post(
     policy: &PostPolicy<'_>,
@@ -51,11 +74,16 @@ pub fn sign_post(
         json!(["eq", "$key", policy.key]),
         json!({ "success_action_status": SUCCESS_STATUS }),
         json!({ "Content-Type": policy.content_type }),
+    ];
+    if let Some(encoding) = policy.content_encoding.header() {
+        conditions.push(json!({ CONTENT_ENCODING: encoding }));
+    }
+    conditions.extend([
         json!(["content-length-range", policy.content_length.start(), policy.content_length.end()]),
         json!({ "x-amz-algorithm": ALGORITHM }),
         json!({ "x-amz-credential": credential }),
         json!({ "x-amz-date": amz_date }),
-    ];
+    ]);
     if let Some(field) = policy.checksum_field {
         conditions.push(json!(["starts-with", format!("${field}"), ""]));
     }
@@ -76,11 +104,16 @@ pub fn sign_post(
     let mut fields = vec![
         ("key".to_owned(), policy.key.to_owned()),
         ("Content-Type".to_owned(), policy.content_type.to_owned()),
+    ];
+    if let Some(encoding) = policy.content_encoding.header() {
+        fields.push((CONTENT_ENCODING.to_owned(), encoding.to_owned()));
+    }
+    fields.extend([
         ("success_action_status".to_owned(), SUCCESS_STATUS.to_owned()),
         ("x-amz-algorithm".to_owned(), ALGORITHM.to_owned()),
         ("x-amz-credential".to_owned(), credential),
         ("x-amz-date".to_owned(), amz_date),
-    ];
+    ]);
     fields.extend(policy.extra_fields.iter().cloned());
     if let Some(token) = &credentials.session_token {
         fields.push(("x-amz-security-token".to_owned(), token.clone()));
@@ -386,6 +419,7 @@ mod tests {
             expires_at: now + time::Duration::hours(1),
             extra_fields: &[],
             checksum_field,
+            content_encoding: ContentEncoding::AsIs,
         };
         sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default())
     }
@@ -519,6 +553,7 @@ mod tests {
                 expires_at: now + time::Duration::minutes(5),
                 extra_fields: &extra_fields,
                 checksum_field: Some(CHECKSUM_FIELD),
+                content_encoding: ContentEncoding::AsIs,
             };
             let fields = sign_post(&policy, &credentials, "us-east-1", now, &SigningKeyCache::default());
             assert!(fields.contains(&(name.to_owned(), value.to_owned())), "{case}: {fields:?}");
@@ -531,6 +566,102 @@ mod tests {
             let altered = replaced(&form, name, "altered");
             assert_eq!(document.check("b", &altered, 1, now), condition, "{case}: altered");
         }
+    }
+
+    /// The document's conditions and the form's fields, as issued.
+    fn conditions_and_fields(policy: &PostPolicy<'_>, now: OffsetDateTime) -> (Vec<Value>, FormFields) {
+        let credentials = Credentials::new("AKIAIOSFODNN7EXAMPLE", AWS_SECRET, None);
+        let fields = sign_post(policy, &credentials, "us-east-1", now, &SigningKeyCache::default());
+        let encoded = &fields.iter().find(|(name, _)| name == "policy").unwrap().1;
+        let document: Value = serde_json::from_slice(&BASE64.decode(encoded).unwrap()).unwrap();
+        (document["conditions"].as_array().unwrap().clone(), fields)
+    }
+
+    fn plain_policy(size: u64, extra_fields: &[(String, String)], now: OffsetDateTime) -> PostPolicy<'_> {
+        PostPolicy {
+            bucket: "bucket",
+            key: "tmp/s3file/abc/a.css",
+            content_type: "text/css",
+            content_length: size..=size,
+            expires_at: now + time::Duration::hours(1),
+            extra_fields,
+            checksum_field: Some(CHECKSUM_FIELD),
+            content_encoding: ContentEncoding::AsIs,
+        }
+    }
+
+    /// The gzip policy is the plain one with exactly two changes: `Content-Encoding: gzip`
+    /// required (and sent, after `Content-Type`), and a length below the file's.
+    #[test]
+    fn the_gzip_policy_differs_in_its_encoding_and_length_alone() {
+        let now = datetime!(2026-11-22 10:00 UTC);
+        let extra = vec![("Cache-Control".to_owned(), "max-age=60".to_owned())];
+        let plain = plain_policy(100, &extra, now);
+        let gzipped = plain.gzipped().unwrap();
+        let (plain_conditions, plain_fields) = conditions_and_fields(&plain, now);
+        let (gzip_conditions, gzip_fields) = conditions_and_fields(&gzipped, now);
+
+        let mut expected = plain_conditions.clone();
+        let range = expected.iter().position(|c| c[0] == "content-length-range").unwrap();
+        expected[range] = json!(["content-length-range", 1, 99]);
+        let content_type = expected.iter().position(|c| c.get("Content-Type").is_some()).unwrap();
+        expected.insert(content_type + 1, json!({"Content-Encoding": "gzip"}));
+        assert_eq!(gzip_conditions, expected);
+
+        let mut expected: FormFields = plain_fields
+            .iter()
+            .filter(|(name, _)| name != "policy" && name != "x-amz-signature")
+            .cloned()
+            .collect();
+        expected.insert(2, ("Content-Encoding".to_owned(), "gzip".to_owned()));
+        let signed: FormFields = gzip_fields
+            .iter()
+            .filter(|(name, _)| name != "policy" && name != "x-amz-signature")
+            .cloned()
+            .collect();
+        assert_eq!(signed, expected);
+        assert_eq!(gzip_fields[1].0, "Content-Type");
+        assert_eq!(gzip_fields[2], ("Content-Encoding".to_owned(), "gzip".to_owned()));
+    }
+
+    #[test]
+    fn the_gzip_policy_takes_only_gzip_bytes_smaller_than_the_file() {
+        let now = datetime!(2026-11-22 10:00 UTC);
+        let plain = plain_policy(100, &[], now);
+        let (_, fields) = conditions_and_fields(&plain.gzipped().unwrap(), now);
+        let document =
+            PolicyDocument::decode(&fields.iter().find(|(n, _)| n == "policy").unwrap().1).unwrap();
+        let form = with_key(&fields, "tmp/s3file/abc/a.css");
+        let encoding = || condition_failed(r#"["eq", "$Content-Encoding", "gzip"]"#);
+        let cases = [
+            ("one byte", form.clone(), 1, Ok(())),
+            ("a byte less than the file", form.clone(), 99, Ok(())),
+            ("as long as the file", form.clone(), 100, Err(PolicyViolation::TooLarge)),
+            ("nothing", form.clone(), 0, Err(PolicyViolation::TooSmall)),
+            ("without Content-Encoding", without(&form, "Content-Encoding"), 50, encoding()),
+            ("another encoding", replaced(&form, "Content-Encoding", "br"), 50, encoding()),
+            ("gzip in capitals", replaced(&form, "Content-Encoding", "GZIP"), 50, encoding()),
+        ];
+        for (case, form, length, expected) in cases {
+            assert_eq!(document.check("bucket", &form, length, now), expected, "{case}");
+        }
+        // And the plain policy takes no Content-Encoding at all.
+        let (_, fields) = conditions_and_fields(&plain, now);
+        let document =
+            PolicyDocument::decode(&fields.iter().find(|(n, _)| n == "policy").unwrap().1).unwrap();
+        let encoded = replaced(&with_key(&fields, "tmp/s3file/abc/a.css"), "Content-Encoding", "gzip");
+        let refused = Err(PolicyViolation::ExtraField("Content-Encoding".to_owned()));
+        assert_eq!(document.check("bucket", &encoded, 100, now), refused);
+    }
+
+    #[test]
+    fn files_under_two_bytes_have_no_gzip_policy() {
+        let now = datetime!(2026-11-22 10:00 UTC);
+        let range = |size| plain_policy(size, &[], now).gzipped().map(|policy| policy.content_length);
+        assert_eq!(range(0), None);
+        assert_eq!(range(1), None);
+        assert_eq!(range(2), Some(1..=1));
+        assert_eq!(range(u64::MAX), Some(1..=u64::MAX - 1));
     }
 
     #[test]

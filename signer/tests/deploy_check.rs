@@ -36,6 +36,22 @@ fn a_sound_production_configuration_passes() {
     assert!(ok, "{stderr}");
 }
 
+/// The gzip settings from the environment, under django-storages' names.
+#[test]
+fn gzip_settings_come_from_the_environment() {
+    let sound = [("AWS_STORAGE_BUCKET_NAME", "media"), ("S3FILE_SECRET_KEY", STRONG_SECRET)];
+    let with = |extra: &[(&'static str, &'static str)]| [&sound[..], extra].concat();
+    let (ok, stderr) =
+        check_deploy(&with(&[("AWS_IS_GZIPPED", "True"), ("GZIP_CONTENT_TYPES", "text/css, text/plain")]));
+    assert!(ok, "{stderr}");
+    let (ok, stderr) = check_deploy(&with(&[("AWS_IS_GZIPPED", "True"), ("GZIP_CONTENT_TYPES", "text/*")]));
+    assert!(!ok);
+    assert!(stderr.contains("GZIP_CONTENT_TYPES") && stderr.contains("text/*"), "{stderr}");
+    let (ok, stderr) = check_deploy(&with(&[("AWS_IS_GZIPPED", "perhaps")]));
+    assert!(!ok);
+    assert!(stderr.contains("perhaps"), "{stderr}");
+}
+
 #[test]
 fn a_settings_file_beats_the_environment_and_loses_to_flags() {
     let dir = std::env::temp_dir().join(format!("s3file-deploy-check-{}", std::process::id()));

@@ -14,6 +14,7 @@ use reqwest::multipart::{Form, Part};
 store_suite!(dev_settings);
 s3_api_suite!(dev_settings);
 finalize_attack_suite!(dev_settings);
+gzip_suite!(dev_settings);
 
 #[tokio::test]
 async fn two_dev_signers_with_one_secret_and_store_are_replicas() {
@@ -315,4 +316,53 @@ fn assert_private(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{} is mode {mode:o}", path.display());
+}
+
+/// S3 refuses a form field no condition of its policy names: the plain fields with
+/// `Content-Encoding` added. SeaweedFS stores such a form, with the encoding it names.
+#[tokio::test]
+async fn dev_store_refuses_a_content_encoding_the_policy_does_not_name() {
+    let server = start(dev_settings(&["--is-gzipped", "true"])).await;
+    let original = gzip_suite::css();
+    let signed = server.sign("file", &[("site.css", original.len() as u64, "text/css")]).await;
+    let upload = signed.file(0);
+    let mut encoded = fields_of(upload);
+    encoded.push(("Content-Encoding".to_owned(), "gzip".to_owned()));
+    let (status, body) = error_text(server.upload(upload, &encoded, "site.css", original).await).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Extra input fields: Content-Encoding"), "{body}");
+    assert!(!server.exists(upload["key"].as_str().unwrap()).await);
+}
+
+/// HEAD answers what GET does: the stored encoding and the stored (compressed) length.
+#[tokio::test]
+async fn dev_store_heads_a_gzip_object_with_its_encoding() {
+    let server = start(dev_settings(&["--is-gzipped", "true"])).await;
+    let original = gzip_suite::css();
+    let compressed = gzip_suite::gzip(&original);
+    let signed = server.sign("file", &[("site.css", original.len() as u64, "text/css")]).await;
+    let upload = signed.file(0);
+    let response =
+        server.upload(upload, &gzip_suite::gzip_fields_of(upload), "site.css", compressed.clone()).await;
+    assert_eq!(response.status(), 201);
+    let url = format!("{}/{}", upload["url"].as_str().unwrap(), upload["key"].as_str().unwrap());
+    let head = server.http.head(url).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-encoding"], "gzip");
+    assert_eq!(head.headers()["content-type"], "text/css");
+    assert_eq!(head.headers()["content-length"], compressed.len().to_string().as_str());
+}
+
+/// A presigned PUT signs the exact length, and a multipart upload's parts are planned over
+/// the file's size: neither can take bytes compressed after signing, so neither gets gzip.
+#[tokio::test]
+async fn put_mode_and_multipart_uploads_get_no_gzip_fields() {
+    for args in [&["--upload-method", "put"][..], &["--multipart-threshold", "1000"]] {
+        let args = [&["--is-gzipped", "true"][..], args].concat();
+        let server = start(dev_settings(&args)).await;
+        let signed = server.sign("file", &[("site.css", 2000, "text/css")]).await;
+        let file = signed.file(0);
+        assert!(file.get("put").is_some() || file.get("multipart").is_some(), "{args:?}: {file}");
+        assert!(file.get("gzip").is_none(), "{args:?}: {file}");
+    }
 }

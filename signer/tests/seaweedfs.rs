@@ -6,6 +6,7 @@ mod common;
 store_suite!(seaweedfs_settings);
 s3_api_suite!(seaweedfs_settings);
 finalize_attack_suite!(seaweedfs_settings);
+gzip_suite!(seaweedfs_settings);
 
 /// The signer reaches S3 at one address, browsers at another: POST URLs and download URLs must
 /// name the public one, and work there.

@@ -29,6 +29,7 @@ pub use settings::{
 use crate::cloudfront_signer::CloudFrontSigner;
 use crate::field_rules::FieldRules;
 use crate::forwarding::TrustedProxies;
+use crate::gzip::Gzip;
 use crate::keys::FinalNaming;
 use crate::object_parameters::ObjectParameters;
 use crate::transport::{Proxy, Trust};
@@ -48,6 +49,8 @@ pub struct Config {
     pub downloads: Downloads,
     /// What every stored object gets (`AWS_S3_OBJECT_PARAMETERS`, `AWS_DEFAULT_ACL`).
     pub object_parameters: ObjectParameters,
+    /// Which files are stored gzip-compressed (`AWS_IS_GZIPPED`, `GZIP_CONTENT_TYPES`).
+    pub gzip: Gzip,
     pub limits: Limits,
     pub front: Front,
 }

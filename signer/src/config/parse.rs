@@ -9,6 +9,7 @@ use super::{
     Settings, Store, Uploads, S3,
 };
 use crate::cloudfront_signer::CloudFrontSigner;
+use crate::gzip::Gzip;
 use crate::keys::FinalNaming;
 use crate::object_parameters::ObjectParameters;
 use crate::part_plan::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MIN_PART_SIZE};
@@ -40,7 +41,8 @@ impl Config {
             errors.push("S3FILE_MAX_FILE_SIZE may be at most 5 TiB, S3's largest object".to_owned());
         }
         let rules = settings.field_rules().map_err(|problems| errors.extend(problems)).ok();
-        match (store, secrets, limits, downloads, front, uploads, finals, object_parameters, rules) {
+        let gzip = gzip(settings, object_parameters.as_ref(), &mut errors);
+        match (store, secrets, limits, downloads, front, uploads, finals, object_parameters, rules, gzip) {
             (
                 Some(store),
                 Some(secrets),
@@ -51,6 +53,7 @@ impl Config {
                 Some(finals),
                 Some(object_parameters),
                 Some(rules),
+                Some(gzip),
             ) if errors.is_empty() => Ok(Config {
                 listen: settings.listen,
                 store,
@@ -60,6 +63,7 @@ impl Config {
                 finals,
                 downloads,
                 object_parameters,
+                gzip,
                 limits,
                 front,
             }),
@@ -372,4 +376,26 @@ fn finals(settings: &Settings, errors: &mut Vec<String>) -> Option<Finals> {
         naming: FinalNaming::from_overwrite(settings.file_overwrite),
         copy_threshold: settings.multipart_copy_threshold,
     })
+}
+
+/// `AWS_IS_GZIPPED` and `GZIP_CONTENT_TYPES`. django-storages leaves a file alone when the
+/// object parameters already give a `ContentEncoding`; set for every object, that would switch
+/// gzip off for all of them without a word, so the two are refused together instead.
+fn gzip(
+    settings: &Settings,
+    parameters: Option<&ObjectParameters>,
+    errors: &mut Vec<String>,
+) -> Option<Gzip> {
+    let gzip = Gzip::from_settings(settings.is_gzipped, &settings.gzip_content_types)
+        .map_err(|error| errors.push(error))
+        .ok()?;
+    if gzip != Gzip::Off && parameters.is_some_and(|parameters| parameters.content_encoding.is_some()) {
+        errors.push(
+            "AWS_IS_GZIPPED and a ContentEncoding in AWS_S3_OBJECT_PARAMETERS exclude each other: the \
+             parameter would leave every file uncompressed; remove one"
+                .to_owned(),
+        );
+        return None;
+    }
+    Some(gzip)
 }

@@ -92,6 +92,17 @@ pub struct Settings {
     #[arg(long, env = "AWS_S3_OBJECT_PARAMETERS")]
     pub object_parameters: Option<String>,
 
+    /// Whether files of the types in GZIP_CONTENT_TYPES are stored gzip-compressed, served with
+    /// `Content-Encoding: gzip`, when that makes them smaller (AWS_IS_GZIPPED). Browsers
+    /// compress what they upload by POST policy; the signer compresses no-JavaScript uploads.
+    #[arg(long, env = "AWS_IS_GZIPPED", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub is_gzipped: bool,
+
+    /// Media types AWS_IS_GZIPPED compresses, comma-separated, compared without parameters
+    /// and case (GZIP_CONTENT_TYPES); in the settings file a list.
+    #[arg(long, env = "GZIP_CONTENT_TYPES", default_value = crate::gzip::DEFAULT_TYPES)]
+    pub gzip_content_types: String,
+
     /// Canned ACL of stored objects unless object_parameters sets ACL (AWS_DEFAULT_ACL).
     #[arg(long, env = "AWS_DEFAULT_ACL")]
     pub default_acl: Option<String>,

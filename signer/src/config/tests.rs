@@ -247,3 +247,56 @@ fn an_empty_fallback_list_means_no_fallback_secrets() {
     let two = parse(&["--secret-key", &strong, "--fallback-secret-keys", &format!("{old},{strong}")]);
     assert_eq!(two.fallback_secret_keys, [old, strong]);
 }
+
+/// `AWS_IS_GZIPPED` and `GZIP_CONTENT_TYPES` from flags and the settings file, with
+/// django-storages' defaults.
+#[test]
+fn gzip_settings_read_like_django_settings() {
+    use crate::gzip::Gzip;
+    let strong = "x".repeat(MIN_SECRET_LEN);
+    let gzip = |settings: Settings| Config::from_settings(&settings).unwrap().gzip;
+    assert_eq!(gzip(parse(&["--dev"])), Gzip::Off);
+    let defaults = gzip(parse(&["--dev", "--is-gzipped", "True"]));
+    for listed in
+        ["text/css", "text/javascript", "application/javascript", "application/x-javascript", "image/svg+xml"]
+    {
+        assert!(defaults.applies_to(listed), "{listed}");
+    }
+    assert!(!defaults.applies_to("text/plain"));
+    let flags =
+        gzip(parse(&["--dev", "--is-gzipped", "true", "--gzip-content-types", "text/plain, TEXT/CSV"]));
+    assert!(flags.applies_to("text/csv") && flags.applies_to("text/plain") && !flags.applies_to("text/css"));
+    let file = parse_toml(
+        &format!("bucket_name = \"b\"\nsecret_key = \"{strong}\"\nis_gzipped = true\ngzip_content_types = [\"application/json\"]"),
+        &[],
+    );
+    let file = gzip(file);
+    assert!(file.applies_to("application/json; charset=utf-8") && !file.applies_to("text/css"));
+    // A flag wins over the file.
+    assert_eq!(gzip(parse_toml("is_gzipped = true", &["--dev", "--is-gzipped", "false"])), Gzip::Off);
+}
+
+#[test]
+fn bad_gzip_settings_are_errors_naming_them() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["--is-gzipped", "true", "--gzip-content-types", "text/*"], "GZIP_CONTENT_TYPES"),
+        (&["--gzip-content-types", "css"], "GZIP_CONTENT_TYPES"),
+        (&["--is-gzipped", "true", "--gzip-content-types", ""], "GZIP_CONTENT_TYPES"),
+        (
+            &["--is-gzipped", "true", "--object-parameters", r#"{"ContentEncoding": "br"}"#],
+            "AWS_S3_OBJECT_PARAMETERS",
+        ),
+    ];
+    for (args, setting) in cases {
+        let mut args = args.to_vec();
+        args.push("--dev");
+        let errors = parse(&args).errors();
+        assert!(errors.iter().any(|e| e.contains(setting)), "{args:?}: {errors:?}");
+    }
+    // Without gzip, a ContentEncoding parameter is the operator's own business.
+    let alone = parse(&["--dev", "--object-parameters", r#"{"ContentEncoding": "br"}"#]);
+    assert_eq!(alone.errors(), Vec::<String>::new());
+    let not_a_boolean =
+        <Cli as clap::Parser>::try_parse_from(["s3file-signer", "--is-gzipped", "maybe"]).unwrap_err();
+    assert!(not_a_boolean.to_string().contains("--is-gzipped"), "{not_a_boolean}");
+}

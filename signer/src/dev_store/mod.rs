@@ -49,7 +49,7 @@ use tokio::io::AsyncWriteExt;
 use crate::sigv4::{self, SigningKeyCache};
 use checksums::{BodyDigest, Digests, Expected};
 pub use multipart::{MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE};
-pub use objects::{kept_headers, Meta, Objects};
+pub use objects::{kept_headers, Meta, MetadataDirective, Objects};
 use staging::Staged;
 use uploads::Uploads;
 
@@ -331,6 +331,11 @@ fn object_headers(meta: &Meta, headers: &mut HeaderMap) {
     headers.insert(header::ETAG, etag_header(&meta.etag));
 }
 
+/// The headers of a request S3 keeps with the object it stores.
+fn kept_request_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    kept_headers(headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))))
+}
+
 /// The object's type as the request gives it, or S3's default.
 fn content_type_of(headers: &HeaderMap) -> String {
     headers
@@ -355,7 +360,7 @@ impl From<checksums::DigestError> for S3Error {
 async fn put_object(store: &DevStore, request: &ObjectRequest, body: Body) -> Response {
     let headers = &request.headers;
     if let Some(source) = headers.get("x-amz-copy-source") {
-        return copy_object(store, source, &request.key).await;
+        return copy_object(store, source, &request.key, headers).await;
     }
     let expected = match Expected::from_headers(headers) {
         Ok(expected) => expected,
@@ -370,9 +375,7 @@ async fn put_object(store: &DevStore, request: &ObjectRequest, body: Body) -> Re
         content_type: content_type_of(headers),
         size: digests.size,
         etag: digests.etag(),
-        headers: kept_headers(
-            headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
-        ),
+        headers: kept_request_headers(headers),
     };
     match store.0.objects.commit(staged, meta).await {
         Ok(meta) => {
@@ -462,12 +465,26 @@ fn copy_source(store: &DevStore, source: &HeaderValue) -> Result<String, S3Error
     Ok(from.to_owned())
 }
 
-async fn copy_object(store: &DevStore, source: &HeaderValue, key: &str) -> Response {
-    let from = match copy_source(store, source) {
-        Ok(from) => from,
+/// `x-amz-metadata-directive`: `COPY` (the default) keeps the source's type and headers,
+/// `REPLACE` stores the request's.
+fn metadata_directive(headers: &HeaderMap) -> Result<MetadataDirective, S3Error> {
+    match headers.get("x-amz-metadata-directive").map(HeaderValue::as_bytes) {
+        None | Some(b"COPY") => Ok(MetadataDirective::Copy),
+        Some(b"REPLACE") => Ok(MetadataDirective::Replace {
+            content_type: content_type_of(headers),
+            headers: kept_request_headers(headers),
+        }),
+        Some(_) => Err(s3_error(StatusCode::BAD_REQUEST, "InvalidArgument", "Unknown metadata directive.")),
+    }
+}
+
+async fn copy_object(store: &DevStore, source: &HeaderValue, key: &str, headers: &HeaderMap) -> Response {
+    let copied = copy_source(store, source).and_then(|from| Ok((from, metadata_directive(headers)?)));
+    let (from, directive) = match copied {
+        Ok(copied) => copied,
         Err(error) => return error.into_response(),
     };
-    match store.0.objects.copy(&from, key).await {
+    match store.0.objects.copy(&from, key, directive).await {
         Ok(Some(meta)) => {
             let body = xml::document("CopyObjectResult", None, |root| {
                 xml::text(root, "LastModified", &multipart::timestamp(uploads::now_ms()));

@@ -13,8 +13,8 @@ use super::multipart::{self, no_such_upload, MAX_COMPLETE_BODY, MAX_PART_SIZE, M
 use super::uploads::{initiation_ms, UploadMeta};
 use super::xml;
 use super::{
-    content_type_of, copy_source, echo_checksum, etag_header, internal, kept_headers, receive_checked,
-    s3_error, too_large, xml_response, DevStore, ObjectRequest, S3Error,
+    content_type_of, copy_source, echo_checksum, etag_header, internal, kept_request_headers,
+    receive_checked, s3_error, too_large, xml_response, DevStore, ObjectRequest, S3Error,
 };
 
 /// The upload named by `uploadId`, which must be in progress for this very key.
@@ -31,9 +31,7 @@ pub(super) async fn create(store: &DevStore, request: &ObjectRequest) -> Respons
     let meta = UploadMeta {
         key: request.key.clone(),
         content_type: content_type_of(&request.headers),
-        headers: kept_headers(
-            request.headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
-        ),
+        headers: kept_request_headers(&request.headers),
         initiated_ms: initiation_ms(),
     };
     match store.0.uploads.create(&meta).await {

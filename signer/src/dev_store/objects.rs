@@ -35,6 +35,16 @@ pub fn kept_headers<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<
         .collect()
 }
 
+/// What a copy is stored with (CopyObject's `x-amz-metadata-directive`).
+#[derive(Debug, Clone)]
+pub enum MetadataDirective {
+    /// The source's type and headers (`COPY`, S3's default).
+    Copy,
+    /// The type and headers of the copy request alone (`REPLACE`): what it leaves out, the copy
+    /// does not have.
+    Replace { content_type: String, headers: Vec<(String, String)> },
+}
+
 #[derive(Debug, Clone)]
 pub struct Objects {
     dir: PathBuf,
@@ -81,8 +91,17 @@ impl Objects {
         self.data_path(key)
     }
 
-    pub async fn copy(&self, from: &str, to: &str) -> std::io::Result<Option<Meta>> {
+    pub async fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        directive: MetadataDirective,
+    ) -> std::io::Result<Option<Meta>> {
         let Some(source) = self.meta(from).await? else { return Ok(None) };
+        let source = match directive {
+            MetadataDirective::Copy => source,
+            MetadataDirective::Replace { content_type, headers } => Meta { content_type, headers, ..source },
+        };
         // Through a staged file of our own rather than a file system copy, which would carry
         // the source's mode over.
         let (staged, mut target) = self.stage()?;

@@ -304,6 +304,34 @@ async fn refusals_carry_s3s_codes_where_seaweedfs_differs() {
     }
 }
 
+/// CopyObject takes `COPY` or `REPLACE` as its metadata directive, and nothing else.
+#[tokio::test]
+async fn an_unknown_metadata_directive_is_refused() {
+    use aws_sdk_s3::types::MetadataDirective;
+    let dev = start().await;
+    dev.client()
+        .put_object()
+        .bucket(dev.bucket())
+        .key("source.txt")
+        .body(b"hello".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let refused = dev
+        .client()
+        .copy_object()
+        .bucket(dev.bucket())
+        .copy_source("s3file-dev/source.txt")
+        .key("copy.txt")
+        .metadata_directive(MetadataDirective::from("MOVE"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("InvalidArgument"), "{refused:?}");
+    let head = dev.client().head_object().bucket(dev.bucket()).key("copy.txt").send().await;
+    assert!(head.is_err(), "nothing was copied");
+}
+
 #[tokio::test]
 async fn copied_parts_answer_their_md5() {
     let dev = start().await;

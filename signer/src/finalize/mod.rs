@@ -7,6 +7,7 @@
 //! undoes the copies before it; only when all are stored are the uploads deleted. So a bad key,
 //! a missing upload or a failing store leaves every upload where it was.
 
+mod fallback_gzip;
 mod form;
 mod moves;
 

@@ -5,13 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use tempfile::TempPath;
 use time::OffsetDateTime;
 
+use super::fallback_gzip;
 use super::form::Form;
 use super::{refused, Finalized, StoredFile};
 use crate::config::Downloads;
 use crate::error::{Error, Result};
 use crate::field_rules::FieldRules;
+use crate::gzip::{ContentEncoding, Gzip};
 use crate::keys::{self, FinalNaming, UploadKey};
 use crate::s3_url;
 use crate::state::AppState;
@@ -32,6 +35,8 @@ enum Source<'a> {
     Upload(&'a UploadKey),
     /// A file the browser posted to the signer itself: stored from disk.
     Spooled(&'a Path),
+    /// Such a file gzip-compressed by the signer (`AWS_IS_GZIPPED`), from a file of its own.
+    Compressed(TempPath),
 }
 
 pub(super) async fn finalize_form(state: &AppState, rules: &FieldRules, form: Form) -> Result<Finalized> {
@@ -75,10 +80,17 @@ pub(super) async fn finalize_form(state: &AppState, rules: &FieldRules, form: Fo
             name: &file.name,
             source: Source::Spooled(&file.file),
             destination: naming.final_key(location, &folder_id, &file.name),
-            info: ObjectInfo { size: file.size, content_type: file.content_type.clone() },
+            info: ObjectInfo {
+                size: file.size,
+                content_type: file.content_type.clone(),
+                content_encoding: ContentEncoding::AsIs,
+            },
         });
     }
     check_destinations(state, naming, &moves).await?;
+    for step in &mut moves {
+        compress_spooled(&state.config.gzip, step).await?;
+    }
 
     let mut etags = Vec::with_capacity(moves.len());
     for (done, step) in moves.iter().enumerate() {
@@ -155,12 +167,28 @@ async fn check_destinations(state: &AppState, naming: FinalNaming, moves: &[Move
     Ok(())
 }
 
+/// A fallback file of a type `AWS_IS_GZIPPED` compresses goes up compressed when that makes it
+/// smaller, as the widget would have sent it; finalize then reports the compressed size, the
+/// object's, as an upload's.
+async fn compress_spooled(gzip: &Gzip, step: &mut Move<'_>) -> Result<()> {
+    let Source::Spooled(path) = step.source else { return Ok(()) };
+    if !gzip.applies_to(&step.info.content_type) {
+        return Ok(());
+    }
+    if let Some(compressed) = fallback_gzip::compress_if_smaller(path, step.info.size).await? {
+        step.info.size = compressed.size;
+        step.info.content_encoding = ContentEncoding::Gzip;
+        step.source = Source::Compressed(compressed.file);
+    }
+    Ok(())
+}
+
 async fn store(state: &AppState, step: &Move<'_>) -> anyhow::Result<Option<String>> {
-    match step.source {
-        Source::Upload(key) => state.storage.copy_object(key.as_str(), &step.destination, &step.info).await,
-        Source::Spooled(path) => {
-            state.storage.put_file(&step.destination, path, &step.info.content_type).await
-        }
+    let storage = &state.storage;
+    match &step.source {
+        Source::Upload(key) => storage.copy_object(key.as_str(), &step.destination, &step.info).await,
+        Source::Spooled(path) => storage.put_file(&step.destination, path, &step.info).await,
+        Source::Compressed(path) => storage.put_file(&step.destination, path, &step.info).await,
     }
 }
 

@@ -11,6 +11,7 @@ use super::JsonBody;
 use crate::config::UploadMethod;
 use crate::error::{Error, Result};
 use crate::field_rules::{self, Refusal};
+use crate::gzip::{ContentEncoding, Gzip};
 use crate::keys;
 use crate::multipart_ticket::{self, Ticket};
 use crate::part_plan::{PartPlan, PartsState};
@@ -82,12 +83,25 @@ pub struct SignedUpload {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Upload {
-    /// A POST policy: `fields` in order, then the checksum's field (if any) and the file, to `url`.
-    Post { url: String, fields: Map<String, Value> },
+    /// A POST policy: `fields` in order, then the checksum's field (if any) and the file, to `url`;
+    /// `gzip` when the file may go up gzip-compressed instead (`AWS_IS_GZIPPED`).
+    Post {
+        url: String,
+        fields: Map<String, Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gzip: Option<GzipPost>,
+    },
     /// A presigned PUT, for stores without POST.
     Put { put: PresignedPut },
     /// A multipart upload the browser sends the parts of.
     Multipart { multipart: MultipartStart },
+}
+
+/// The fields of the same POST for the file's gzip-compressed bytes, which the browser sends in
+/// place of `fields` when they are fewer than the file's (PROTOCOL.md, "Upload").
+#[derive(Debug, Serialize)]
+pub struct GzipPost {
+    pub fields: Map<String, Value>,
 }
 
 /// A multipart upload the browser sends the parts of: it asks `/s3file/parts` for part URLs
@@ -185,8 +199,7 @@ pub async fn sign(
             if post.is_none() {
                 post = Some(PostSigning::new(&state, &headers, now).await?);
             }
-            let (url, fields) = post.as_ref().expect("just set").sign(&state, &key, size, &content_type);
-            Upload::Post { url, fields }
+            post.as_ref().expect("just set").sign(&state, &key, size, &content_type)
         };
         files.push(SignedUpload { name, key, upload });
     }
@@ -278,14 +291,9 @@ impl PostSigning {
         })
     }
 
-    /// The POST policy of exactly this key, type and size.
-    fn sign(
-        &self,
-        state: &AppState,
-        key: &str,
-        size: u64,
-        content_type: &str,
-    ) -> (String, Map<String, Value>) {
+    /// The POST policy of exactly this key, type and size, and its gzip sibling if the file
+    /// gets one.
+    fn sign(&self, state: &AppState, key: &str, size: u64, content_type: &str) -> Upload {
         let policy = PostPolicy {
             bucket: &state.storage.bucket,
             // The exact key: no other name, in this folder or elsewhere, can ride on the policy.
@@ -296,12 +304,29 @@ impl PostSigning {
             expires_at: self.expires_at,
             extra_fields: &self.extra_fields,
             checksum_field: state.config.uploads.checksum.post_field(),
+            content_encoding: ContentEncoding::AsIs,
         };
-        let fields = sign_post(&policy, &self.credentials, &state.region, self.now, &state.signing_keys)
-            .into_iter()
-            .map(|(name, value)| (name, Value::String(value)))
-            .collect();
-        (self.url.clone(), fields)
+        let signed = |policy: &PostPolicy<'_>| -> Map<String, Value> {
+            sign_post(policy, &self.credentials, &state.region, self.now, &state.signing_keys)
+                .into_iter()
+                .map(|(name, value)| (name, Value::String(value)))
+                .collect()
+        };
+        let gzip =
+            gzip_policy(&state.config.gzip, &policy).map(|gzipped| GzipPost { fields: signed(&gzipped) });
+        Upload::Post { url: self.url.clone(), fields: signed(&policy), gzip }
+    }
+}
+
+/// The gzip sibling of a file's POST policy: for a type `AWS_IS_GZIPPED` compresses, and a file
+/// that compressed bytes can undercut (2 bytes or more). Only POST policies get one: a presigned
+/// PUT binds the exact length, known only once the browser has compressed, and the parts of a
+/// multipart upload are planned over the file's size, which its signed ticket fixes.
+fn gzip_policy<'a>(gzip: &Gzip, plain: &PostPolicy<'a>) -> Option<PostPolicy<'a>> {
+    if gzip.applies_to(plain.content_type) {
+        plain.gzipped()
+    } else {
+        None
     }
 }
 
@@ -346,9 +371,18 @@ mod tests {
         };
         let fields = Map::from_iter([("key".to_owned(), Value::from("tmp/s3file/F/a.txt"))]);
         assert_eq!(
-            signed(Upload::Post { url: "http://s3/bucket".into(), fields }),
+            signed(Upload::Post { url: "http://s3/bucket".into(), fields, gzip: None }),
             serde_json::json!({"name": "a.txt", "key": "tmp/s3file/F/a.txt", "url": "http://s3/bucket",
                                "fields": {"key": "tmp/s3file/F/a.txt"}}),
+        );
+        let gzip =
+            Some(GzipPost { fields: Map::from_iter([("Content-Encoding".to_owned(), Value::from("gzip"))]) });
+        let fields = Map::from_iter([("key".to_owned(), Value::from("tmp/s3file/F/a.txt"))]);
+        assert_eq!(
+            signed(Upload::Post { url: "http://s3/bucket".into(), fields, gzip }),
+            serde_json::json!({"name": "a.txt", "key": "tmp/s3file/F/a.txt", "url": "http://s3/bucket",
+                               "fields": {"key": "tmp/s3file/F/a.txt"},
+                               "gzip": {"fields": {"Content-Encoding": "gzip"}}}),
         );
         let put = PresignedPut {
             url: "http://s3/put".into(),
@@ -371,5 +405,45 @@ mod tests {
             serde_json::json!({"name": "a.txt", "key": "tmp/s3file/F/a.txt", "multipart":
                                {"uploadId": "U", "partSize": 5, "partCount": 2, "ticket": "T", "done": [1]}}),
         );
+    }
+
+    /// Which POST uploads get a gzip sibling: listed types (compared as the policy writes
+    /// them) of at least 2 bytes, with gzip on.
+    #[test]
+    fn listed_types_of_two_bytes_or_more_get_a_gzip_policy() {
+        let on = Gzip::from_settings(true, crate::gzip::DEFAULT_TYPES).unwrap();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let cases = [
+            (&on, "text/css", 100, Some(1..=99)),
+            (&on, "text/css; charset=utf-8", 100, Some(1..=99)),
+            (&on, "Image/SVG+XML", 2, Some(1..=1)),
+            (&on, "application/javascript", 1, None),
+            (&on, "text/css", 0, None),
+            (&on, "text/plain", 100, None),
+            (&on, "application/octet-stream", 100, None),
+            (&Gzip::Off, "text/css", 100, None),
+        ];
+        for (gzip, content_type, size, expected) in cases {
+            let plain = PostPolicy {
+                bucket: "b",
+                key: "tmp/s3file/F/a",
+                content_type,
+                content_length: size..=size,
+                expires_at: now,
+                extra_fields: &[],
+                checksum_field: None,
+                content_encoding: ContentEncoding::AsIs,
+            };
+            let gzipped = gzip_policy(gzip, &plain);
+            assert_eq!(
+                gzipped.as_ref().map(|policy| policy.content_length.clone()),
+                expected,
+                "{content_type} {size}"
+            );
+            if let Some(gzipped) = gzipped {
+                assert_eq!(gzipped.content_encoding, ContentEncoding::Gzip);
+                assert_eq!((gzipped.key, gzipped.content_type), (plain.key, plain.content_type));
+            }
+        }
     }
 }

@@ -35,6 +35,7 @@ pub use multipart::{PendingUpload, PresignedPut};
 
 use std::time::Duration;
 
+use crate::gzip::{ContentEncoding, GZIP};
 use crate::keys::url_path;
 use crate::object_parameters::ObjectParameters;
 use anyhow::Context;
@@ -62,11 +63,15 @@ pub(crate) fn unquoted(etag: &str) -> String {
     etag.trim_matches('"').to_owned()
 }
 
-/// What finalize reports about a stored object.
+/// What finalize reports about a stored object, and what its copy keeps.
 #[derive(Debug, Clone)]
 pub struct ObjectInfo {
+    /// The stored bytes: for a gzip-compressed object, the compressed size.
     pub size: u64,
     pub content_type: String,
+    /// Whether the bytes are gzip (`AWS_IS_GZIPPED`): a copy in parts sets it again, where a
+    /// single CopyObject keeps it.
+    pub content_encoding: ContentEncoding,
 }
 
 impl Storage {
@@ -77,6 +82,10 @@ impl Storage {
             Ok(head) => Ok(Some(ObjectInfo {
                 size: head.content_length().unwrap_or_default().max(0) as u64,
                 content_type: head.content_type().unwrap_or("application/octet-stream").to_owned(),
+                content_encoding: match head.content_encoding() {
+                    Some(encoding) if encoding.eq_ignore_ascii_case(GZIP) => ContentEncoding::Gzip,
+                    _ => ContentEncoding::AsIs,
+                },
             })),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
@@ -93,7 +102,7 @@ impl Storage {
         info: &ObjectInfo,
     ) -> anyhow::Result<Option<String>> {
         if info.size > self.single_copy_limit {
-            self.copy_in_parts(from, to, info.size, &info.content_type, self.copy_part_size).await
+            self.copy_in_parts(from, to, info, self.copy_part_size).await
         } else {
             self.copy(from, to).await
         }
@@ -125,6 +134,12 @@ impl Storage {
         Ok(copied.copy_object_result().and_then(|result| result.e_tag()).map(unquoted))
     }
 
+    /// The `Content-Encoding` an object is stored with: gzip for gzip bytes, else the object
+    /// parameters' (which `AWS_IS_GZIPPED` excludes, so the two never meet).
+    fn content_encoding(&self, encoding: ContentEncoding) -> Option<String> {
+        encoding.header().map(str::to_owned).or_else(|| self.parameters.content_encoding.clone())
+    }
+
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
         self.client
             .delete_object()
@@ -136,17 +151,19 @@ impl Storage {
         Ok(())
     }
 
-    /// Stores a file the signer received itself (the no-JavaScript fallback).
+    /// Stores a file the signer received itself (the no-JavaScript fallback), its bytes as
+    /// `info` describes them.
     pub async fn put_file(
         &self,
         key: &str,
         path: &std::path::Path,
-        content_type: &str,
+        info: &ObjectInfo,
     ) -> anyhow::Result<Option<String>> {
         let body = ByteStream::from_path(path).await.context("read spooled upload")?;
-        let request = self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type);
+        let request = self.client.put_object().bucket(&self.bucket).key(key).content_type(&info.content_type);
         let request =
-            with_final_parameters!(with_upload_parameters!(request, &self.parameters), &self.parameters);
+            with_final_parameters!(with_upload_parameters!(request, &self.parameters), &self.parameters)
+                .set_content_encoding(self.content_encoding(info.content_encoding));
         let stored = request.body(body).send().await.with_context(|| format!("put {key}"))?;
         Ok(stored.e_tag().map(unquoted))
     }

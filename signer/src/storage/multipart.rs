@@ -7,7 +7,8 @@ use anyhow::Context;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 
-use super::Storage;
+use super::{ObjectInfo, Storage};
+use crate::gzip::ContentEncoding;
 use crate::keys::url_path;
 use crate::part_plan::{ListedPart, PartPlan};
 
@@ -45,7 +46,7 @@ impl Storage {
     /// Starts a multipart upload with the object's type and upload-time parameters (what a
     /// POST upload would carry as policy fields).
     pub async fn create_multipart(&self, key: &str, content_type: &str) -> anyhow::Result<String> {
-        self.start_multipart(key, content_type, false).await
+        self.start_multipart(key, content_type, ContentEncoding::AsIs, false).await
     }
 
     /// `final_object`: also what only a finalized object gets (storage class, ACL, tags), as
@@ -54,6 +55,7 @@ impl Storage {
         &self,
         key: &str,
         content_type: &str,
+        encoding: ContentEncoding,
         final_object: bool,
     ) -> anyhow::Result<String> {
         let mut request =
@@ -62,6 +64,7 @@ impl Storage {
             request = with_final_parameters!(request, &self.parameters);
         }
         let created = with_upload_parameters!(request, &self.parameters)
+            .set_content_encoding(self.content_encoding(encoding))
             .send()
             .await
             .with_context(|| format!("create multipart upload {key}"))?;
@@ -234,12 +237,12 @@ impl Storage {
         &self,
         from: &str,
         to: &str,
-        size: u64,
-        content_type: &str,
+        source: &ObjectInfo,
         part_size: u64,
     ) -> anyhow::Result<Option<String>> {
-        let upload_id = self.start_multipart(to, content_type, true).await?;
-        let copied = self.copy_parts(from, to, &upload_id, PartPlan { size, part_size }).await;
+        let upload_id = self.start_multipart(to, &source.content_type, source.content_encoding, true).await?;
+        let plan = PartPlan { size: source.size, part_size };
+        let copied = self.copy_parts(from, to, &upload_id, plan).await;
         let parts = match copied {
             Ok(parts) => parts,
             Err(error) => {

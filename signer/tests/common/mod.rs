@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod finalize_attacks;
+pub mod gzip_suite;
 pub mod s3_api;
 pub mod store_suite;
 

@@ -39,6 +39,7 @@ macro_rules! s3_api_suite {
             content_md5_and_sha256_of_puts_and_parts_are_checked;
             browsers_may_put_parts_across_origins;
             upload_part_copy_copies_byte_ranges;
+            copy_object_keeps_or_replaces_the_stored_headers;
         );
     };
     ($settings:ident; $($name:ident;)*) => {$(
@@ -733,4 +734,52 @@ pub async fn upload_part_copy_copies_byte_ranges(server: Server) {
         .unwrap();
     let downloaded = download(&server, &target).await.body.collect().await.unwrap().into_bytes();
     assert_eq!(hex::encode(sha2::Sha256::digest(&downloaded)), hex::encode(sha2::Sha256::digest(&original)));
+}
+
+/// CopyObject keeps the source's type and headers (`Content-Encoding` among them), unless
+/// `x-amz-metadata-directive: REPLACE` gives the copy the request's own, and only those.
+pub async fn copy_object_keeps_or_replaces_the_stored_headers(server: Server) {
+    use aws_sdk_s3::types::MetadataDirective;
+    let storage = &server.state.storage;
+    let source = fresh_key(&server, "site.css");
+    storage
+        .client
+        .put_object()
+        .bucket(&storage.bucket)
+        .key(&source)
+        .content_type("text/css")
+        .content_encoding("gzip")
+        .cache_control("max-age=60")
+        .body(bytes(100, 1).into())
+        .send()
+        .await
+        .unwrap();
+    let copy_source = format!("{}/{}", storage.bucket, s3file_signer::keys::url_path(&source));
+    let head = |key: String| async move {
+        let head = storage.client.head_object().bucket(&storage.bucket).key(key).send().await.unwrap();
+        let text = |value: Option<&str>| value.map(str::to_owned);
+        (text(head.content_type()), text(head.content_encoding()), text(head.cache_control()))
+    };
+
+    let kept = fresh_key(&server, "kept.css");
+    let copy = storage.client.copy_object().bucket(&storage.bucket).copy_source(&copy_source).key(&kept);
+    copy.send().await.unwrap();
+    let expected = (Some("text/css".to_owned()), Some("gzip".to_owned()), Some("max-age=60".to_owned()));
+    assert_eq!(head(kept.clone()).await, expected);
+    assert_eq!(download(&server, &kept).await.body.collect().await.unwrap().to_vec(), bytes(100, 1));
+
+    let replaced = fresh_key(&server, "replaced.css");
+    storage
+        .client
+        .copy_object()
+        .bucket(&storage.bucket)
+        .copy_source(&copy_source)
+        .key(&replaced)
+        .metadata_directive(MetadataDirective::Replace)
+        .content_type("text/plain")
+        .content_encoding("identity")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head(replaced).await, (Some("text/plain".to_owned()), Some("identity".to_owned()), None));
 }
