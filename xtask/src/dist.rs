@@ -18,7 +18,7 @@ pub enum Declarations {
 const DECLARATIONS: &str = "widget/js/s3file.d.ts";
 
 /// Each file of `dist/`, and where it comes from (relative to the project root).
-const FILES: [(&str, &str); 7] = [
+const FILES: [(&str, &str); 8] = [
     // The entry (package.json's `exports`): widget/js/s3file.js with wasm-bindgen's glue and the
     // widget's own JS bundled in, minified. It finds the wasm with
     // `new URL('s3file_wasm_bg.wasm', import.meta.url)`, which bundlers follow.
