@@ -793,6 +793,7 @@ for (const { name: storeName, start, store: storeOf, postChecksum } of STORES) {
       assert.deepEqual(bar, { text: '100%', style: 'width:100%', now: '100' });
       assert.ok(fetched.includes('/pkg/s3file.js'));
       assert.ok(!fetched.includes('/pkg/s3file_progress.js'), 'a page without data-s3file-progress never loads the bars');
+      assert.ok(!fetched.includes('/pkg/s3file_gzip.js'), 'a signer that gzips nothing has the page load no gzip code');
       await page.context().close();
     });
 
