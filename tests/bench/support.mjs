@@ -78,3 +78,34 @@ export function instrumentPage() {
     }
   });
 }
+
+/** Uploads the file at `path` (named `name`) through the widget on the demo page of `signer`,
+ *  on a page instrumented by `instrumentPage`. Resolves to seconds from the click to the last
+ *  `progress` (`stored`) and to the result page (`result`, finalize included), and to the size
+ *  the result page lists for the file (`storedBytes`: the compressed size when it went gzipped). */
+export async function uploadThroughWidget(page, signer, path, { name, timeoutMs }) {
+  await page.goto(`${signer.url}/`);
+  await page.evaluate(() => sessionStorage.clear());
+  // The widget listens once its module has loaded.
+  await page.evaluate(() => import('/pkg/s3file.js').then(() => true));
+  await page.setInputFiles('#file', path);
+  await Promise.all([
+    page.waitForURL('**/s3file/finalize', { timeout: timeoutMs, waitUntil: 'domcontentloaded' }),
+    page.click('#submit'),
+  ]);
+  const times = await page.evaluate(() => {
+    const read = (item) => Number(sessionStorage.getItem(`s3file-bench-${item}`));
+    return { click: read('click'), done: read('done'), result: read('result') };
+  });
+  const files = await page.$$eval('#files li[data-key]', (items) =>
+    items.map((item) => ({ name: item.querySelector('a').textContent, size: item.querySelector('.size').textContent })),
+  );
+  const storedBytes = Number(/^(\d+) bytes$/.exec(files[0]?.size ?? '')?.[1]);
+  if (files.length !== 1 || files[0].name !== name || !(storedBytes > 0)) {
+    throw new Error(`the result page does not list ${name} with its size: ${JSON.stringify(files)}`);
+  }
+  if (!(times.click > 0 && times.done >= times.click && times.result >= times.done)) {
+    throw new Error(`incomplete timestamps (click, last progress, result page): ${JSON.stringify(times)}`);
+  }
+  return { stored: (times.done - times.click) / 1000, result: (times.result - times.click) / 1000, storedBytes };
+}

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 
 import { launchBrowser } from '../e2e/support/browser.mjs';
 import { startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
-import { positiveInteger, median, cpuModel, instrumentPage } from './support.mjs';
+import { positiveInteger, median, cpuModel, instrumentPage, uploadThroughWidget } from './support.mjs';
 
 const MIB = 1024 * 1024;
 const SIZE_MIB = positiveInteger('S3FILE_BENCH_MIB', 64);
@@ -30,29 +30,9 @@ const UPLOAD_TIMEOUT_MS = 120_000;
 
 /** One upload through the widget; resolves to seconds {stored, result}. */
 async function widgetRun(page, signer, path) {
-  await page.goto(`${signer.url}/`);
-  await page.evaluate(() => sessionStorage.clear());
-  // The widget listens once its module has loaded.
-  await page.evaluate(() => import('/pkg/s3file.js').then(() => true));
-  await page.setInputFiles('#file', path);
-  await Promise.all([
-    page.waitForURL('**/s3file/finalize', { timeout: UPLOAD_TIMEOUT_MS, waitUntil: 'domcontentloaded' }),
-    page.click('#submit'),
-  ]);
-  const times = await page.evaluate(() => {
-    const read = (name) => Number(sessionStorage.getItem(`s3file-bench-${name}`));
-    return { click: read('click'), done: read('done'), result: read('result') };
-  });
-  const files = await page.$$eval('#files li[data-key]', (items) =>
-    items.map((item) => ({ name: item.querySelector('a').textContent, size: item.querySelector('.size').textContent })),
-  );
-  if (files.length !== 1 || files[0].name !== FILE_NAME || files[0].size !== `${SIZE} bytes`) {
-    throw new Error(`the result page does not list ${FILE_NAME} with ${SIZE} bytes: ${JSON.stringify(files)}`);
-  }
-  if (!(times.click > 0 && times.done >= times.click && times.result >= times.done)) {
-    throw new Error(`incomplete timestamps (click, last progress, result page): ${JSON.stringify(times)}`);
-  }
-  return { stored: (times.done - times.click) / 1000, result: (times.result - times.click) / 1000 };
+  const outcome = await uploadThroughWidget(page, signer, path, { name: FILE_NAME, timeoutMs: UPLOAD_TIMEOUT_MS });
+  if (outcome.storedBytes !== SIZE) throw new Error(`${FILE_NAME} was stored with ${outcome.storedBytes} bytes, not ${SIZE}`);
+  return outcome;
 }
 
 /** One plain sign + XHR upload from the demo page; resolves to seconds {signAndUpload, upload}. */

@@ -3,7 +3,7 @@
 //! - `cargo xtask demo` builds the widget and serves the demo site with the signer in dev mode.
 //! - `cargo xtask test` installs what the tests need, then runs every suite against one SeaweedFS.
 //! - `cargo xtask dist` builds the widget and assembles the npm package's `dist/` (`npm pack` runs it).
-//! - `cargo xtask bench` measures the widget's size, checksums, upload throughput and multipart uploads
+//! - `cargo xtask bench` measures the widget's size, checksums, upload throughput, gzip and multipart uploads
 //!   (BENCHMARKS.md).
 //! - `cargo xtask bench signer` measures the release signer: sign under load, credentials, finalize,
 //!   and what hostile clients cost it.
@@ -43,6 +43,7 @@ commands:
              the widget's size, its checksums' speed and upload throughput (tests/bench/,
              BENCHMARKS.md);
              S3FILE_BENCH_MIB and S3FILE_BENCH_RUNS set the file size and run count; then
+             a 64 MiB stylesheet with and without AWS_IS_GZIPPED (tests/bench/gzip.mjs); then
              multipart uploads of a 1 GiB file, 500 small files and renderer memory during a
              2 GiB upload (tests/bench/multipart.mjs, a few minutes, up to 2 GiB in temp files)
   bench signer
@@ -201,6 +202,14 @@ fn bench() -> Result<()> {
         .envs(test_env(&s3, &signer_bin))
         .env("S3FILE_BENCH_COMMAND", "cargo xtask bench");
     let result = run(&mut throughput).context("measuring upload throughput failed").and_then(|()| {
+        step("measuring gzip for text types");
+        let mut gzip = project.command("node");
+        gzip.arg("tests/bench/gzip.mjs")
+            .envs(test_env(&s3, &signer_bin))
+            .env("S3FILE_BENCH_COMMAND", "cargo xtask bench");
+        run(&mut gzip).context("measuring gzip for text types failed")
+    });
+    let result = result.and_then(|()| {
         step("measuring multipart uploads");
         let mut multipart = project.command("node");
         multipart
