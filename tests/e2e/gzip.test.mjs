@@ -12,6 +12,7 @@ import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 
 import { launchBrowser } from './support/browser.mjs';
+import { download, storedFiles } from './support/result_page.mjs';
 import { startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
 
 const MIB = 1024 * 1024;
@@ -49,19 +50,6 @@ function rawGet(href) {
       })
       .on('error', reject);
   });
-}
-
-/** What an HTTP client that follows `Content-Encoding` (a browser, `fetch`) gets from `href`. */
-async function plainGet(href) {
-  const response = await fetch(href, { signal: AbortSignal.timeout(30_000) });
-  assert.equal(response.status, 200, `GET ${href}`);
-  return Buffer.from(await response.arrayBuffer());
-}
-
-async function storedFiles(page) {
-  return page.$$eval('#files li[data-key]', (items) =>
-    items.map((item) => ({ name: item.querySelector('a').textContent, href: item.querySelector('a').href })),
-  );
 }
 
 /** The form's `progress` events, `{loaded, total, progress}` each. */
@@ -143,7 +131,7 @@ for (const store of STORES) {
       assert.equal(raw.encoding, 'gzip', 'the object is served with Content-Encoding: gzip');
       assert.ok(raw.bytes.length < css.length / 2, `stored compressed (${raw.bytes.length} B)`);
       assert.equal(sha256(gunzipSync(raw.bytes)), sha256(css));
-      assert.equal(sha256(await plainGet(stored[0].href)), sha256(css), 'a plain GET gives back the file');
+      assert.equal(sha256(await download(stored[0].href)), sha256(css), 'a plain GET gives back the file');
     });
 
     test('a listed type that gzip would not shrink, and another type, go as they are', async () => {
@@ -188,7 +176,7 @@ for (const store of STORES) {
       const raw = await rawGet(file.href);
       assert.equal(raw.encoding, 'gzip');
       assert.ok(raw.bytes.length < css.length / 2, `stored compressed (${raw.bytes.length} B)`);
-      assert.equal(sha256(await plainGet(file.href)), sha256(css));
+      assert.equal(sha256(await download(file.href)), sha256(css));
     });
   });
 }

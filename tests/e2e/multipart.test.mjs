@@ -1,3 +1,4 @@
+
 // Big files in real Chromium, against the embedded dev store and SeaweedFS: multipart uploads
 // with parts in flight together, a part tried again alone, part URLs renewed when they expire,
 // a reload that resumes from the parts S3 holds, abort, and PUT mode.
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 
 import { launchBrowser } from './support/browser.mjs';
 import { WWW_DIR, startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
+import { download, storedFiles } from './support/result_page.mjs';
 
 const MIB = 1024 * 1024;
 const MULTIPART = ['--multipart-threshold', String(6 * MIB), '--multipart-part-size', String(5 * MIB)];
@@ -109,18 +111,6 @@ async function recordProgress(page) {
     });
   });
   return values;
-}
-
-async function storedFiles(page) {
-  return page.$$eval('#files li[data-key]', (items) =>
-    items.map((item) => ({ key: item.dataset.key, name: item.querySelector('a').textContent, href: item.querySelector('a').href })),
-  );
-}
-
-async function download(href) {
-  const response = await fetch(href);
-  assert.equal(response.status, 200, `GET ${href}`);
-  return Buffer.from(await response.arrayBuffer());
 }
 
 /** Slows the page's uploads down, so that parts take long enough to overlap and to be seen. */

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import { launchBrowser } from './support/browser.mjs';
 import { startDevSigner, startSeaweedfsSigner } from './support/signer.mjs';
+import { download, storedFiles } from './support/result_page.mjs';
 
 const DETAIL_FIELDS = ['currentFile', 'currentFileName', 'currentFileProgress', 'loaded', 'originalEvent', 'progress', 'total'];
 
@@ -39,24 +40,6 @@ async function recordProgress(page) {
     });
   });
   return events;
-}
-
-/** Reads the result page finalize renders. */
-async function storedFiles(page) {
-  return page.$$eval('#files li[data-key]', (items) =>
-    items.map((item) => ({
-      key: item.dataset.key,
-      name: item.querySelector('a').textContent,
-      href: item.querySelector('a').href,
-      size: item.querySelector('.size').textContent,
-    })),
-  );
-}
-
-async function download(href) {
-  const response = await fetch(href);
-  assert.equal(response.status, 200, `GET ${href}`);
-  return Buffer.from(await response.arrayBuffer());
 }
 
 for (const [store, startSigner] of [
