@@ -11,13 +11,12 @@
 // 64), S3FILE_BENCH_RUNS (timed runs per variant and store, default 3, after one warm-up each).
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 
 import { launchBrowser } from '../e2e/support/browser.mjs';
-import { startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
-import { cpuModel, instrumentPage, median, positiveInteger, uploadThroughWidget } from './support.mjs';
+import { STORES, instrumentPage, median, positiveInteger, runHeader, uploadThroughWidget } from './support.mjs';
 
 const MIB = 1024 * 1024;
 const SIZE_MIB = positiveInteger('S3FILE_BENCH_GZIP_MIB', 64);
@@ -97,10 +96,7 @@ async function main() {
   const results = [];
   const started = Date.now();
   try {
-    for (const [store, startSigner] of [
-      ['dev store', startDevSigner],
-      ['SeaweedFS', startSeaweedfsSigner],
-    ]) {
+    for (const [store, startSigner] of STORES) {
       process.stderr.write(`benchmarking gzip against ${store} `);
       results.push([store, await benchStore(browser, startSigner, path)]);
       process.stderr.write('\n');
@@ -108,11 +104,7 @@ async function main() {
     const command = process.env.S3FILE_BENCH_COMMAND ?? 'node tests/bench/gzip.mjs';
     console.log(`Gzip for text types: one ${SIZE_MIB} MiB stylesheet (text/css) through the widget, ${RUNS} timed runs per row (after one warm-up), median`);
     console.log();
-    console.log(`- date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
-    console.log(`- machine: ${availableParallelism()} CPUs (nproc), ${cpuModel()}, ${Math.round(totalmem() / 1024 / MIB)} GiB RAM`);
-    console.log(`- browser: headless Chromium ${browser.version()}, loopback (127.0.0.1)`);
-    console.log(`- signer: ${process.env.S3FILE_SIGNER_BIN}`);
-    console.log(`- command: \`${command}\` (S3FILE_BENCH_GZIP_MIB=${SIZE_MIB}, S3FILE_BENCH_RUNS=${RUNS}), ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(runHeader({ browser, command, settings: { S3FILE_BENCH_GZIP_MIB: SIZE_MIB, S3FILE_BENCH_RUNS: RUNS }, started }));
     console.log();
     console.log('| store | signer | click → stored, median s | min–max s | click → result page, median s | bytes stored |');
     console.log('|---|---|---:|---:|---:|---:|');

@@ -1,7 +1,9 @@
 // What the benchmark scripts share: their settings from the environment, small statistics, the
 // machine's description, and the page instrumentation of the browser benchmarks.
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+
+import { startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
 
 /** The positive integer in the environment variable `name`, or `fallback` when it is unset. */
 export function positiveInteger(name, fallback) {
@@ -114,3 +116,25 @@ export async function uploadThroughWidget(page, signer, path, { name, timeoutMs 
   }
   return { stored: (times.done - times.click) / 1000, result: (times.result - times.click) / 1000, storedBytes };
 }
+
+/** The lines that open a browser benchmark's report: when, on what machine and browser, with
+ *  which signer, and the command with its `settings` (`{NAME: value}`), `started` the run's
+ *  start (`Date.now()`). */
+export function runHeader({ browser, command, settings, started }) {
+  const mib = 1024 * 1024;
+  const set = Object.entries(settings).map(([name, value]) => `${name}=${value}`).join(', ');
+  return [
+    `- date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    `- machine: ${availableParallelism()} CPUs (nproc), ${cpuModel()}, ${Math.round(totalmem() / 1024 / mib)} GiB RAM`,
+    `- browser: headless Chromium ${browser.version()}, loopback (127.0.0.1)`,
+    `- signer: ${process.env.S3FILE_SIGNER_BIN}`,
+    `- command: \`${command}\` (${set}), ${Math.round((Date.now() - started) / 1000)} s`,
+  ].join('\n');
+}
+
+/** The stores the upload benchmarks run against, by name: the signer's embedded dev store and
+ *  SeaweedFS. */
+export const STORES = [
+  ['dev store', startDevSigner],
+  ['SeaweedFS', startSeaweedfsSigner],
+];

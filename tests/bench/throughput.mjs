@@ -14,12 +14,11 @@
 // variant and store, default 5; one untimed warm-up run of each comes first).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { launchBrowser } from '../e2e/support/browser.mjs';
-import { startDevSigner, startSeaweedfsSigner } from '../e2e/support/signer.mjs';
-import { positiveInteger, median, cpuModel, instrumentPage, uploadThroughWidget } from './support.mjs';
+import { STORES, instrumentPage, median, positiveInteger, runHeader, uploadThroughWidget } from './support.mjs';
 
 const MIB = 1024 * 1024;
 const SIZE_MIB = positiveInteger('S3FILE_BENCH_MIB', 64);
@@ -118,23 +117,15 @@ async function main() {
   const results = [];
   const started = Date.now();
   try {
-    for (const [store, startSigner] of [
-      ['dev store', startDevSigner],
-      ['SeaweedFS', startSeaweedfsSigner],
-    ]) {
+    for (const [store, startSigner] of STORES) {
       process.stderr.write(`benchmarking ${store} `);
       results.push([store, await benchStore(browser, startSigner, path)]);
       process.stderr.write('\n');
     }
-    const chromium = browser.version();
     const command = process.env.S3FILE_BENCH_COMMAND ?? `node tests/bench/throughput.mjs`;
     console.log(`Upload throughput: one ${SIZE_MIB} MiB file, ${RUNS} timed runs per row (after one warm-up), median`);
     console.log();
-    console.log(`- date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
-    console.log(`- machine: ${availableParallelism()} CPUs (nproc), ${cpuModel()}, ${Math.round(totalmem() / 1024 / MIB)} GiB RAM`);
-    console.log(`- browser: headless Chromium ${chromium}, loopback (127.0.0.1)`);
-    console.log(`- signer: ${process.env.S3FILE_SIGNER_BIN}`);
-    console.log(`- command: \`${command}\` (S3FILE_BENCH_MIB=${SIZE_MIB}, S3FILE_BENCH_RUNS=${RUNS}), ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(runHeader({ browser, command, settings: { S3FILE_BENCH_MIB: SIZE_MIB, S3FILE_BENCH_RUNS: RUNS }, started }));
     console.log();
     console.log('| store | what is timed | median s | min–max s | MiB/s |');
     console.log('|---|---|---:|---:|---:|');
