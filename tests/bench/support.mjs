@@ -59,9 +59,8 @@ export function instrumentPage() {
         clearInterval(timer);
         timer = setInterval(() => {
           const tick = performance.now();
-          // Stored only when it grows: a write to sessionStorage at every tick took 250 ms of
-          // the page's thread during a 256 MiB upload (a CPU profile), more than the widget's
-          // own JS.
+          // Stored only when it grows: a write to sessionStorage is synchronous, and one at
+          // every tick would add the bench's own work to the thread it measures.
           if (tick - last > gap) {
             gap = tick - last;
             sessionStorage.setItem('s3file-bench-gap', String(gap));
