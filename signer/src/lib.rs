@@ -22,6 +22,7 @@ pub mod post_policy;
 pub mod sigv4;
 pub mod submission;
 pub mod upload_checksum;
+pub mod whole_checksum;
 
 // The service around it (the `server` feature, on by default).
 #[cfg(feature = "server")]

@@ -11,6 +11,8 @@ use http::{HeaderMap, StatusCode};
 use md5::Digest as _;
 use sha2::Digest as _;
 
+use crate::whole_checksum::Crc64Nvme;
+
 /// An S3 error about a body's digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestError {
@@ -133,6 +135,7 @@ impl Expected {
             md5: md5::Md5::new(),
             sha256: sha2::Sha256::new(),
             checksum: self.checksum.as_ref().map(|checksum| checksum.algorithm.into_impl()),
+            crc64nvme: crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme),
             size: 0,
         }
     }
@@ -171,6 +174,8 @@ pub struct BodyDigest {
     md5: md5::Md5,
     sha256: sha2::Sha256,
     checksum: Option<Box<dyn aws_smithy_checksums::http::HttpChecksum>>,
+    /// Always: a part's, which completion joins into an object's whole-object checksum.
+    crc64nvme: crc_fast::Digest,
     size: u64,
 }
 
@@ -181,6 +186,7 @@ impl BodyDigest {
         if let Some(checksum) = &mut self.checksum {
             checksum.update(chunk);
         }
+        self.crc64nvme.update(chunk);
         self.size += chunk.len() as u64;
     }
 
@@ -190,6 +196,7 @@ impl BodyDigest {
             md5: self.md5.finalize().into(),
             sha256: self.sha256.finalize().into(),
             checksum: self.checksum.map(|checksum| checksum.finalize().to_vec()),
+            crc64nvme: Crc64Nvme(self.crc64nvme.finalize()),
         }
     }
 }
@@ -201,6 +208,7 @@ pub struct Digests {
     pub md5: [u8; 16],
     pub sha256: [u8; 32],
     checksum: Option<Vec<u8>>,
+    pub crc64nvme: Crc64Nvme,
 }
 
 impl Digests {

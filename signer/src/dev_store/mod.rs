@@ -148,7 +148,7 @@ async fn object(
     let query = Query::parse(query.as_deref());
     let public_read = (method == Method::GET && !query.has("uploadId")) || method == Method::HEAD;
     if public_read {
-        return get_object(&store, &method, &key).await;
+        return get_object(&store, &method, &headers, &key).await;
     }
     if let Err(error) = store.authenticate(&method, &uri, &headers) {
         return error.into_response();
@@ -282,7 +282,7 @@ fn etag_header(etag: &str) -> HeaderValue {
 
 /// Downloads are public in the dev store: it serves one developer's machine, and the demo's
 /// links must open in a plain browser tab.
-async fn get_object(store: &DevStore, method: &Method, key: &str) -> Response {
+async fn get_object(store: &DevStore, method: &Method, headers: &HeaderMap, key: &str) -> Response {
     let meta = match store.0.objects.meta(key).await {
         Ok(Some(meta)) => meta,
         Ok(None) if method == Method::HEAD => return StatusCode::NOT_FOUND.into_response(),
@@ -303,6 +303,15 @@ async fn get_object(store: &DevStore, method: &Method, key: &str) -> Response {
         }
     };
     object_headers(&meta, response.headers_mut());
+    let checksum_mode = headers.get("x-amz-checksum-mode").and_then(|mode| mode.to_str().ok());
+    if let (Some(mode), Some(crc)) = (checksum_mode, &meta.crc64nvme) {
+        if mode.eq_ignore_ascii_case("ENABLED") {
+            if let Ok(crc) = HeaderValue::from_str(crc) {
+                response.headers_mut().insert("x-amz-checksum-crc64nvme", crc);
+                response.headers_mut().insert("x-amz-checksum-type", HeaderValue::from_static("FULL_OBJECT"));
+            }
+        }
+    }
     response
 }
 
@@ -376,6 +385,7 @@ async fn put_object(store: &DevStore, request: &ObjectRequest, body: Body) -> Re
         size: digests.size,
         etag: digests.etag(),
         headers: kept_request_headers(headers),
+        crc64nvme: None,
     };
     match store.0.objects.commit(staged, meta).await {
         Ok(meta) => {

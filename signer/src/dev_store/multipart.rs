@@ -8,8 +8,11 @@ use aws_smithy_xml::decode::{try_data, Document};
 use http::StatusCode;
 use md5::Digest as _;
 
+use serde::{Deserialize, Serialize};
+
 use super::xml::{self, S3_NAMESPACE};
 use super::{s3_error, S3Error};
+use crate::whole_checksum::Crc64Nvme;
 
 /// S3's smallest part, except for the last one of an upload.
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -131,6 +134,100 @@ pub struct StoredPart {
     pub etag: String,
     pub size: u64,
     pub last_modified_ms: i64,
+    /// `None` for a part recorded before parts had one.
+    pub crc64nvme: Option<Crc64Nvme>,
+}
+
+/// The checksum an upload was created with (`x-amz-checksum-algorithm`, `x-amz-checksum-type`).
+/// The dev store keeps the full-object CRC-64/NVME, the one the signer asks for, and no other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UploadChecksum {
+    #[default]
+    None,
+    Crc64NvmeFullObject,
+}
+
+/// What CreateMultipartUpload's `x-amz-checksum-algorithm` and `x-amz-checksum-type` ask for.
+pub fn upload_checksum(algorithm: Option<&str>, kind: Option<&str>) -> Result<UploadChecksum, S3Error> {
+    let invalid = |message: &str| s3_error(StatusCode::BAD_REQUEST, "InvalidRequest", message);
+    let kind = kind.map(str::to_ascii_uppercase);
+    match (algorithm.map(str::to_ascii_uppercase).as_deref(), kind.as_deref()) {
+        (None, None) => Ok(UploadChecksum::None),
+        (None, Some(_)) => Err(invalid(
+            "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+        )),
+        (Some("CRC64NVME"), None | Some("FULL_OBJECT")) => Ok(UploadChecksum::Crc64NvmeFullObject),
+        (Some("CRC64NVME"), Some("COMPOSITE")) => {
+            Err(invalid("The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm."))
+        }
+        (Some("CRC64NVME"), Some(_)) => Err(invalid("Value for x-amz-checksum-type header is invalid.")),
+        (Some("CRC32" | "CRC32C" | "SHA1" | "SHA256"), _) => Err(s3_error(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "The dev store keeps the CRC64NVME full-object checksum of a multipart upload, and no other.",
+        )),
+        (Some(_), _) => Err(invalid("Value for x-amz-checksum-algorithm header is invalid.")),
+    }
+}
+
+/// The object's checksum at CompleteMultipartUpload, as S3 checks it: for an upload created
+/// with the full-object CRC-64/NVME, the parts' CRCs joined, which must equal `claimed` (the
+/// request's `x-amz-checksum-crc64nvme`) when the client sends one. An upload created without
+/// a checksum takes none.
+pub fn whole_object_checksum(
+    checksum: UploadChecksum,
+    claimed: Option<Crc64Nvme>,
+    joined: &[&StoredPart],
+) -> Result<Option<Crc64Nvme>, S3Error> {
+    match checksum {
+        UploadChecksum::None if claimed.is_some() => Err(s3_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "The upload was created without a checksum algorithm, so the complete request may not carry one.",
+        )),
+        UploadChecksum::None => Ok(None),
+        UploadChecksum::Crc64NvmeFullObject => {
+            let mut pieces = Vec::with_capacity(joined.len());
+            for part in joined {
+                let crc = part.crc64nvme.ok_or_else(|| {
+                    s3_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "A part has no checksum")
+                })?;
+                pieces.push((crc, part.size));
+            }
+            let computed = Crc64Nvme::join(pieces);
+            if claimed.is_some_and(|claimed| claimed != computed) {
+                return Err(s3_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadDigest",
+                    "The CRC64NVME you specified did not match the calculated checksum.",
+                ));
+            }
+            Ok(Some(computed))
+        }
+    }
+}
+
+/// The object's checksum a CompleteMultipartUpload request claims: its
+/// `x-amz-checksum-crc64nvme`, with an `x-amz-checksum-type` of `FULL_OBJECT` if it has one.
+pub fn claimed_checksum(crc64nvme: Option<&str>, kind: Option<&str>) -> Result<Option<Crc64Nvme>, S3Error> {
+    if kind.is_some_and(|kind| !kind.eq_ignore_ascii_case("FULL_OBJECT")) {
+        return Err(s3_error(
+            StatusCode::BAD_REQUEST,
+            "BadDigest",
+            "The checksum type does not match the one the upload was created with.",
+        ));
+    }
+    crc64nvme
+        .map(|text| {
+            Crc64Nvme::from_base64(text.trim()).ok_or_else(|| {
+                s3_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequest",
+                    "Value for x-amz-checksum-crc64nvme header is invalid.",
+                )
+            })
+        })
+        .transpose()
 }
 
 /// Checks the requested parts against the stored ones (`stored` sorted by number), as S3 does:
@@ -233,12 +330,22 @@ pub fn initiate_result(bucket: &str, key: &str, upload_id: &str) -> String {
     })
 }
 
-pub fn complete_result(location: &str, bucket: &str, key: &str, etag: &str) -> String {
+pub fn complete_result(
+    location: &str,
+    bucket: &str,
+    key: &str,
+    etag: &str,
+    crc64nvme: Option<Crc64Nvme>,
+) -> String {
     xml::document("CompleteMultipartUploadResult", Some(S3_NAMESPACE), |root| {
         xml::text(root, "Location", location);
         xml::text(root, "Bucket", bucket);
         xml::text(root, "Key", key);
         xml::text(root, "ETag", &format!("\"{etag}\""));
+        if let Some(crc) = crc64nvme {
+            xml::text(root, "ChecksumCRC64NVME", &crc.to_base64());
+            xml::text(root, "ChecksumType", "FULL_OBJECT");
+        }
     })
 }
 
@@ -352,7 +459,56 @@ mod tests {
             etag: hex::encode(md5::Md5::digest(body)),
             size: body.len() as u64,
             last_modified_ms: 0,
+            crc64nvme: Some(Crc64Nvme::of(body)),
         }
+    }
+
+    #[test]
+    fn uploads_are_created_with_the_full_object_crc64nvme_or_none() {
+        assert_eq!(upload_checksum(None, None).unwrap(), UploadChecksum::None);
+        for kind in [None, Some("FULL_OBJECT"), Some("full_object")] {
+            assert_eq!(
+                upload_checksum(Some("CRC64NVME"), kind).unwrap(),
+                UploadChecksum::Crc64NvmeFullObject
+            );
+        }
+        let refused = [
+            (None, Some("FULL_OBJECT"), "InvalidRequest"),
+            (Some("CRC64NVME"), Some("COMPOSITE"), "InvalidRequest"),
+            (Some("CRC64NVME"), Some("WHOLE"), "InvalidRequest"),
+            (Some("MD5"), None, "InvalidRequest"),
+            (Some("CRC32C"), Some("FULL_OBJECT"), "NotImplemented"),
+        ];
+        for (algorithm, kind, code) in refused {
+            assert_eq!(upload_checksum(algorithm, kind).unwrap_err().code, code, "{algorithm:?} {kind:?}");
+        }
+    }
+
+    #[test]
+    fn completion_checks_the_claimed_crc64nvme_against_the_joined_parts() {
+        let (first, last) = (vec![7u8; 5 * 1024 * 1024], b"the rest".to_vec());
+        let parts = [stored(1, &first), stored(2, &last)];
+        let joined: Vec<&StoredPart> = parts.iter().collect();
+        let whole = Crc64Nvme::of(&[first.as_slice(), last.as_slice()].concat());
+        let full = UploadChecksum::Crc64NvmeFullObject;
+        assert_eq!(whole_object_checksum(full, Some(whole), &joined).unwrap(), Some(whole));
+        assert_eq!(whole_object_checksum(full, None, &joined).unwrap(), Some(whole), "the store computes it");
+        let wrong = Crc64Nvme(whole.0 ^ 1);
+        assert_eq!(whole_object_checksum(full, Some(wrong), &joined).unwrap_err().code, "BadDigest");
+        let swapped = [joined[1], joined[0]];
+        assert_eq!(whole_object_checksum(full, Some(whole), &swapped).unwrap_err().code, "BadDigest");
+        assert_eq!(whole_object_checksum(UploadChecksum::None, None, &joined).unwrap(), None);
+        let refused = whole_object_checksum(UploadChecksum::None, Some(whole), &joined).unwrap_err();
+        assert_eq!(refused.code, "InvalidRequest");
+    }
+
+    #[test]
+    fn a_claimed_checksum_is_eight_bytes_of_base64_of_the_full_object_type() {
+        assert_eq!(claimed_checksum(None, None).unwrap(), None);
+        let crc = Crc64Nvme(0xae8b_1486_0a79_9888);
+        assert_eq!(claimed_checksum(Some("rosUhgp5mIg="), Some("FULL_OBJECT")).unwrap(), Some(crc));
+        assert_eq!(claimed_checksum(Some("rosUhgp5"), None).unwrap_err().code, "InvalidRequest");
+        assert_eq!(claimed_checksum(Some("rosUhgp5mIg="), Some("COMPOSITE")).unwrap_err().code, "BadDigest");
     }
 
     fn requested(part: &StoredPart) -> RequestedPart {
@@ -517,8 +673,14 @@ mod tests {
         assert!(initiated
             .contains("<InitiateMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"));
         assert!(initiated.contains("<Key>a&lt;b</Key><UploadId>0123</UploadId>"), "{initiated}");
-        let completed = complete_result("http://x/bucket/k", "bucket", "k", "abc-2");
+        let completed = complete_result("http://x/bucket/k", "bucket", "k", "abc-2", None);
         assert!(completed.contains("<ETag>&quot;abc-2&quot;</ETag>"), "{completed}");
+        assert!(!completed.contains("Checksum"), "{completed}");
+        let crc = Some(Crc64Nvme(0xae8b_1486_0a79_9888));
+        let completed = complete_result("http://x/bucket/k", "bucket", "k", "abc-2", crc);
+        let checksum =
+            "<ChecksumCRC64NVME>rosUhgp5mIg=</ChecksumCRC64NVME><ChecksumType>FULL_OBJECT</ChecksumType>";
+        assert!(completed.contains(checksum), "{completed}");
         assert_eq!(timestamp(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
     }
 }

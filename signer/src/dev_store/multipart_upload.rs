@@ -16,6 +16,7 @@ use super::{
     content_type_of, copy_source, echo_checksum, etag_header, internal, kept_request_headers,
     receive_checked, s3_error, too_large, xml_response, DevStore, ObjectRequest, S3Error,
 };
+use crate::whole_checksum::Crc64Nvme;
 
 /// The upload named by `uploadId`, which must be in progress for this very key.
 async fn upload_of(store: &DevStore, request: &ObjectRequest) -> Result<(String, UploadMeta), Response> {
@@ -28,11 +29,18 @@ async fn upload_of(store: &DevStore, request: &ObjectRequest) -> Result<(String,
 }
 
 pub(super) async fn create(store: &DevStore, request: &ObjectRequest) -> Response {
+    let header = |name: &str| request.headers.get(name).map(|value| value.to_str().unwrap_or_default());
+    let checksum =
+        match multipart::upload_checksum(header("x-amz-checksum-algorithm"), header("x-amz-checksum-type")) {
+            Ok(checksum) => checksum,
+            Err(error) => return error.into_response(),
+        };
     let meta = UploadMeta {
         key: request.key.clone(),
         content_type: content_type_of(&request.headers),
         headers: kept_request_headers(&request.headers),
         initiated_ms: initiation_ms(),
+        checksum,
     };
     match store.0.uploads.create(&meta).await {
         Ok(id) => {
@@ -63,7 +71,8 @@ pub(super) async fn upload_part(store: &DevStore, request: &ObjectRequest, body:
             Ok(received) => received,
             Err(response) => return response,
         };
-    match store.0.uploads.put_part(&id, number, staged, digests.etag(), digests.size).await {
+    match store.0.uploads.put_part(&id, number, staged, digests.etag(), digests.size, digests.crc64nvme).await
+    {
         Ok(Some(part)) => {
             let mut response = (StatusCode::OK, [(header::ETAG, etag_header(&part.etag))]).into_response();
             echo_checksum(&expected, response.headers_mut());
@@ -128,11 +137,11 @@ async fn upload_part_copy(
         Ok(staged) => staged,
         Err(error) => return internal(error),
     };
-    let etag = match copy_bytes(&store.0.objects.data(&from), start, length, target).await {
-        Ok(etag) => etag,
+    let (etag, crc64nvme) = match copy_bytes(&store.0.objects.data(&from), start, length, target).await {
+        Ok(copied) => copied,
         Err(error) => return internal(error),
     };
-    match store.0.uploads.put_part(id, number, staged, etag, length).await {
+    match store.0.uploads.put_part(id, number, staged, etag, length, crc64nvme).await {
         Ok(Some(part)) => xml_response(
             StatusCode::OK,
             xml::document("CopyPartResult", None, |root| {
@@ -145,18 +154,20 @@ async fn upload_part_copy(
     }
 }
 
-/// Copies `length` bytes from `start` of `from` into `target`; returns their hex MD5.
+/// Copies `length` bytes from `start` of `from` into `target`; returns their hex MD5 and
+/// their CRC-64/NVME.
 async fn copy_bytes(
     from: &std::path::Path,
     start: u64,
     length: u64,
     mut target: tokio::fs::File,
-) -> std::io::Result<String> {
+) -> std::io::Result<(String, Crc64Nvme)> {
     use md5::Digest as _;
     let mut source = tokio::fs::File::open(from).await?;
     source.seek(std::io::SeekFrom::Start(start)).await?;
     let mut source = source.take(length);
     let mut md5 = md5::Md5::new();
+    let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme);
     let mut buffer = vec![0u8; 256 * 1024];
     let mut copied = 0u64;
     loop {
@@ -165,6 +176,7 @@ async fn copy_bytes(
             break;
         }
         md5.update(&buffer[..read]);
+        crc.update(&buffer[..read]);
         target.write_all(&buffer[..read]).await?;
         copied += read as u64;
     }
@@ -175,7 +187,7 @@ async fn copy_bytes(
             "the source object is shorter than its metadata says",
         ));
     }
-    Ok(hex::encode(md5.finalize()))
+    Ok((hex::encode(md5.finalize()), Crc64Nvme(crc.finalize())))
 }
 
 pub(super) async fn list_parts(store: &DevStore, request: &ObjectRequest) -> Response {
@@ -208,6 +220,14 @@ pub(super) async fn complete(store: &DevStore, request: &ObjectRequest, body: Bo
         Ok(requested) => requested,
         Err(error) => return error.into_response(),
     };
+    let header = |name: &str| request.headers.get(name).map(|value| value.to_str().unwrap_or_default());
+    let claimed_crc = match multipart::claimed_checksum(
+        header("x-amz-checksum-crc64nvme"),
+        header("x-amz-checksum-type"),
+    ) {
+        Ok(claimed) => claimed,
+        Err(error) => return error.into_response(),
+    };
     // Checked once before taking the upload out of progress, so a refused list leaves it as it
     // was, and once after, against the parts as they are now.
     let parts = match store.0.uploads.parts(&id).await {
@@ -215,7 +235,9 @@ pub(super) async fn complete(store: &DevStore, request: &ObjectRequest, body: Bo
         Ok(None) => return no_such_upload().into_response(),
         Err(error) => return internal(error),
     };
-    if let Err(error) = multipart::complete(&requested, &parts, MIN_PART_SIZE) {
+    let checked = multipart::complete(&requested, &parts, MIN_PART_SIZE)
+        .and_then(|(_, joined)| multipart::whole_object_checksum(upload.checksum, claimed_crc, &joined));
+    if let Err(error) = checked {
         return error.into_response();
     }
     let claimed = match store.0.uploads.claim(&id).await {
@@ -231,7 +253,11 @@ pub(super) async fn complete(store: &DevStore, request: &ObjectRequest, body: Bo
         }
     };
     let stored: Vec<_> = parts.iter().map(|(part, _)| part.clone()).collect();
-    let (etag, joined) = match multipart::complete(&requested, &stored, MIN_PART_SIZE) {
+    let checked = multipart::complete(&requested, &stored, MIN_PART_SIZE).and_then(|(etag, joined)| {
+        let whole = multipart::whole_object_checksum(upload.checksum, claimed_crc, &joined)?;
+        Ok((etag, joined, whole))
+    });
+    let (etag, joined, whole) = match checked {
         Ok(checked) => checked,
         Err(error) => {
             let _ = claimed.release().await;
@@ -260,6 +286,7 @@ pub(super) async fn complete(store: &DevStore, request: &ObjectRequest, body: Bo
         size: joined.iter().map(|part| part.size).sum(),
         etag: etag.clone(),
         headers: upload.headers,
+        crc64nvme: whole.map(Crc64Nvme::to_base64),
     };
     if let Err(error) = store.0.objects.commit(staged, meta).await {
         let _ = claimed.release().await;
@@ -270,12 +297,16 @@ pub(super) async fn complete(store: &DevStore, request: &ObjectRequest, body: Bo
     }
     let host = request.headers.get(header::HOST).and_then(|host| host.to_str().ok()).unwrap_or("localhost");
     let location = format!("http://{host}{}", request.uri.path());
-    xml_response(StatusCode::OK, multipart::complete_result(&location, &request.bucket, &upload.key, &etag))
+    let result = multipart::complete_result(&location, &request.bucket, &upload.key, &etag, whole);
+    xml_response(StatusCode::OK, result)
 }
 
 /// Reads and checks the `CompleteMultipartUpload` document.
 async fn read_complete(headers: &HeaderMap, body: Body) -> Result<Vec<multipart::RequestedPart>, S3Error> {
-    let expected = Expected::from_headers(headers)?;
+    // The request's `x-amz-checksum-crc64nvme` is the object's, not the document's.
+    let mut headers = headers.clone();
+    headers.remove("x-amz-checksum-crc64nvme");
+    let expected = Expected::from_headers(&headers)?;
     let bytes = axum::body::to_bytes(body, MAX_COMPLETE_BODY).await.map_err(|_| {
         s3_error(StatusCode::BAD_REQUEST, "MaxMessageLengthExceeded", "Your request was too big.")
     })?;

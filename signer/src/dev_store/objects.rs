@@ -22,6 +22,10 @@ pub struct Meta {
     /// Headers the object was stored with and returns on GET: see [`kept_headers`].
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// The whole-object CRC-64/NVME (base64) of an object completed from an upload created
+    /// with it, which HEAD and GET give with `x-amz-checksum-mode: ENABLED`; a copy keeps it.
+    #[serde(default)]
+    pub crc64nvme: Option<String>,
 }
 
 /// The request headers (or POST form fields) S3 keeps with an object, lower-cased.

@@ -169,6 +169,7 @@ async fn store_file(
         size: digests.size,
         etag: etag.clone(),
         headers: kept_headers(fields.iter().map(|(name, value)| (name.as_str(), value.as_str()))),
+        crc64nvme: None,
     };
     store.0.objects.commit(staged, meta).await.map_err(S3Error::internal)?;
     Ok(created(bucket, &key, &etag, value_of(fields, "success_action_status")))

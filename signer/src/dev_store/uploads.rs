@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::multipart::{is_upload_id, new_upload_id, StoredPart, UploadSummary};
+use super::multipart::{is_upload_id, new_upload_id, StoredPart, UploadChecksum, UploadSummary};
 use super::staging::Staged;
+use crate::whole_checksum::Crc64Nvme;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UploadMeta {
@@ -22,6 +23,8 @@ pub struct UploadMeta {
     /// Headers the object will be stored with: see [`super::kept_headers`].
     pub headers: Vec<(String, String)>,
     pub initiated_ms: i64,
+    #[serde(default)]
+    pub checksum: UploadChecksum,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +33,9 @@ struct PartRecord {
     etag: String,
     size: u64,
     last_modified_ms: i64,
+    /// The part's CRC-64/NVME, which completion joins into the object's.
+    #[serde(default)]
+    crc64nvme: Option<u64>,
     /// The data file's name, in the upload's directory.
     data: String,
 }
@@ -119,6 +125,7 @@ impl Uploads {
         staged: Staged,
         etag: String,
         size: u64,
+        crc64nvme: Crc64Nvme,
     ) -> std::io::Result<Option<StoredPart>> {
         let Some(dir) = self.upload_dir(id) else { return Ok(None) };
         let data = format!("part-{number:05}-{}.data", random_hex());
@@ -127,7 +134,8 @@ impl Uploads {
             Err(error) if not_found(&error) => return Ok(None),
             Err(error) => return Err(error),
         }
-        let record = PartRecord { number, etag, size, last_modified_ms: now_ms(), data };
+        let record =
+            PartRecord { number, etag, size, last_modified_ms: now_ms(), crc64nvme: Some(crc64nvme.0), data };
         let json = serde_json::to_vec(&record).expect("part record serializes");
         match self.write_atomically(&dir.join(format!("part-{number:05}.json")), &json).await {
             Ok(()) => Ok(Some(stored(&record))),
@@ -210,6 +218,7 @@ fn stored(record: &PartRecord) -> StoredPart {
         etag: record.etag.clone(),
         size: record.size,
         last_modified_ms: record.last_modified_ms,
+        crc64nvme: record.crc64nvme.map(Crc64Nvme),
     }
 }
 
