@@ -1,9 +1,11 @@
 //! The ticket that lets a browser carry on one multipart upload the signer started.
 //!
 //! The signer is stateless, so what it decided at sign time (this key, this upload id, this
-//! file size and part size) travels with the browser, signed: `<size>.<part size>.<token>`,
-//! where the token is a folder signature (see `folder_token`) over the key with the rest in
-//! place of the field name. Real field names never contain NUL, so a ticket can never pass
+//! file size and part size, whether the store keeps the upload's whole-object checksum)
+//! travels with the browser, signed: `<size>.<part size>.<token>`, or
+//! `<size>.<part size>.crc64nvme.<token>` for an upload created with its CRC-64/NVME, where the
+//! token is a folder signature (see `folder_token`) over the key with the rest in place of the
+//! field name. Real field names never contain NUL, so a ticket can never pass
 //! for a folder signature, nor the reverse. Part URLs, completion and abort all require it.
 
 use time::OffsetDateTime;
@@ -17,16 +19,38 @@ pub struct Ticket {
     pub key: String,
     pub upload_id: String,
     pub plan: PartPlan,
+    pub whole_checksum: WholeChecksum,
 }
 
-fn bound_field(upload_id: &str, plan: &PartPlan) -> String {
-    format!("\0multipart\0{upload_id}\0{}\0{}", plan.size, plan.part_size)
+/// Whether the upload was created with a whole-object checksum, which completing it then
+/// passes on for the store to check (`whole_checksum.rs`). An upload created without one
+/// (checksums off, or one resumed from before they existed) takes none at completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WholeChecksum {
+    Crc64Nvme,
+    None,
+}
+
+/// The ticket text's mark of an upload created with its CRC-64/NVME.
+const CRC64NVME: &str = "crc64nvme";
+
+fn bound_field(upload_id: &str, plan: &PartPlan, whole_checksum: WholeChecksum) -> String {
+    let mark = match whole_checksum {
+        WholeChecksum::Crc64Nvme => "\0crc64nvme",
+        WholeChecksum::None => "",
+    };
+    format!("\0multipart\0{upload_id}\0{}\0{}{mark}", plan.size, plan.part_size)
 }
 
 /// Issues a ticket valid until `expires_at`.
 pub fn issue(signer: &FolderSigner, ticket: &Ticket, expires_at: OffsetDateTime) -> String {
-    let token = signer.sign(&bound_field(&ticket.upload_id, &ticket.plan), &ticket.key, expires_at);
-    format!("{}.{}.{token}", ticket.plan.size, ticket.plan.part_size)
+    let bound = bound_field(&ticket.upload_id, &ticket.plan, ticket.whole_checksum);
+    let token = signer.sign(&bound, &ticket.key, expires_at);
+    let mark = match ticket.whole_checksum {
+        WholeChecksum::Crc64Nvme => ".crc64nvme",
+        WholeChecksum::None => "",
+    };
+    format!("{}.{}{mark}.{token}", ticket.plan.size, ticket.plan.part_size)
 }
 
 /// Checks a ticket presented with `key` and `upload_id`, and returns what it vouches for.
@@ -38,8 +62,13 @@ pub fn verify(
     now: OffsetDateTime,
 ) -> Result<Ticket, TokenError> {
     let mut pieces = text.splitn(3, '.');
-    let (Some(size), Some(part_size), Some(token)) = (pieces.next(), pieces.next(), pieces.next()) else {
+    let (Some(size), Some(part_size), Some(rest)) = (pieces.next(), pieces.next(), pieces.next()) else {
         return Err(TokenError::Malformed);
+    };
+    // A folder token starts with its expiry's digits, never with the mark.
+    let (whole_checksum, token) = match rest.split_once('.') {
+        Some((CRC64NVME, token)) => (WholeChecksum::Crc64Nvme, token),
+        _ => (WholeChecksum::None, rest),
     };
     let number = |text: &str| {
         let canonical = !text.is_empty() && (text == "0" || !text.starts_with('0'));
@@ -56,8 +85,8 @@ pub fn verify(
     if plan.part_size == 0 {
         return Err(TokenError::Malformed);
     }
-    signer.verify(token, &bound_field(upload_id, &plan), key, now)?;
-    Ok(Ticket { key: key.to_owned(), upload_id: upload_id.to_owned(), plan })
+    signer.verify(token, &bound_field(upload_id, &plan, whole_checksum), key, now)?;
+    Ok(Ticket { key: key.to_owned(), upload_id: upload_id.to_owned(), plan, whole_checksum })
 }
 
 /// Like [`verify`], but an expired ticket passes too: for abort, which only ever removes the
@@ -90,6 +119,7 @@ mod tests {
             key: "tmp/s3file/abc/film.mp4".into(),
             upload_id: "upload-1".into(),
             plan: PartPlan { size: 20 << 20, part_size: 8 << 20 },
+            whole_checksum: WholeChecksum::None,
         }
     }
 
@@ -152,6 +182,29 @@ mod tests {
             verify(&signer, &text, "tmp/s3file/abc/film.mp4", "up\nload", NOW),
             Err(TokenError::Malformed)
         );
+    }
+
+    #[test]
+    fn a_ticket_vouches_for_the_whole_checksum_and_it_cannot_be_added_or_dropped() {
+        let signer = FolderSigner::new(&[b"secret"]);
+        let key = "tmp/s3file/abc/film.mp4";
+        let with = Ticket { whole_checksum: WholeChecksum::Crc64Nvme, ..ticket() };
+        let text = issue(&signer, &with, LATER);
+        assert!(text.contains(".crc64nvme."), "{text}");
+        assert_eq!(verify(&signer, &text, key, "upload-1", NOW), Ok(with.clone()));
+        assert_eq!(verify_any_age(&signer, &text, key, "upload-1"), Ok(with));
+        let dropped = text.replacen(".crc64nvme", "", 1);
+        assert_eq!(verify(&signer, &dropped, key, "upload-1", NOW), Err(TokenError::BadSignature));
+        let without = issue(&signer, &ticket(), LATER);
+        let (plan, token) = without
+            .rsplit_once('.')
+            .and_then(|(head, signature)| {
+                let (plan, expires) = head.rsplit_once('.')?;
+                Some((plan.to_owned(), format!("{expires}.{signature}")))
+            })
+            .unwrap();
+        let added = format!("{plan}.crc64nvme.{token}");
+        assert_eq!(verify(&signer, &added, key, "upload-1", NOW), Err(TokenError::BadSignature));
     }
 
     #[test]

@@ -30,6 +30,25 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The CRC-64/NVME of `bytes` as S3 writes it (big-endian, base64), by the `crc` crate.
+fn crc64nvme(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let crc = crc::Crc::<u64>::new(&crc::CRC_64_NVME).checksum(bytes);
+    base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes())
+}
+
+/// Each part's CRC-64/NVME, as the widget sends them with `complete`.
+fn part_crcs(file: &Value, bytes: &[u8]) -> Vec<String> {
+    let part_size = file["multipart"]["partSize"].as_u64().unwrap() as usize;
+    bytes.chunks(part_size).map(crc64nvme).collect()
+}
+
+async fn complete_with(server: &Server, file: &Value, crcs: &[String]) -> reqwest::Response {
+    let mut body = upload_ref(file);
+    body["crc64nvme"] = json!(crcs);
+    post(server, "/s3file/complete", body).await
+}
+
 async fn post(server: &Server, path: &str, body: Value) -> reqwest::Response {
     server.http.post(format!("{}{path}", server.url)).json(&body).send().await.unwrap()
 }
@@ -144,6 +163,9 @@ macro_rules! both_stores {
 both_stores! {
     a_multipart_upload_is_completed_and_finalized;
     complete_names_the_missing_parts;
+    the_store_checks_the_whole_object_checksum_at_completion;
+    malformed_part_checksums_are_refused_and_change_nothing;
+    without_checksums_uploads_take_no_whole_object_checksum with &["--checksum", "off"];
     a_part_of_another_length_is_refused;
     tickets_bind_the_key_the_upload_and_the_parts;
     abort_leaves_no_upload_behind;
@@ -180,9 +202,12 @@ async fn a_multipart_upload_is_completed_and_finalized(server: Server) {
     // A retried complete (its answer lost) succeeds again.
     assert_eq!(complete(&server, file).await.status(), 200);
 
+    assert_eq!(completed["crc64nvme"], Value::Null, "the browser sent no checksums");
     let stored = finalize(&server, &signed, file).await;
     assert_eq!(stored["size"], bytes.len() as u64);
     assert_eq!(stored["content_type"], "application/octet-stream");
+    // Created with its CRC-64/NVME, the upload got one from the store all the same.
+    assert_eq!(stored["crc64nvme"], json!(crc64nvme(&bytes)));
     let etag = stored["etag"].as_str().unwrap_or_default();
     assert!(etag.len() >= 32 && etag.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'), "{etag}");
     assert_eq!(sha256(&download(&server, stored["key"].as_str().unwrap()).await), sha256(&bytes));
@@ -202,6 +227,83 @@ async fn complete_names_the_missing_parts(server: Server) {
     assert!(!server.exists(file["key"].as_str().unwrap()).await);
     send_parts(&server, file, &bytes, &[1, 3]).await;
     assert_eq!(complete(&server, file).await.status(), 200);
+}
+
+async fn the_store_checks_the_whole_object_checksum_at_completion(server: Server) {
+    let bytes = random_bytes(12 * MIB + 5);
+    let description = json!({"field": "file", "files": [{"name": "whole.bin", "size": bytes.len()}]});
+    let signed = sign_body(&server, description.clone()).await;
+    let file = &signed["files"][0];
+    send_parts(&server, file, &bytes, &[1, 2, 3]).await;
+    // The browser read other bytes for part 2 than the store holds.
+    let mut crcs = part_crcs(file, &bytes);
+    let mut changed = bytes[5 * MIB as usize..10 * MIB as usize].to_vec();
+    changed[17] ^= 1;
+    crcs[1] = crc64nvme(&changed);
+    let (status, text) = common::error_text(complete_with(&server, file, &crcs).await).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("CRC-64/NVME") && text.contains("aborted"), "{text}");
+    let key = file["key"].as_str().unwrap().to_owned();
+    assert!(!server.exists(&key).await, "nothing became an object");
+    assert!(!pending_keys(&server).await.contains(&key), "the upload was aborted");
+
+    // Sent again, the same file completes, and its checksum is reported.
+    let signed = sign_body(&server, description).await;
+    let file = &signed["files"][0];
+    send_parts(&server, file, &bytes, &[2, 3, 1]).await;
+    let completed = complete_with(&server, file, &part_crcs(file, &bytes)).await;
+    assert_eq!(completed.status(), 200);
+    let completed: Value = completed.json().await.unwrap();
+    assert_eq!(completed["crc64nvme"], json!(crc64nvme(&bytes)));
+    let stored = finalize(&server, &signed, file).await;
+    assert_eq!(stored["crc64nvme"], json!(crc64nvme(&bytes)));
+    assert_eq!(sha256(&download(&server, stored["key"].as_str().unwrap()).await), sha256(&bytes));
+}
+
+async fn malformed_part_checksums_are_refused_and_change_nothing(server: Server) {
+    let bytes = random_bytes(12 * MIB);
+    let signed =
+        sign_body(&server, json!({"field": "file", "files": [{"name": "a.bin", "size": bytes.len()}]})).await;
+    let file = &signed["files"][0];
+    send_parts(&server, file, &bytes, &[1, 2, 3]).await;
+    let crcs = part_crcs(file, &bytes);
+    let cases = [
+        (crcs[..2].to_vec(), "lists 2 checksums for a file of 3 parts"),
+        ([crcs.clone(), crcs[..1].to_vec()].concat(), "lists 4 checksums"),
+        (vec![crcs[0].clone(), "not base64!".into(), crcs[2].clone()], "crc64nvme of part 2"),
+        (vec![crcs[0].clone(), crcs[1][..8].into(), crcs[2].clone()], "crc64nvme of part 2"),
+    ];
+    for (body, expected) in cases {
+        let (status, text) = common::error_text(complete_with(&server, file, &body).await).await;
+        assert_eq!(status, 400, "{body:?}: {text}");
+        assert!(text.contains(expected), "{text}");
+    }
+    let mut numbers = upload_ref(file);
+    numbers["crc64nvme"] = json!([1, 2, 3]);
+    assert_eq!(post(&server, "/s3file/complete", numbers).await.status(), 400);
+    // The upload is as it was, and completes.
+    let key = file["key"].as_str().unwrap().to_owned();
+    assert!(pending_keys(&server).await.contains(&key));
+    assert_eq!(complete_with(&server, file, &crcs).await.status(), 200);
+}
+
+async fn without_checksums_uploads_take_no_whole_object_checksum(server: Server) {
+    let bytes = random_bytes(12 * MIB);
+    let signed =
+        sign_body(&server, json!({"field": "file", "files": [{"name": "a.bin", "size": bytes.len()}]})).await;
+    assert_eq!(signed["checksum"], "off");
+    let file = &signed["files"][0];
+    assert!(!file["multipart"]["ticket"].as_str().unwrap().contains("crc64nvme"));
+    send_parts(&server, file, &bytes, &[1, 2, 3]).await;
+    // Checksums a page sends anyway are not passed on: the upload was created without one.
+    let mut crcs = part_crcs(file, &bytes);
+    crcs[0] = crcs[1].clone();
+    let completed = complete_with(&server, file, &crcs).await;
+    assert_eq!(completed.status(), 200);
+    let completed: Value = completed.json().await.unwrap();
+    assert_eq!(completed["crc64nvme"], Value::Null);
+    let stored = finalize(&server, &signed, file).await;
+    assert_eq!(stored["crc64nvme"], Value::Null);
 }
 
 async fn a_part_of_another_length_is_refused(server: Server) {
@@ -325,7 +427,13 @@ async fn resume_carries_on_with_the_parts_s3_has(server: Server) {
     // Other files of the field join the same folder, under one fresh signature.
     assert!(second["files"][1]["key"].as_str().unwrap().starts_with(&format!("{folder}/")));
     send_parts(&server, again, &bytes, &[2]).await;
-    assert_eq!(complete(&server, again).await.status(), 200);
+    // A resumed upload takes no whole-object checksum (it may have been created without one):
+    // the browser's checksums, wrong here, are not passed on.
+    let mut crcs = part_crcs(again, &bytes);
+    crcs.swap(0, 1);
+    let completed = complete_with(&server, again, &crcs).await;
+    assert_eq!(completed.status(), 200);
+    assert_eq!(completed.json::<Value>().await.unwrap()["crc64nvme"], Value::Null);
     let stored = finalize(&server, &second, again).await;
     assert_eq!(sha256(&download(&server, stored["key"].as_str().unwrap()).await), sha256(&bytes));
 }

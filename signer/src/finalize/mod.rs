@@ -47,6 +47,11 @@ pub struct StoredFile {
     /// MD5 of its bytes (unless the bucket encrypts with KMS); `<hex>-<parts>` for one stored in
     /// parts. `None` when the store did not say.
     pub etag: Option<String>,
+    /// The object's CRC-64/NVME (base64), when the store keeps one: a multipart upload's
+    /// whole-object checksum, which the store checked at completion against the one the
+    /// browser computed (and, on AWS, which computes one for every object, any upload's).
+    /// `None` for a file of the no-JavaScript fallback, and when the store keeps none.
+    pub crc64nvme: Option<String>,
 }
 
 /// Reads a submitted form, verifies it against `rules` (the signer's own, or those an

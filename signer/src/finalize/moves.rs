@@ -84,6 +84,7 @@ pub(super) async fn finalize_form(state: &AppState, rules: &FieldRules, form: Fo
                 size: file.size,
                 content_type: file.content_type.clone(),
                 content_encoding: ContentEncoding::AsIs,
+                crc64nvme: None,
             },
         });
     }
@@ -129,6 +130,8 @@ pub(super) async fn finalize_form(state: &AppState, rules: &FieldRules, form: Fo
             size: step.info.size,
             content_type: step.info.content_type.clone(),
             etag,
+            // The upload's: the copy holds the same bytes.
+            crc64nvme: step.info.crc64nvme.clone(),
         });
     }
     let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -12,10 +12,11 @@ use super::JsonBody;
 use crate::error::{Error, Result};
 use crate::folder_token::TokenError;
 use crate::keys::UploadKey;
-use crate::multipart_ticket::{self, Ticket};
+use crate::multipart_ticket::{self, Ticket, WholeChecksum};
 use crate::part_plan::PartsState;
 use crate::state::AppState;
-use crate::storage::PresignedPut;
+use crate::storage::{Completion, PresignedPut};
+use crate::whole_checksum::Crc64Nvme;
 
 /// Most part URLs one request may ask for.
 pub const MAX_PARTS_PER_REQUEST: usize = 1000;
@@ -51,10 +52,47 @@ pub struct PartsResponse {
     pub expires: i64,
 }
 
+/// `complete` (and `abort`, which ignores the checksums): the upload, and the CRC-64/NVME of
+/// each of its parts in order (base64, as S3 writes them), which the browser computed from the
+/// bytes it sent; absent when it does not know them all.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CompleteRequest {
+    #[serde(flatten)]
+    pub upload: UploadRef,
+    #[serde(default)]
+    pub crc64nvme: Option<Vec<String>>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Completed {
     pub key: String,
     pub size: u64,
+    /// The object's CRC-64/NVME that the store checked at completion; `None` when the upload
+    /// was completed without one.
+    pub crc64nvme: Option<String>,
+}
+
+/// The whole file's CRC-64/NVME from its parts' (`whole_checksum.rs`), for an upload created
+/// with one and a browser that knows every part's; `None` otherwise.
+fn whole_checksum(ticket: &Ticket, parts: Option<&[String]>) -> Result<Option<Crc64Nvme>> {
+    let (WholeChecksum::Crc64Nvme, Some(parts)) = (ticket.whole_checksum, parts) else { return Ok(None) };
+    let count = ticket.plan.count();
+    if parts.len() as u64 != count {
+        return Err(Error::BadRequest(format!(
+            "crc64nvme lists {} checksums for a file of {count} parts",
+            parts.len()
+        )));
+    }
+    let mut pieces = Vec::with_capacity(parts.len());
+    for (number, text) in (1..).zip(parts) {
+        let crc = Crc64Nvme::from_base64(text).ok_or_else(|| {
+            Error::BadRequest(format!("crc64nvme of part {number} is not 8 bytes of base64"))
+        })?;
+        let range = ticket.plan.range(number).expect("the count was checked");
+        pieces.push((crc, range.end - range.start));
+    }
+    Ok(Some(Crc64Nvme::join(pieces)))
 }
 
 /// Checks the ticket; `any_age` for abort, which only ever removes the ticket's own upload.
@@ -98,13 +136,14 @@ pub async fn parts(
 /// file; a completed upload is reported again, so a retried request succeeds.
 pub async fn complete(
     State(state): State<AppState>,
-    JsonBody(upload): JsonBody<UploadRef>,
+    JsonBody(request): JsonBody<CompleteRequest>,
 ) -> Result<Json<Completed>> {
-    let ticket = verified(&state, &upload, false)?;
+    let ticket = verified(&state, &request.upload, false)?;
+    let whole = whole_checksum(&ticket, request.crc64nvme.as_deref())?;
     let Some(listed) = state.storage.list_parts(&ticket.key, &ticket.upload_id).await? else {
         return match state.storage.head(&ticket.key).await? {
             Some(info) if info.size == ticket.plan.size => {
-                Ok(Json(Completed { key: ticket.key, size: info.size }))
+                Ok(Json(Completed { key: ticket.key, size: info.size, crc64nvme: info.crc64nvme }))
             }
             _ => Err(Error::NotFound(
                 "this multipart upload does not exist (any more): upload the file again".into(),
@@ -113,9 +152,22 @@ pub async fn complete(
     };
     match ticket.plan.check(&listed) {
         PartsState::Complete(parts) => {
-            state.storage.complete_multipart(&ticket.key, &ticket.upload_id, &parts).await?;
+            match state.storage.complete_multipart(&ticket.key, &ticket.upload_id, &parts, whole).await? {
+                Completion::Completed(_) => {}
+                Completion::ChecksumMismatch => {
+                    // The parts the store holds are not the bytes the browser read: none of
+                    // them may become the object, and sending them again starts afresh.
+                    state.storage.abort_multipart(&ticket.key, &ticket.upload_id).await?;
+                    return Err(Error::BadRequest(
+                        "the uploaded parts are not the file: the store found another CRC-64/NVME \
+                         than the browser computed; the upload was aborted"
+                            .into(),
+                    ));
+                }
+            }
             tracing::info!(key = %ticket.key, parts = parts.len(), size = ticket.plan.size, "completed a multipart upload");
-            Ok(Json(Completed { key: ticket.key, size: ticket.plan.size }))
+            let crc64nvme = whole.map(Crc64Nvme::to_base64);
+            Ok(Json(Completed { key: ticket.key, size: ticket.plan.size, crc64nvme }))
         }
         PartsState::Missing(missing) => Err(Error::Conflict(format!(
             "parts {} are still missing",
@@ -133,9 +185,9 @@ pub async fn complete(
 
 pub async fn abort(
     State(state): State<AppState>,
-    JsonBody(upload): JsonBody<UploadRef>,
+    JsonBody(request): JsonBody<CompleteRequest>,
 ) -> Result<StatusCode> {
-    let ticket = verified(&state, &upload, true)?;
+    let ticket = verified(&state, &request.upload, true)?;
     state.storage.abort_multipart(&ticket.key, &ticket.upload_id).await?;
     tracing::info!(key = %ticket.key, "aborted a multipart upload");
     Ok(StatusCode::NO_CONTENT)

@@ -79,6 +79,7 @@ mod tests {
                 content_type: "image/png".into(),
                 url: "http://h/a?b=1&c=\"2\"".into(),
                 etag: None,
+                crc64nvme: None,
             }],
         );
         let page = render(&finalized);

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::field_rules::{self, Refusal};
 use crate::gzip::{ContentEncoding, Gzip};
 use crate::keys;
-use crate::multipart_ticket::{self, Ticket};
+use crate::multipart_ticket::{self, Ticket, WholeChecksum};
 use crate::part_plan::{PartPlan, PartsState};
 use crate::post_policy::{sign_post, PostPolicy};
 use crate::state::{AppState, PostUrl};
@@ -253,11 +253,19 @@ async fn start_multipart(
             None => tracing::info!(%key, "the multipart upload to resume is gone: starting over"),
         }
     }
-    let (upload_id, done) = match resumed {
-        Some(resumed) => resumed,
-        None => (state.storage.create_multipart(key, content_type).await?, Vec::new()),
+    // A resumed upload takes no whole-object checksum: it may have been created without one.
+    let (upload_id, done, whole_checksum) = match resumed {
+        Some((upload_id, done)) => (upload_id, done, WholeChecksum::None),
+        None => {
+            let whole_checksum = match state.config.uploads.checksum {
+                UploadChecksum::Md5 | UploadChecksum::Crc32 => WholeChecksum::Crc64Nvme,
+                UploadChecksum::Off => WholeChecksum::None,
+            };
+            let upload_id = state.storage.create_multipart(key, content_type, whole_checksum).await?;
+            (upload_id, Vec::new(), whole_checksum)
+        }
     };
-    let ticket = Ticket { key: key.to_owned(), upload_id: upload_id.clone(), plan };
+    let ticket = Ticket { key: key.to_owned(), upload_id: upload_id.clone(), plan, whole_checksum };
     let expires_at = now + state.config.uploads.signature_expire;
     Ok(MultipartStart {
         ticket: multipart_ticket::issue(&state.folders, &ticket, expires_at),

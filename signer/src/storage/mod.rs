@@ -31,7 +31,7 @@ macro_rules! with_final_parameters {
 
 mod multipart;
 
-pub use multipart::{PendingUpload, PresignedPut};
+pub use multipart::{Completion, PendingUpload, PresignedPut};
 
 use std::time::Duration;
 
@@ -41,6 +41,7 @@ use crate::object_parameters::ObjectParameters;
 use anyhow::Context;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ChecksumMode;
 
 #[derive(Debug, Clone)]
 pub struct Storage {
@@ -72,12 +73,22 @@ pub struct ObjectInfo {
     /// Whether the bytes are gzip (`AWS_IS_GZIPPED`): a copy in parts sets it again, where a
     /// single CopyObject keeps it.
     pub content_encoding: ContentEncoding,
+    /// The object's CRC-64/NVME as the store keeps it (base64), if it keeps one: an object
+    /// completed with its whole-object checksum, or any object on AWS, which adds one.
+    pub crc64nvme: Option<String>,
 }
 
 impl Storage {
     /// The object's size and type, or `None` if there is no such key.
     pub async fn head(&self, key: &str) -> anyhow::Result<Option<ObjectInfo>> {
-        let result = self.client.head_object().bucket(&self.bucket).key(key).send().await;
+        let result = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await;
         match result {
             Ok(head) => Ok(Some(ObjectInfo {
                 size: head.content_length().unwrap_or_default().max(0) as u64,
@@ -86,6 +97,7 @@ impl Storage {
                     Some(encoding) if encoding.eq_ignore_ascii_case(GZIP) => ContentEncoding::Gzip,
                     _ => ContentEncoding::AsIs,
                 },
+                crc64nvme: head.checksum_crc64_nvme().map(str::to_owned),
             })),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),

@@ -5,12 +5,24 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart};
 
 use super::{ObjectInfo, Storage};
 use crate::gzip::ContentEncoding;
 use crate::keys::url_path;
+use crate::multipart_ticket::WholeChecksum;
 use crate::part_plan::{ListedPart, PartPlan};
+use crate::whole_checksum::Crc64Nvme;
+
+/// How a CompleteMultipartUpload ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// Completed; the object's ETag, when the store gave one.
+    Completed(Option<String>),
+    /// The store refused the whole-object checksum (`BadDigest`): the parts it holds are not
+    /// the bytes the browser read. The upload is still in progress.
+    ChecksumMismatch,
+}
 
 /// A presigned request a browser sends as is: the URL, and the headers it must carry (those
 /// the signature covers, apart from the ones the browser sets itself).
@@ -44,9 +56,15 @@ fn presigned(request: aws_sdk_s3::presigning::PresignedRequest) -> PresignedPut 
 
 impl Storage {
     /// Starts a multipart upload with the object's type and upload-time parameters (what a
-    /// POST upload would carry as policy fields).
-    pub async fn create_multipart(&self, key: &str, content_type: &str) -> anyhow::Result<String> {
-        self.start_multipart(key, content_type, ContentEncoding::AsIs, false).await
+    /// POST upload would carry as policy fields), and, with `whole_checksum`, asks the store to
+    /// keep the object's CRC-64/NVME (full object, not composite), which completion then checks.
+    pub async fn create_multipart(
+        &self,
+        key: &str,
+        content_type: &str,
+        whole_checksum: WholeChecksum,
+    ) -> anyhow::Result<String> {
+        self.start_multipart(key, content_type, ContentEncoding::AsIs, false, whole_checksum).await
     }
 
     /// `final_object`: also what only a finalized object gets (storage class, ACL, tags), as
@@ -57,9 +75,16 @@ impl Storage {
         content_type: &str,
         encoding: ContentEncoding,
         final_object: bool,
+        whole_checksum: WholeChecksum,
     ) -> anyhow::Result<String> {
         let mut request =
             self.client.create_multipart_upload().bucket(&self.bucket).key(key).content_type(content_type);
+        if whole_checksum == WholeChecksum::Crc64Nvme {
+            // Parts need no checksum of their own: the store computes each part's CRC.
+            request = request
+                .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+                .checksum_type(ChecksumType::FullObject);
+        }
         if final_object {
             request = with_final_parameters!(request, &self.parameters);
         }
@@ -155,28 +180,37 @@ impl Storage {
         }
     }
 
-    /// Completes an upload from `parts`; answers the object's ETag.
+    /// Completes an upload from `parts`, with the object's CRC-64/NVME for the store to check
+    /// when given (an upload created with it); answers the object's ETag, or that the store
+    /// found another checksum.
     pub async fn complete_multipart(
         &self,
         key: &str,
         upload_id: &str,
         parts: &[ListedPart],
-    ) -> anyhow::Result<Option<String>> {
+        whole: Option<Crc64Nvme>,
+    ) -> anyhow::Result<Completion> {
         let completed = parts
             .iter()
             .map(|part| CompletedPart::builder().part_number(part.number as i32).e_tag(&part.etag).build())
             .collect();
-        let completed = self
+        let mut request = self
             .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
-            .send()
-            .await
-            .with_context(|| format!("complete multipart upload {key}"))?;
-        Ok(completed.e_tag().map(super::unquoted))
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build());
+        if let Some(whole) = whole {
+            request = request.checksum_crc64_nvme(whole.to_base64()).checksum_type(ChecksumType::FullObject);
+        }
+        match request.send().await {
+            Ok(completed) => Ok(Completion::Completed(completed.e_tag().map(super::unquoted))),
+            Err(error) if error.as_service_error().and_then(|e| e.meta().code()) == Some("BadDigest") => {
+                Ok(Completion::ChecksumMismatch)
+            }
+            Err(error) => Err(anyhow::Error::new(error).context(format!("complete multipart upload {key}"))),
+        }
     }
 
     /// Aborts an upload; one that no longer exists counts as aborted.
@@ -240,7 +274,9 @@ impl Storage {
         source: &ObjectInfo,
         part_size: u64,
     ) -> anyhow::Result<Option<String>> {
-        let upload_id = self.start_multipart(to, &source.content_type, source.content_encoding, true).await?;
+        let upload_id = self
+            .start_multipart(to, &source.content_type, source.content_encoding, true, WholeChecksum::None)
+            .await?;
         let plan = PartPlan { size: source.size, part_size };
         let copied = self.copy_parts(from, to, &upload_id, plan).await;
         let parts = match copied {
@@ -252,7 +288,12 @@ impl Storage {
                 return Err(error);
             }
         };
-        self.complete_multipart(to, &upload_id, &parts).await
+        match self.complete_multipart(to, &upload_id, &parts, None).await? {
+            Completion::Completed(etag) => Ok(etag),
+            Completion::ChecksumMismatch => {
+                anyhow::bail!("the store refused a copy of {from} with no checksum")
+            }
+        }
     }
 
     async fn copy_parts(
