@@ -2,7 +2,7 @@
 //! slot of its own, their bytes written into [`input`]'s buffer a piece at a time.
 //!
 //! ```js
-//! start(slot, code);                                   // 0: MD5, 1: CRC-32; false for another code
+//! start(slot, code);      // 0: MD5, 1: CRC-32, 2: MD5 and CRC-64/NVME; false for another code
 //! memory.set(piece, input()); update(slot, piece.length);  // pieces of at most INPUT_SIZE bytes
 //! const length = finish(slot);                         // the digest is at output(), `length` bytes
 //! ```
@@ -13,7 +13,7 @@
 
 use core::ptr::{addr_of, addr_of_mut};
 
-use crate::hasher::{crc32_tables, Algorithm, Crc32, Hasher, MAX_DIGEST};
+use crate::hasher::{Algorithm, Hasher, Tables, MAX_DIGEST};
 
 /// The most bytes one `update` takes: 256 KiB, a few milliseconds of hashing, which keeps
 /// each slice short when the page's own thread does the work.
@@ -26,7 +26,7 @@ static mut INPUT: [u8; INPUT_SIZE] = [0; INPUT_SIZE];
 static mut OUTPUT: [u8; MAX_DIGEST] = [0; MAX_DIGEST];
 static mut RUNNING: [Option<Hasher>; SLOTS] = [const { None }; SLOTS];
 /// Built by the first `start`.
-static mut CRC32: Option<Crc32> = None;
+static mut TABLES: Option<Tables> = None;
 
 /// Where JS writes the bytes of the next `update`.
 #[no_mangle]
@@ -56,11 +56,11 @@ pub extern "C" fn start(slot: usize, code: u32) -> bool {
     // SAFETY: one thread, no re-entry (see the module's documentation); the tables, once
     // built, are never written again, so the shared reference lives as long as the instance.
     unsafe {
-        let crc32: &'static Crc32 = (*addr_of_mut!(CRC32)).get_or_insert_with(crc32_tables);
+        let tables: &'static Tables = (*addr_of_mut!(TABLES)).get_or_insert_with(Tables::new);
         let (Some(running), Some(algorithm)) = (slot_mut(slot), Algorithm::from_code(code)) else {
             return false;
         };
-        *running = Some(Hasher::new(algorithm, crc32));
+        *running = Some(Hasher::new(algorithm, tables));
         true
     }
 }

@@ -1,5 +1,6 @@
 // The widget's checksums as digest.js computes them with the hasher's wasm (www/pkg/s3file_digest.wasm,
-// which the widget build makes from digest/), against Node's own MD5 and CRC-32: on lengths around
+// which the widget build makes from digest/), against Node's own MD5 and CRC-32 (and a CRC-64/NVME
+// written here from its catalogue parameters): on lengths around
 // MD5's block and padding boundaries, on stream chunks that split blocks anywhere, and on chunks
 // larger than the wasm takes at once.
 import assert from 'node:assert/strict';
@@ -15,8 +16,24 @@ const { instance } = await WebAssembly.instantiate(readFileSync(WASM));
 const wasm = instance.exports;
 const MD5 = 0;
 const CRC32 = 1;
-const md5 = (blob, read, sliced) => hash(wasm, blob, MD5, read, sliced);
-const crc32 = (blob, read, sliced) => hash(wasm, blob, CRC32, read, sliced);
+const MD5_AND_CRC64NVME = 2;
+const base64 = (bytes) => Buffer.from(bytes).toString('base64');
+const md5 = async (blob, read, sliced) => base64(await hash(wasm, blob, MD5, read, sliced));
+const crc32 = async (blob, read, sliced) => base64(await hash(wasm, blob, CRC32, read, sliced));
+
+/** CRC-64/NVME, bit by bit: reflected polynomial 0x9a6c9329ac4bc9b5, initial value and final XOR
+ *  all ones (the CRC catalogue's parameters), big-endian in base64 as S3 writes it. */
+function expectedCrc64Nvme(bytes) {
+  const mask = (1n << 64n) - 1n;
+  let crc = mask;
+  for (const byte of bytes) {
+    crc ^= BigInt(byte);
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1n ? (crc >> 1n) ^ 0x9a6c9329ac4bc9b5n : crc >> 1n;
+  }
+  const value = Buffer.alloc(8);
+  value.writeBigUInt64BE(crc ^ mask);
+  return value.toString('base64');
+}
 
 const expectedMd5 = (bytes) => createHash('md5').update(bytes).digest('base64');
 const expectedCrc32 = (bytes) => {
@@ -149,7 +166,20 @@ test('several checksums at once, each in its slot, give each its own digest', as
     files.map((bytes, slot) => hash(wasm, chunked(bytes, Array(20).fill(4000)), slot % 2 ? CRC32 : MD5, undefined, false, slot)),
   );
   files.forEach((bytes, slot) => {
-    assert.equal(digests[slot], slot % 2 ? expectedCrc32(bytes) : expectedMd5(bytes), `slot ${slot}`);
+    assert.equal(base64(digests[slot]), slot % 2 ? expectedCrc32(bytes) : expectedMd5(bytes), `slot ${slot}`);
   });
   await assert.rejects(hash(wasm, new Blob(['x']), MD5, undefined, false, SLOTS), /no checksum algorithm/);
+});
+
+test("a part's digest is its MD5, then its CRC-64/NVME, in one pass", async () => {
+  assert.equal(expectedCrc64Nvme(Buffer.from('123456789')), Buffer.from('ae8b14860a799888', 'hex').toString('base64'));
+  for (const length of [0, 1, 7, 8, 9, 63, 64, 65, 1000, 70_001]) {
+    const bytes = randomBytes(length);
+    for (const sizes of [[], [1, 2, 3], Array(10).fill(6007)]) {
+      const digest = await hash(wasm, chunked(bytes, sizes), MD5_AND_CRC64NVME);
+      assert.equal(digest.length, 24, `${length} bytes`);
+      assert.equal(base64(digest.subarray(0, 16)), expectedMd5(bytes), `MD5 of ${length} bytes in chunks ${sizes}`);
+      assert.equal(base64(digest.subarray(16)), expectedCrc64Nvme(bytes), `CRC-64/NVME of ${length} bytes in chunks ${sizes}`);
+    }
+  }
 });

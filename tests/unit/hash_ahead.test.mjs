@@ -15,7 +15,7 @@ globalThis.fetch = async () => new Response(readFileSync(WASM));
 // The one warning that checksums are computed on the page.
 const warnings = [];
 console.warn = (message) => warnings.push(message);
-const { checksum } = await import('../../widget/js/digest.js');
+const { checksum, partChecksums } = await import('../../widget/js/digest.js');
 
 const md5 = (bytes) => createHash('md5').update(bytes).digest('base64');
 const crc32 = (bytes) => {
@@ -82,4 +82,26 @@ test('a part asked for with another algorithm, or asked for again, is hashed ane
   assert.equal(await checksum(part(2000), 'Content-MD5'), md5(bytes.subarray(2000)));
   assert.equal(await checksum(part(2000), 'Content-MD5'), md5(bytes.subarray(2000)));
   assert.deepEqual(read, [0, 1000, 2000], 'the second time, it was read');
+});
+
+test("each part's CRC-64/NVME is kept, and listed once every part of the file was sent", async () => {
+  const bytes = randomBytes(3 * PART + 10);
+  const { part } = watchedFile(bytes);
+  const file = part(0).file;
+  // digest.test.mjs checks the CRC itself against a reference; here, that each part has its own.
+  for (const start of [1000, 0, 3000]) await checksum(part(start), 'Content-MD5');
+  assert.equal(partChecksums(file), undefined, 'part 3 (at 2000) was not sent: no list');
+  await checksum(part(2000), 'Content-MD5');
+  const crcs = partChecksums(file);
+  assert.equal(crcs.length, 4);
+  assert.ok(crcs.every((crc) => Buffer.from(crc, 'base64').length === 8), `${crcs}`);
+  assert.equal(new Set(crcs).size, 4, 'random parts have different CRCs');
+  // The same bytes give the same CRC, wherever they are.
+  const twice = randomBytes(PART);
+  const { part: partOfTwice } = watchedFile(Buffer.concat([twice, twice]));
+  for (const start of [0, 1000]) await checksum(partOfTwice(start), 'Content-MD5');
+  const [first, second] = partChecksums(partOfTwice(0).file);
+  assert.equal(first, second);
+  // A file none of whose parts went up, and a whole file's checksum, keep nothing.
+  assert.equal(partChecksums(watchedFile(bytes).part(0).file), undefined);
 });

@@ -1,5 +1,7 @@
 // Checksums of Blobs, which the store verifies: MD5 for `Content-MD5`, CRC-32 for
-// `x-amz-checksum-crc32`, in base64. The hashing is the `md-5` and `crc` crates', compiled to
+// `x-amz-checksum-crc32`, in base64; and, beside each multipart part's MD5, its CRC-64/NVME,
+// which the signer joins into the file's for the store to check at completion
+// (`partChecksums`). The hashing is the `md-5` and `crc` crates', compiled to
 // `s3file_digest.wasm` (digest/), and runs in Web Workers (digest_worker.js), up to one per core
 // but the page's: parts of one file and separate files hash at once, beside the transfers in
 // flight, and the page's thread only hands out Blobs, which reach a worker without a copy.
@@ -12,6 +14,8 @@
 /** The wasm's algorithm codes (digest/src/hasher.rs), by the header or form field the checksum
  *  goes in. */
 const ALGORITHMS = { 'Content-MD5': 0, 'x-amz-checksum-crc32': 1 };
+/** A part's: its MD5 (16 bytes), then its CRC-64/NVME (8), in one pass. */
+const PART = 2;
 
 /** The most bytes the wasm takes at once (digest/src/exports.rs). */
 const INPUT_SIZE = 1 << 18;
@@ -60,8 +64,11 @@ export async function prepare(body, name, read) {
 /** How many checksums one instance computes at once (`SLOTS` of digest/src/exports.rs). */
 export const SLOTS = 8;
 
+/** Bytes in base64. */
+const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
+
 /**
- * The checksum with algorithm `code` of `blob`, in base64, computed with `wasm` (an instance's
+ * The digest with algorithm `code` of `blob`, its bytes, computed with `wasm` (an instance's
  * exports) in its `slot` (one checksum at a time each). Reads the Blob as a stream, a chunk at
  * a time, so memory stays flat whatever its size, calling `read` after each chunk. With
  * `sliced`, gives the thread a turn whenever it has hashed for `SLICE_MS`. A read that fails
@@ -83,8 +90,7 @@ export async function hash(wasm, blob, code, read, sliced, slot = 0) {
     }
     read?.();
   }
-  const digest = new Uint8Array(wasm.memory.buffer, wasm.output(), wasm.finish(slot));
-  return btoa(String.fromCharCode(...digest));
+  return new Uint8Array(wasm.memory.buffer, wasm.output(), wasm.finish(slot)).slice();
 }
 
 /** The bytes of `blob`, a chunk at a time; a read that fails throws an error marked
@@ -139,11 +145,13 @@ let onPage;
  * would not read rejects with an error whose `unreadable` is true.
  */
 export function checksum(blob, name, read) {
-  const code = ALGORITHMS[name];
+  let code = ALGORITHMS[name];
   const { file, start } = blob;
-  if (!file) return queue(blob, code, read).promise;
-  // A part of a file (effects.js's `slice`): its checksum may be under way already, and the
-  // parts after it are hashed now, while the transfers in flight go on.
+  if (!file) return queue(blob, code, read).promise.then(base64);
+  // A part of a file (effects.js's `slice`), which goes with `Content-MD5`: its CRC-64/NVME is
+  // computed too, and kept for the upload's completion. Its checksum may be under way already,
+  // and the parts after it are hashed now, while the transfers in flight go on.
+  if (code === ALGORITHMS['Content-MD5']) code = PART;
   const computed = hashedAhead(file);
   let job = computed.get(start);
   computed.delete(start);
@@ -152,7 +160,36 @@ export function checksum(blob, name, read) {
   for (let next = start + blob.size, count = 0; next < file.size && count < AHEAD; next += blob.size, count++) {
     if (!computed.has(next)) computed.set(next, queue(file.slice(next, next + blob.size), code));
   }
-  return job.promise;
+  return job.promise.then((digest) => {
+    if (code !== PART) return base64(digest);
+    partCrcs(file).set(start, { end: start + blob.size, crc: base64(digest.subarray(16)) });
+    return base64(digest.subarray(0, 16));
+  });
+}
+
+/** The CRC-64/NVME of each part of a file sent with its checksum, by file, by where the part
+ *  starts: `{end, crc}`. */
+const crcs = new WeakMap();
+function partCrcs(file) {
+  if (!crcs.has(file)) crcs.set(file, new Map());
+  return crcs.get(file);
+}
+
+/** The CRC-64/NVME of each part of `file`, in order (base64), which the signer joins into the
+ *  file's for the store to check at completion: once every part of the file was sent with its
+ *  checksum from this page. Undefined otherwise (an upload resumed after a reload has parts
+ *  this page never read: the store then checks only each part's MD5). */
+export function partChecksums(file) {
+  const parts = crcs.get(file);
+  if (!parts) return undefined;
+  const list = [];
+  for (let at = 0; at < file.size; ) {
+    const part = parts.get(at);
+    if (!part) return undefined;
+    list.push(part.crc);
+    at = part.end;
+  }
+  return list;
 }
 
 /** How many of a file's parts past the one whose checksum is asked for are hashed ahead of

@@ -1,6 +1,6 @@
 // A checksum worker (see digest.js): computes the checksums the page asks for with
 // `{id, blob, code}`, several at once, each in a slot of the wasm's own. It answers
-// `{id, read: true}` after each chunk it read, then `{id, digest}` (base64), `{id, unreadable:
+// `{id, read: true}` after each chunk it read, then `{id, digest}` (its bytes), `{id, unreadable:
 // true}` when the browser would not read the file, or `{id, failed}` (why) when the wasm could
 // not start or broke down.
 import { SLOTS, hash, instantiate } from './digest.js';
