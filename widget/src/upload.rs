@@ -94,13 +94,13 @@ pub fn read_answer(
         return Ok(key.flatten().unwrap_or_else(|| target.key.clone()));
     }
     // Sending it again would not help: only choosing it again does.
-    if xhr.file_changed() == Some(true) {
+    if xhr.file_changed() {
         return Err((Failure::FileChanged { file: js::name(file) }, Verdict::Fatal));
     }
     let reason = (status != 0).then(|| effects::refusal(xhr)).flatten();
     let code = (status != 0).then(|| effects::error_code(xhr)).flatten();
     let verdict = backoff::verdict(status, code.as_deref(), reason.as_deref());
-    let failure = if xhr.checksum_stalled() == Some(true) {
+    let failure = if xhr.checksum_stalled() {
         Failure::ChecksumStalled { file: js::name(file) }
     } else if status == 0 {
         Failure::UploadUnreachable { file: js::name(file), url: target.url().map(String::from) }

@@ -30,14 +30,15 @@ extern "C" {
     pub fn response(this: &Xhr) -> JsValue;
 
     /// Set by effects.js when the stall timeout passed while the file was still being read for
-    /// its checksum: the request was never sent.
+    /// its checksum: the request was never sent. Unset (false) otherwise.
     #[wasm_bindgen(method, getter, js_name = checksumStalled)]
-    pub fn checksum_stalled(this: &Xhr) -> Option<bool>;
+    pub fn checksum_stalled(this: &Xhr) -> bool;
 
     /// Set by effects.js when the browser would not read the file for its checksum because it
-    /// changed on disk since it was chosen, or is gone: the request was never sent.
+    /// changed on disk since it was chosen, or is gone: the request was never sent. Unset
+    /// (false) otherwise.
     #[wasm_bindgen(method, getter, js_name = fileChanged)]
-    pub fn file_changed(this: &Xhr) -> Option<bool>;
+    pub fn file_changed(this: &Xhr) -> bool;
 }
 
 #[wasm_bindgen(module = "/js/effects.js")]
