@@ -18,6 +18,23 @@ import { download, storedFiles } from './support/result_page.mjs';
 const MIB = 1024 * 1024;
 const MULTIPART = ['--multipart-threshold', String(6 * MIB), '--multipart-part-size', String(5 * MIB)];
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const md5 = (bytes) => createHash('md5').update(bytes).digest('base64');
+
+/** CRC-64/NVME from its catalogue parameters (reflected polynomial 0x9a6c9329ac4bc9b5, all ones
+ *  in and out), big-endian in base64 as S3 writes it; a byte at a time through a table. */
+const CRC64_TABLE = Array.from({ length: 256 }, (_, index) => {
+  let crc = BigInt(index);
+  for (let bit = 0; bit < 8; bit++) crc = crc & 1n ? (crc >> 1n) ^ 0x9a6c9329ac4bc9b5n : crc >> 1n;
+  return crc;
+});
+function crc64nvme(bytes) {
+  const mask = (1n << 64n) - 1n;
+  let crc = mask;
+  for (const byte of bytes) crc = CRC64_TABLE[Number((crc ^ BigInt(byte)) & 0xffn)] ^ (crc >> 8n);
+  const value = Buffer.alloc(8);
+  value.writeBigUInt64BE(crc ^ mask);
+  return value.toString('base64');
+}
 
 /** Part uploads (PUTs with a part number) the page sends, with their outcome. */
 function watchParts(page) {
@@ -49,6 +66,20 @@ function watchSigner(page, signer) {
     if (response.url() === `${signer.url}/s3file/sign`) calls.signed.push(response.json());
   });
   return calls;
+}
+
+/** The signer's answers to `/s3file/complete`, read on their way to the page (the page submits
+ *  its form at once, and the answer to a request it navigated away from cannot be read).
+ *  `before`, if given, runs before each completion goes to the signer. */
+async function watchCompletions(page, signer, before) {
+  const answers = [];
+  await page.route(`${signer.url}/s3file/complete`, async (route) => {
+    await before?.();
+    const response = await route.fetch();
+    answers.push(await response.json());
+    await route.fulfill({ response });
+  });
+  return answers;
 }
 
 /** The most part uploads the page had in flight at once, as its lanes have them: each from its
@@ -167,6 +198,7 @@ for (const [storeName, startSigner] of [
       const page = await browser.newPage();
       const parts = watchParts(page);
       const calls = watchSigner(page, signer);
+      const completions = await watchCompletions(page, signer);
       const progress = await recordProgress(page);
       const inFlight = await partsInFlight(page);
       const { path, bytes } = await fileOnDisk('film.bin', 23 * MIB + 11);
@@ -190,12 +222,60 @@ for (const [storeName, startSigner] of [
       assert.ok(inFlight.most <= 4, `no more than the form's concurrency (${inFlight.most})`);
       assert.equal(calls.sign.length, 1);
       assert.equal(calls.complete.length, 1);
+      // Each part's CRC-64/NVME went with the completion, and the store checked the file's.
+      const sent = JSON.parse(calls.complete[0].postData()).crc64nvme;
+      const partCrcs = [0, 1, 2, 3, 4].map((index) => crc64nvme(bytes.subarray(index * 5 * MIB, (index + 1) * 5 * MIB)));
+      assert.deepEqual(sent, partCrcs);
+      assert.equal(completions[0].crc64nvme, crc64nvme(bytes));
       for (let i = 1; i < progress.length; i += 1) {
         assert.ok(progress[i] >= progress[i - 1], `progress went from ${progress[i - 1]} to ${progress[i]}`);
       }
       assert.equal(progress.at(-1), bytes.length, 'progress ends at exactly the file size');
       const [stored] = await storedFiles(page);
       assert.equal(stored.name, 'film.bin');
+      assert.equal(sha256(await download(stored.href)), sha256(bytes));
+      await page.close();
+    });
+
+    test('a part replaced on the store after it went up is refused at completion, and the form sent again stores the file', async () => {
+      const page = await browser.newPage();
+      const calls = watchSigner(page, signer);
+      const errors = [];
+      await page.exposeFunction('__error', (message) => errors.push(message));
+      await page.addInitScript(() =>
+        document.addEventListener('s3file:error', (event) => window.__error(event.detail.message), true),
+      );
+      const partUrls = [];
+      page.on('response', async (response) => {
+        if (response.url() === `${signer.url}/s3file/parts`) partUrls.push(...(await response.json()).parts);
+      });
+      const { path, bytes } = await fileOnDisk('replaced.bin', 12 * MIB);
+      // Once the browser has sent every part, someone holding part 2's URL puts other bytes of
+      // the same length there, with their own Content-MD5, before the upload is completed.
+      let replaced;
+      const completions = await watchCompletions(page, signer, async () => {
+        if (replaced) return;
+        const part = partUrls.find((url) => url.n === 2);
+        const other = randomBytes(5 * MIB);
+        const headers = [...part.headers, ['Content-MD5', md5(other)]];
+        replaced = (await fetch(part.url, { method: 'PUT', headers, body: other })).status;
+      });
+      await page.goto(`${signer.url}/`);
+      await page.setInputFiles('#file', path);
+      await page.click('#submit');
+      await until(() => errors.length > 0, 'the upload to fail');
+      assert.equal(replaced, 200, 'the part URL took other bytes of its length');
+      assert.match(errors[0], /CRC-64\/NVME/);
+      assert.equal(calls.complete.length, 1, 'the completion is not tried again');
+      assert.ok(!page.url().includes('/s3file/finalize'), 'the form was not submitted');
+
+      // Sent again, the file goes up as a new upload and arrives intact.
+      await Promise.all([page.waitForURL('**/s3file/finalize', { timeout: 60_000 }), page.click('#submit')]);
+      const [first, second] = await Promise.all(calls.signed.slice(0, 2));
+      assert.notEqual(second.files[0].multipart.uploadId, first.files[0].multipart.uploadId);
+      assert.equal(completions.length, 2);
+      assert.equal(completions[1].crc64nvme, crc64nvme(bytes));
+      const [stored] = await storedFiles(page);
       assert.equal(sha256(await download(stored.href)), sha256(bytes));
       await page.close();
     });
@@ -248,6 +328,7 @@ for (const [storeName, startSigner] of [
       const page = await browser.newPage();
       const parts = watchParts(page);
       const calls = watchSigner(page, signer);
+      const completions = await watchCompletions(page, signer);
       const { path, bytes } = await fileOnDisk('resumed.bin', 22 * MIB);
       await page.goto(`${signer.url}/`);
       await page.evaluate(() => document.querySelector('form').setAttribute('data-s3file-concurrency', '1'));
@@ -275,6 +356,9 @@ for (const [storeName, startSigner] of [
         [1, 2, 3, 4, 5].filter((number) => !done.includes(number)),
         'only the missing parts were sent again',
       );
+      // Parts stored before the reload were not read again: the store checked each part's MD5
+      // only, and the resumed upload takes no whole-object checksum.
+      assert.equal(completions.at(-1).crc64nvme, null);
       const [stored] = await storedFiles(page);
       assert.equal(sha256(await download(stored.href)), sha256(bytes));
       assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('s3file:')).length), 0,

@@ -9,6 +9,8 @@ import { answered } from "../../../s3file_wasm.js";
 
 /** The requests on their way, by the number the widget gave each (widget/src/bindings/xhr.rs). */
 const requests = new Map();
+/** digest.js, once the first checksum imported it. */
+let digests;
 
 /** Sends an upload, `{method, url, headers, body, stall, checksum}`, as request `request`: `headers` are name-value pairs (or none); its progress events are reported too
  *  (with the fraction of the body sent, 0 when the browser cannot tell), and it is aborted when
@@ -63,7 +65,7 @@ export function send(request, { method, url, headers, body, stall, checksum }) {
     // when the first file goes up (the browser fetches a module once), so a page that never
     // uploads never loads it; the widget build keeps it in a module of its own.
     import("./digest.js")
-      .then((digests) => digests.prepare(body, checksum, arm))
+      .then((module) => (digests = module).prepare(body, checksum, arm))
       .then(go)
       .catch((error) => {
         if (requests.get(request) === xhr) {
@@ -146,6 +148,8 @@ const saved = (field, file) => `s3file:${field}:${file.name}:${file.size}:${file
 /** Keeps the multipart upload `multipart` (the signer's object) of `file` to `key`, signed with
  *  `signature`. */
 export function remember(field, file, key, signature, multipart) {
+  // For its completion (`multipartBody`).
+  multipart.file = file;
   const folder = key.slice(0, key.lastIndexOf("/"));
   store(() => localStorage.setItem(saved(field, file), JSON.stringify({ folder, signature, uploadId: multipart.uploadId })));
 }
@@ -163,9 +167,15 @@ function store(change) {
 }
 
 /** The body of a request about the multipart upload `multipart` (the signer's object) of `key`
- *  (PROTOCOL.md, "Multipart endpoints"). */
-export const multipartBody = (key, { uploadId, ticket }, parts) =>
-  JSON.stringify({ key, uploadId, ticket, parts: parts.length ? parts : undefined });
+ *  (PROTOCOL.md, "Multipart endpoints"): its `parts` that need URLs, or, completing it, the
+ *  CRC-64/NVME of each part (`crc64nvme`) when digest.js computed them all. */
+export const multipartBody = (key, { uploadId, ticket, file }, parts) =>
+  JSON.stringify({
+    key,
+    uploadId,
+    ticket,
+    ...(parts.length ? { parts } : { crc64nvme: digests?.partChecksums(file) }),
+  });
 
 /** Asks the signer at `url` to abort a multipart upload, leaving the page free to go: the
  *  request outlives it. */
