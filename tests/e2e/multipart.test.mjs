@@ -68,19 +68,21 @@ function watchSigner(page, signer) {
   return calls;
 }
 
-/** The signer's answers to `/s3file/complete`, read on their way to the page (the page submits
- *  its form at once, and the answer to a request it navigated away from cannot be read).
- *  `before`, if given, runs before each completion goes to the signer. */
-async function watchCompletions(page, signer, before) {
-  const answers = [];
-  await page.route(`${signer.url}/s3file/complete`, async (route) => {
-    await before?.();
+/** The signer's answers to its endpoint `name` (`parts`, `complete`), read on their way to the
+ *  page (which submits its form right after completing, and the answer to a request it navigated
+ *  away from cannot be read). `before`, if given, runs before each request goes to the signer;
+ *  what it throws is kept in `answers.failures`, and the request goes on. */
+async function watchAnswers(page, signer, name, before) {
+  const answers = Object.assign([], { failures: [] });
+  await page.route(`${signer.url}/s3file/${name}`, async (route) => {
+    await Promise.resolve(before?.()).catch((error) => answers.failures.push(error));
     const response = await route.fetch();
     answers.push(await response.json());
     await route.fulfill({ response });
   });
   return answers;
 }
+const watchCompletions = (page, signer, before) => watchAnswers(page, signer, 'complete', before);
 
 /** The most part uploads the page had in flight at once, as its lanes have them: each from its
  *  XHR's `send()` to its `loadend`. (The browser's network timings cannot tell: a lane sends its
@@ -237,7 +239,7 @@ for (const [storeName, startSigner] of [
       await page.close();
     });
 
-    test('a part replaced on the store after it went up is refused at completion, and the form sent again stores the file', async () => {
+    test('a part replaced through its URL after it went up never becomes part of the object', async (t) => {
       const page = await browser.newPage();
       const calls = watchSigner(page, signer);
       const errors = [];
@@ -245,17 +247,15 @@ for (const [storeName, startSigner] of [
       await page.addInitScript(() =>
         document.addEventListener('s3file:error', (event) => window.__error(event.detail.message), true),
       );
-      const partUrls = [];
-      page.on('response', async (response) => {
-        if (response.url() === `${signer.url}/s3file/parts`) partUrls.push(...(await response.json()).parts);
-      });
+      const partAnswers = await watchAnswers(page, signer, 'parts');
       const { path, bytes } = await fileOnDisk('replaced.bin', 12 * MIB);
       // Once the browser has sent every part, someone holding part 2's URL puts other bytes of
       // the same length there, with their own Content-MD5, before the upload is completed.
       let replaced;
       const completions = await watchCompletions(page, signer, async () => {
         if (replaced) return;
-        const part = partUrls.find((url) => url.n === 2);
+        replaced = 'trying';
+        const part = partAnswers.flatMap((answer) => answer.parts).find((url) => url.n === 2);
         const other = randomBytes(5 * MIB);
         const headers = [...part.headers, ['Content-MD5', md5(other)]];
         replaced = (await fetch(part.url, { method: 'PUT', headers, body: other })).status;
@@ -263,18 +263,27 @@ for (const [storeName, startSigner] of [
       await page.goto(`${signer.url}/`);
       await page.setInputFiles('#file', path);
       await page.click('#submit');
-      await until(() => errors.length > 0, 'the upload to fail');
+      await until(() => completions.length > 0, 'the upload to be completed');
+      assert.deepEqual(completions.failures, []);
       assert.equal(replaced, 200, 'the part URL took other bytes of its length');
-      assert.match(errors[0], /CRC-64\/NVME/);
-      assert.equal(calls.complete.length, 1, 'the completion is not tried again');
-      assert.ok(!page.url().includes('/s3file/finalize'), 'the form was not submitted');
-
-      // Sent again, the file goes up as a new upload and arrives intact.
-      await Promise.all([page.waitForURL('**/s3file/finalize', { timeout: 60_000 }), page.click('#submit')]);
-      const [first, second] = await Promise.all(calls.signed.slice(0, 2));
-      assert.notEqual(second.files[0].multipart.uploadId, first.files[0].multipart.uploadId);
-      assert.equal(completions.length, 2);
-      assert.equal(completions[1].crc64nvme, crc64nvme(bytes));
+      const finalize = '**/s3file/finalize';
+      await until(() => errors.length > 0 || page.url().includes('/s3file/finalize'), 'the upload to end');
+      t.diagnostic(errors.length ? 'refused at completion' : 'the store completed with the first upload of part 2');
+      if (errors.length) {
+        assert.match(errors[0], /CRC-64\/NVME/);
+        assert.equal(calls.complete.length, 1, 'the completion is not tried again');
+        // Sent again, the file goes up as a new upload and arrives intact.
+        await Promise.all([page.waitForURL(finalize, { timeout: 60_000 }), page.click('#submit')]);
+        const [first, second] = await Promise.all(calls.signed.slice(0, 2));
+        assert.notEqual(second.files[0].multipart.uploadId, first.files[0].multipart.uploadId);
+        assert.equal(completions.length, 2);
+      } else {
+        // SeaweedFS at times keeps a part number's first upload when it is sent twice, and
+        // completes with it: then the replacement never became part of the object.
+        assert.equal(storeName, 'SeaweedFS', 'the dev store keeps the last upload of a part, as S3 does');
+        await page.waitForURL(finalize);
+      }
+      assert.equal(completions.at(-1).crc64nvme, crc64nvme(bytes));
       const [stored] = await storedFiles(page);
       assert.equal(sha256(await download(stored.href)), sha256(bytes));
       await page.close();
