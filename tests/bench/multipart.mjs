@@ -11,7 +11,8 @@
 //       (S3FILE_CHECKSUM=off);
 //    c. plain parallel presigned PUTs from the page, no widget, no checksum: /s3file/sign (a
 //       multipart upload), /s3file/parts, each part a `Blob.slice` PUT with XHR, 6 in flight,
-//       then /s3file/complete. The limit the widget is measured against.
+//       then /s3file/complete. The limit the widget is measured against; with the longest gap
+//       between a 1 ms timer's ticks too, what the page's thread sees with no widget at all.
 //    Each way has one untimed warm-up with a small file (just above the multipart threshold).
 // 2. Many small files (500 × 64 KiB by default) in one form through the widget, 6 in flight,
 //    against the signer's embedded dev store and SeaweedFS, with the checksums the store
@@ -35,7 +36,10 @@
 // - S3FILE_BENCH_BIG_RUNS: timed runs per way in 1 (default 3);
 // - S3FILE_BENCH_SMALL_FILES, S3FILE_BENCH_SMALL_KIB: the files of 2 (default 500 of 64 KiB);
 // - S3FILE_BENCH_SMALL_RUNS: timed runs per store in 2 (default 3, after one warm-up);
-// - S3FILE_BENCH_MEMORY_MIB: the file of 3, in MiB (default 2048); at most 5120.
+// - S3FILE_BENCH_MEMORY_MIB: the file of 3, in MiB (default 2048); at most 5120;
+// - S3FILE_BENCH_UPLINK_MIBPS: the page's upload throughput in 1, in MiB/s, as Chromium's network
+//   emulation (CDP) limits it, the same for the three ways: an uplink slower than loopback, where
+//   the widget's hashing can run while the transfers wait; unset, loopback's own.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
@@ -54,6 +58,7 @@ const SMALL_FILES = positiveInteger('S3FILE_BENCH_SMALL_FILES', 500);
 const SMALL_KIB = positiveInteger('S3FILE_BENCH_SMALL_KIB', 64);
 const SMALL_RUNS = positiveInteger('S3FILE_BENCH_SMALL_RUNS', 3);
 const MEMORY_MIB = positiveInteger('S3FILE_BENCH_MEMORY_MIB', 2048);
+const UPLINK_MIBPS = positiveInteger('S3FILE_BENCH_UPLINK_MIBPS', null);
 // The signer's defaults, which the widget's runs use: multipart above 64 MiB, parts of 16 MiB.
 const THRESHOLD_MIB = 64;
 const PART_MIB = 16;
@@ -309,6 +314,15 @@ async function partsRun(page, signer, path, bytes) {
       return JSON.parse(text);
     };
     let key;
+    // The longest gap between ticks of a 1 ms timer, as the widget's runs measure it
+    // (support.mjs, instrumentPage): what the page's thread goes through with no widget at all.
+    let last = performance.now();
+    let gap = 0;
+    const timer = setInterval(() => {
+      const tick = performance.now();
+      gap = Math.max(gap, tick - last);
+      last = tick;
+    }, 1);
     try {
       const started = performance.now();
       const signed = (await json('/s3file/sign', { field: 'file', files: [{ name: file.name, size: file.size, type: file.type }] })).files[0];
@@ -345,9 +359,11 @@ async function partsRun(page, signer, path, bytes) {
       const putsDone = performance.now();
       const completed = await json('/s3file/complete', upload);
       const finished = performance.now();
-      return { key, size: completed.size, partCount: parts.length, all: finished - started, puts: putsDone - putsStarted };
+      return { key, size: completed.size, partCount: parts.length, all: finished - started, puts: putsDone - putsStarted, gap };
     } catch (error) {
       return { key, error: String(error?.message ?? error) };
+    } finally {
+      clearInterval(timer);
     }
   }, CONCURRENCY);
   if (outcome.error) {
@@ -358,7 +374,7 @@ async function partsRun(page, signer, path, bytes) {
     await deleteObjects(signer, [outcome.key]);
     throw new Error(`complete reported ${outcome.size} bytes for ${outcome.key}, expected ${bytes}`);
   }
-  return { all: outcome.all / 1000, puts: outcome.puts / 1000, keys: [outcome.key] };
+  return { all: outcome.all / 1000, puts: outcome.puts / 1000, gap: outcome.gap, keys: [outcome.key] };
 }
 
 /**
@@ -431,6 +447,16 @@ async function benchBigFile(browser, dir) {
   const bench = await benchContext(browser);
   const samples = { widget: [], post: [], parts: [] };
   try {
+    if (UPLINK_MIBPS) {
+      const cdp = await bench.context.newCDPSession(bench.page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: UPLINK_MIBPS * MIB,
+      });
+    }
     const ways = {
       widget: async (file) => {
         const outcome = await widgetRun(bench, multipartSigner, file.path, [file], file.size);
@@ -657,7 +683,8 @@ function timeRow(what, seconds, mib) {
 const mibText = (bytes) => (bytes === null || Number.isNaN(bytes) ? '–' : (bytes / MIB).toFixed(1));
 
 function printBigFile(samples) {
-  console.log(`### One ${BIG_MIB} MiB file to SeaweedFS`);
+  const uplink = UPLINK_MIBPS ? `, the page's uploads limited to ${UPLINK_MIBPS} MiB/s (Chromium's network emulation)` : '';
+  console.log(`### One ${BIG_MIB} MiB file to SeaweedFS${uplink}`);
   console.log();
   console.log(`${BIG_RUNS} timed runs per row (the ways rotating, after one ${WARM_UP_MIB} MiB warm-up each), median. Parts of ${PART_MIB} MiB (${Math.ceil(BIG_MIB / PART_MIB)} parts), ${CONCURRENCY} in flight. The widget sends each part's Content-MD5, hashed in its workers; the plain XHRs send no checksum.`);
   console.log();
@@ -674,6 +701,8 @@ function printBigFile(samples) {
   const gaps = samples.widget.map((s) => s.gap);
   console.log(`- widget with checksums ÷ plain parallel PUTs (stored, medians): **${ratio.toFixed(2)}×**`);
   console.log(`- longest main-thread gap during the widget's upload (a 1 ms timer's ticks, click → stored): median **${median(gaps).toFixed(1)} ms**, ${Math.min(...gaps).toFixed(1)}–${Math.max(...gaps).toFixed(1)} ms`);
+  const plainGaps = samples.parts.map((s) => s.gap);
+  console.log(`- the same during the plain parallel PUTs, no widget on the page (sign → complete): median **${median(plainGaps).toFixed(1)} ms**, ${Math.min(...plainGaps).toFixed(1)}–${Math.max(...plainGaps).toFixed(1)} ms`);
 }
 
 function printSmallFiles(results) {
@@ -780,6 +809,7 @@ async function main() {
       `S3FILE_BENCH_SMALL_KIB=${SMALL_KIB}`,
       `S3FILE_BENCH_SMALL_RUNS=${SMALL_RUNS}`,
       `S3FILE_BENCH_MEMORY_MIB=${MEMORY_MIB}`,
+      ...(UPLINK_MIBPS ? [`S3FILE_BENCH_UPLINK_MIBPS=${UPLINK_MIBPS}`] : []),
     ].join(', ');
     console.log('Multipart uploads');
     console.log();
