@@ -31,14 +31,22 @@ pub enum WholeChecksum {
     None,
 }
 
-/// The ticket text's mark of an upload created with its CRC-64/NVME.
+/// The mark, in the ticket's text and in what its token signs, of an upload created with its
+/// CRC-64/NVME.
 const CRC64NVME: &str = "crc64nvme";
 
+impl WholeChecksum {
+    /// The piece the ticket adds after `separator`, if any.
+    fn mark(self, separator: char) -> String {
+        match self {
+            WholeChecksum::Crc64Nvme => format!("{separator}{CRC64NVME}"),
+            WholeChecksum::None => String::new(),
+        }
+    }
+}
+
 fn bound_field(upload_id: &str, plan: &PartPlan, whole_checksum: WholeChecksum) -> String {
-    let mark = match whole_checksum {
-        WholeChecksum::Crc64Nvme => "\0crc64nvme",
-        WholeChecksum::None => "",
-    };
+    let mark = whole_checksum.mark('\0');
     format!("\0multipart\0{upload_id}\0{}\0{}{mark}", plan.size, plan.part_size)
 }
 
@@ -46,10 +54,7 @@ fn bound_field(upload_id: &str, plan: &PartPlan, whole_checksum: WholeChecksum) 
 pub fn issue(signer: &FolderSigner, ticket: &Ticket, expires_at: OffsetDateTime) -> String {
     let bound = bound_field(&ticket.upload_id, &ticket.plan, ticket.whole_checksum);
     let token = signer.sign(&bound, &ticket.key, expires_at);
-    let mark = match ticket.whole_checksum {
-        WholeChecksum::Crc64Nvme => ".crc64nvme",
-        WholeChecksum::None => "",
-    };
+    let mark = ticket.whole_checksum.mark('.');
     format!("{}.{}{mark}.{token}", ticket.plan.size, ticket.plan.part_size)
 }
 

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::multipart_ticket::WholeChecksum;
+
 /// Which checksum uploads carry. On the wire (the sign answer's `checksum`): `md5`, `crc32`,
 /// `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,6 +32,15 @@ impl UploadChecksum {
             None => UploadChecksum::Md5,
             Some(url) if is_aws(url) => UploadChecksum::Md5,
             Some(_) => UploadChecksum::Crc32,
+        }
+    }
+
+    /// Whether a new multipart upload gets a whole-object checksum (`whole_checksum.rs`): when
+    /// uploads carry checksums at all, the parts' MD5s come with their CRC-64/NVME.
+    pub fn whole_checksum(self) -> WholeChecksum {
+        match self {
+            UploadChecksum::Md5 | UploadChecksum::Crc32 => WholeChecksum::Crc64Nvme,
+            UploadChecksum::Off => WholeChecksum::None,
         }
     }
 
@@ -89,5 +100,8 @@ mod tests {
             assert_eq!(checksum.post_field(), field);
             assert_eq!(serde_json::to_string(&checksum).unwrap(), wire);
         }
+        assert_eq!(UploadChecksum::Md5.whole_checksum(), WholeChecksum::Crc64Nvme);
+        assert_eq!(UploadChecksum::Crc32.whole_checksum(), WholeChecksum::Crc64Nvme);
+        assert_eq!(UploadChecksum::Off.whole_checksum(), WholeChecksum::None);
     }
 }

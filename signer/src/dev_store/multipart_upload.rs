@@ -18,6 +18,11 @@ use super::{
 };
 use crate::whole_checksum::Crc64Nvme;
 
+/// Request header `name` as text (empty when it is not); `None` when absent.
+fn header<'a>(request: &'a ObjectRequest, name: &str) -> Option<&'a str> {
+    request.headers.get(name).map(|value| value.to_str().unwrap_or_default())
+}
+
 /// The upload named by `uploadId`, which must be in progress for this very key.
 async fn upload_of(store: &DevStore, request: &ObjectRequest) -> Result<(String, UploadMeta), Response> {
     let id = request.query.get("uploadId").unwrap_or_default().to_owned();
@@ -29,12 +34,11 @@ async fn upload_of(store: &DevStore, request: &ObjectRequest) -> Result<(String,
 }
 
 pub(super) async fn create(store: &DevStore, request: &ObjectRequest) -> Response {
-    let header = |name: &str| request.headers.get(name).map(|value| value.to_str().unwrap_or_default());
-    let checksum =
-        match multipart::upload_checksum(header("x-amz-checksum-algorithm"), header("x-amz-checksum-type")) {
-            Ok(checksum) => checksum,
-            Err(error) => return error.into_response(),
-        };
+    let algorithm = header(request, "x-amz-checksum-algorithm");
+    let checksum = match multipart::upload_checksum(algorithm, header(request, "x-amz-checksum-type")) {
+        Ok(checksum) => checksum,
+        Err(error) => return error.into_response(),
+    };
     let meta = UploadMeta {
         key: request.key.clone(),
         content_type: content_type_of(&request.headers),
@@ -220,11 +224,8 @@ pub(super) async fn complete(store: &DevStore, request: &ObjectRequest, body: Bo
         Ok(requested) => requested,
         Err(error) => return error.into_response(),
     };
-    let header = |name: &str| request.headers.get(name).map(|value| value.to_str().unwrap_or_default());
-    let claimed_crc = match multipart::claimed_checksum(
-        header("x-amz-checksum-crc64nvme"),
-        header("x-amz-checksum-type"),
-    ) {
+    let claimed = header(request, "x-amz-checksum-crc64nvme");
+    let claimed_crc = match multipart::claimed_checksum(claimed, header(request, "x-amz-checksum-type")) {
         Ok(claimed) => claimed,
         Err(error) => return error.into_response(),
     };

@@ -257,10 +257,7 @@ async fn start_multipart(
     let (upload_id, done, whole_checksum) = match resumed {
         Some((upload_id, done)) => (upload_id, done, WholeChecksum::None),
         None => {
-            let whole_checksum = match state.config.uploads.checksum {
-                UploadChecksum::Md5 | UploadChecksum::Crc32 => WholeChecksum::Crc64Nvme,
-                UploadChecksum::Off => WholeChecksum::None,
-            };
+            let whole_checksum = state.config.uploads.checksum.whole_checksum();
             let upload_id = state.storage.create_multipart(key, content_type, whole_checksum).await?;
             (upload_id, Vec::new(), whole_checksum)
         }
